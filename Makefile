@@ -1,0 +1,34 @@
+# Two commands do all set-up on a fresh machine with Python 3.11+:
+#   make run    create .venv, install sosdesk, start the server on 127.0.0.1:8080
+#   make test   create .venv, install sosdesk with its test tools, run every test
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8080
+DB     ?= sosdesk.db
+PYTEST_ARGS ?=
+
+.PHONY: run test bench install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(BIN)/sos-server serve --host $(HOST) --port $(PORT) --db $(DB)
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python bench/server_load.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache
