@@ -1,0 +1,151 @@
+"""``sos-server``: run the server and manage expert accounts.
+
+    sos-server serve [--host 127.0.0.1] [--port 8080] [--db PATH]
+    sos-server expert add NAME        asks for a password, prints an API token once
+    sos-server expert list
+    sos-server expert remove NAME
+    sos-server expert token NAME      issues another API token
+
+Errors are one line on stderr and a non-zero exit (2 for usage, 1 otherwise).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import secrets
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+from . import __version__, core
+from .app import App, serve
+from .errors import ServerError
+from .paths import default_db_path
+from .store import Store
+
+
+class CliError(Exception):
+    """A problem to report in one line."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sos-server", description="sosdesk service-case server")
+    parser.add_argument("--version", action="version", version=f"sosdesk {__version__}")
+    parser.add_argument("--db", type=Path, default=None,
+                        help=f"SQLite database file (default: {default_db_path()})")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve_cmd = commands.add_parser("serve", help="run the server")
+    serve_cmd.add_argument("--host", default="127.0.0.1",
+                           help="address to listen on (default 127.0.0.1, loopback only)")
+    serve_cmd.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = any)")
+    serve_cmd.add_argument("--db", type=Path, default=argparse.SUPPRESS, help="database file")
+    serve_cmd.add_argument("--validity-hours", type=float, default=24.0,
+                           help="how long a new case stays open before it expires (default 24)")
+    serve_cmd.add_argument("--sos-limit", type=int, default=20,
+                           help="new SOS cases allowed per client address per 10 minutes")
+    serve_cmd.add_argument("--idle-timeout", type=float, default=15.0,
+                           help="seconds a client may take to send a request (default 15)")
+    serve_cmd.add_argument("--secure-cookies", action="store_true",
+                           help="mark the login cookie Secure (when served behind HTTPS)")
+    serve_cmd.add_argument("--quiet", action="store_true", help="no access log")
+
+    expert = commands.add_parser("expert", help="manage expert accounts")
+    expert_cmds = expert.add_subparsers(dest="action", required=True)
+    add = expert_cmds.add_parser("add", help="add an expert (asks for a password)")
+    add.add_argument("name")
+    add.add_argument("--password-stdin", action="store_true",
+                     help="read the password from standard input instead of asking")
+    expert_cmds.add_parser("list", help="list experts")
+    remove = expert_cmds.add_parser("remove", help="remove an expert")
+    remove.add_argument("name")
+    token = expert_cmds.add_parser("token", help="issue another API token for an expert")
+    token.add_argument("name")
+    return parser
+
+
+def _open_store(path: Path | None, validity: int = core.DEFAULT_VALIDITY) -> Store:
+    path = path or default_db_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return Store(str(path), default_validity=validity)
+    except (OSError, sqlite3.Error) as exc:
+        raise CliError(f"cannot open the database {path}: {exc}") from None
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin or not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password (8+ characters): ")
+    if getpass.getpass("Repeat it: ") != first:
+        raise CliError("the two passwords differ")
+    return first
+
+
+def _ensure_first_expert(store: Store) -> None:
+    """On a new database, make an 'admin' account and say once how to log in."""
+    if store.expert_count():
+        return
+    password = secrets.token_urlsafe(12)
+    _, token = store.add_expert("admin", password, int(time.time()))
+    print("No expert account existed, so one was created. This is shown only once:\n"
+          f"  name:      admin\n  password:  {password}\n  API token: {token}\n"
+          "Add more with: sos-server expert add NAME", flush=True)
+
+
+def run(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        if not 0 <= args.port <= 65535:
+            raise CliError(f"--port must be 0-65535, not {args.port}")
+        if not 0 < args.validity_hours <= 720:
+            raise CliError("--validity-hours must be more than 0 and at most 720")
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        if args.quiet:
+            logging.getLogger("sosdesk.access").setLevel(logging.WARNING)
+        store = _open_store(args.db, int(args.validity_hours * 3600))
+        _ensure_first_expert(store)
+        app = App(store, idle_timeout=args.idle_timeout, secure_cookies=args.secure_cookies,
+                  sos_per_10min=args.sos_limit)
+
+        def ready(server) -> None:
+            print(f"sosdesk server listening on {server.url}  (database: {store.path}; "
+                  f"open {server.url}/ to log in; Ctrl+C stops)", flush=True)
+
+        try:
+            serve(app, args.host, args.port, ready)
+        except OSError as exc:
+            raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
+        return 0
+    store = _open_store(args.db)
+    now = int(time.time())
+    if args.action == "add":
+        expert, token = store.add_expert(args.name, _read_password(args.password_stdin), now)
+        print(f"expert {expert['name']} ({expert['id']}) added. API token (shown once): {token}")
+    elif args.action == "list":
+        for expert in store.list_experts():
+            print(f"{expert['id']}\t{expert['name']}\t{expert['created_at']}")
+    elif args.action == "remove":
+        store.remove_expert(args.name)
+        print(f"expert {args.name} removed")
+    elif args.action == "token":
+        print(store.issue_token(args.name, now))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``sos-server`` console script."""
+    try:
+        return run(argv)
+    except (CliError, ServerError) as exc:
+        print(f"sos-server: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,260 @@
+"""The rules of a service case, with no I/O and no clock.
+
+Statuses (from the product text) and the only ways between them::
+
+    event    new          pending      in_progress  closed  expired
+    start    pending      in_progress  -            -       -
+    close    closed       closed       closed       -       -
+    expire   expired      expired      expired      -       -
+
+``start`` is one side (expert or customer) starting the session; the same side
+starting again is not an event (see ``start_event``). ``closed`` and
+``expired`` are final. Everything here takes time as an argument.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime, timezone
+from typing import Any
+
+from .errors import Conflict, InvalidInput
+
+NEW, PENDING, IN_PROGRESS, CLOSED, EXPIRED = "new", "pending", "in_progress", "closed", "expired"
+STATUSES = (NEW, PENDING, IN_PROGRESS, CLOSED, EXPIRED)
+OPEN_STATUSES = (NEW, PENDING, IN_PROGRESS)
+FINAL_STATUSES = (CLOSED, EXPIRED)
+EVENTS = ("start", "close", "expire")
+
+#: The one table of transitions: (status, event) -> next status.
+TRANSITIONS: dict[tuple[str, str], str] = {
+    (NEW, "start"): PENDING,
+    (PENDING, "start"): IN_PROGRESS,
+    (NEW, "close"): CLOSED,
+    (PENDING, "close"): CLOSED,
+    (IN_PROGRESS, "close"): CLOSED,
+    (NEW, "expire"): EXPIRED,
+    (PENDING, "expire"): EXPIRED,
+    (IN_PROGRESS, "expire"): EXPIRED,
+}
+
+SIDES = ("expert", "customer")
+DEFAULT_VALIDITY = 24 * 3600
+MAX_VALIDITY = 30 * 24 * 3600
+
+
+class IllegalTransition(Conflict):
+    """The event is not allowed in the case's current status."""
+
+    code = "illegal_transition"
+
+
+def next_status(status: str, event: str) -> str:
+    """The status after *event*; raises IllegalTransition if it is not allowed."""
+    try:
+        return TRANSITIONS[(status, event)]
+    except KeyError:
+        if status in FINAL_STATUSES:
+            raise IllegalTransition(f"the case is {status} and cannot change any more",
+                                    code=f"case_{status}") from None
+        raise IllegalTransition(f"cannot {event} a case that is {status}") from None
+
+
+def state_of(status: str) -> str:
+    """TeamViewer's coarse state: 'open' until closed or expired."""
+    return "open" if status in OPEN_STATUSES else "closed"
+
+
+def is_due(valid_until: int, now: int) -> bool:
+    """Whether a case valid until *valid_until* has expired at *now* (boundary included)."""
+    return now >= valid_until
+
+
+def start_event(side: str, expert_started: bool, customer_started: bool) -> str | None:
+    """The event for *side* starting the session, or None if that side already did."""
+    if side not in SIDES:
+        raise ValueError(side)
+    already = expert_started if side == "expert" else customer_started
+    return None if already else "start"
+
+
+# -- session codes ------------------------------------------------------------
+
+_CODE_INPUT = re.compile(r"^[sS]?(\d{2})-?(\d{3})-?(\d{3})$")
+
+
+def new_code() -> str:
+    """A fresh random code: 8 digits from ``secrets`` (shown as s12-345-678)."""
+    return f"{secrets.randbelow(10**8):08d}"
+
+
+def format_code(digits: str) -> str:
+    """'12345678' -> 's12-345-678'."""
+    return f"s{digits[0:2]}-{digits[2:5]}-{digits[5:8]}"
+
+
+def parse_code(text: Any) -> str:
+    """A code as typed ('s12-345-678', '12345678', 'S12 345 678') -> its 8 digits."""
+    if isinstance(text, str):
+        match = _CODE_INPUT.match(text.strip().replace(" ", ""))
+        if match:
+            return "".join(match.groups())
+    raise InvalidInput("a session code looks like s12-345-678", code="invalid_code",
+                       fields={"code": "expected a code like s12-345-678"})
+
+
+# -- times --------------------------------------------------------------------
+
+def iso(ts: int | None) -> str | None:
+    """Epoch seconds -> '2026-11-28T05:45:46Z' (None stays None)."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(text: Any, field: str) -> int:
+    """An ISO 8601 time with a zone ('...Z' or '+02:00') -> epoch seconds."""
+    if isinstance(text, str) and len(text) <= 40:
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            parsed = None
+        if parsed is not None and parsed.tzinfo is not None:
+            return int(parsed.timestamp())
+    raise InvalidInput(f"{field} must be an ISO 8601 time with a zone",
+                       fields={field: "expected a time like 2026-11-28T12:00:00Z"})
+
+
+# -- validation of case fields ------------------------------------------------
+
+LIMITS = {"name": 100, "email": 254, "custom_api": 4000, "description": 4000,
+          "waiting_message": 1000}
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_GROUP = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
+DEFAULT_GROUP = "default"
+
+
+def _text(body: dict, key: str, limit: int, errors: dict, label: str | None = None) -> str | None:
+    value = body.get(key)
+    label = label or key
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        errors[label] = "must be a text"
+        return None
+    if len(value) > limit:
+        errors[label] = f"must be at most {limit} characters"
+        return None
+    if "\x00" in value:
+        errors[label] = "must not contain NUL characters"
+        return None
+    return value
+
+
+def validate_groupid(value: Any, errors: dict, field: str = "groupid") -> str | None:
+    """A group (queue) name: 1-64 letters, digits, space, '_', '-', '.'."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _GROUP.match(value):
+        errors[field] = "must be 1-64 letters, digits, spaces, '.', '_' or '-'"
+        return None
+    return value
+
+
+def validate_case_fields(body: Any, now: int, *, creating: bool) -> dict[str, Any]:
+    """Check the editable fields of a case and return them as columns.
+
+    Raises InvalidInput with one message per bad field in ``fields``.
+    Only the fields present in *body* are returned (for edits).
+    """
+    if not isinstance(body, dict):
+        raise InvalidInput("the request body must be a JSON object")
+    errors: dict[str, str] = {}
+    out: dict[str, Any] = {}
+    known = {"groupid", "description", "end_customer", "assigned_userid", "waiting_message",
+             "custom_api", "valid_until", "state"}
+    for key in body:
+        if key not in known:
+            errors[key] = "unknown field"
+    if "groupid" in body:
+        group = validate_groupid(body["groupid"], errors)
+        if group is not None:
+            out["groupid"] = group
+    for key in ("description", "waiting_message", "custom_api"):
+        if key in body:
+            value = _text(body, key, LIMITS[key], errors)
+            if value is not None or body[key] is None:
+                out[key] = value or ""
+    if "end_customer" in body:
+        customer = body["end_customer"]
+        if customer is None:
+            customer = {}
+        if not isinstance(customer, dict):
+            errors["end_customer"] = "must be an object with name and email"
+        else:
+            for key in customer:
+                if key not in ("name", "email"):
+                    errors[f"end_customer.{key}"] = "unknown field"
+            name = _text(customer, "name", LIMITS["name"], errors, "end_customer.name")
+            email = _text(customer, "email", LIMITS["email"], errors, "end_customer.email")
+            if email and not _EMAIL.match(email):
+                errors["end_customer.email"] = "must be an e-mail address"
+            elif "end_customer.email" not in errors and "email" in customer:
+                out["customer_email"] = email or ""
+            if "end_customer.name" not in errors and "name" in customer:
+                out["customer_name"] = name or ""
+    if "assigned_userid" in body:
+        value = body["assigned_userid"]
+        if value is None:
+            out["assigned_userid"] = None
+        elif isinstance(value, str) and re.fullmatch(r"u\d{1,18}", value):
+            out["assigned_userid"] = int(value[1:])
+        else:
+            errors["assigned_userid"] = "must be an expert id like u1, or null"
+    if "valid_until" in body:
+        try:
+            until = parse_iso(body["valid_until"], "valid_until")
+        except InvalidInput as exc:
+            errors.update(exc.details["fields"])
+        else:
+            if until <= now:
+                errors["valid_until"] = "must be in the future"
+            elif until > now + MAX_VALIDITY:
+                errors["valid_until"] = f"must be at most {MAX_VALIDITY // 86400} days ahead"
+            else:
+                out["valid_until"] = until
+    if "state" in body:
+        if creating:
+            errors["state"] = "cannot be set when creating a case"
+        elif body["state"] not in ("open", "closed"):
+            errors["state"] = "must be 'closed' (to close the case) or 'open'"
+        else:
+            out["state"] = body["state"]
+    if errors:
+        raise InvalidInput("some fields are invalid", fields=errors)
+    return out
+
+
+def validate_device(body: Any, errors: dict) -> dict[str, str]:
+    """Device info from an agent: hostname, os, user (each <= 255 characters)."""
+    device = body.get("device") if isinstance(body, dict) else None
+    out = {"device_hostname": "", "device_os": "", "device_user": ""}
+    if device is None:
+        return out
+    if not isinstance(device, dict):
+        errors["device"] = "must be an object with hostname, os, user"
+        return out
+    for key in ("hostname", "os", "user"):
+        value = _text(device, key, 255, errors, f"device.{key}")
+        if value is not None:
+            out[f"device_{key}"] = value
+    return out
+
+
+def validate_device_id(value: Any, errors: dict) -> str | None:
+    """The agent's secret device id: 16-128 URL-safe characters."""
+    if isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9_-]{16,128}", value):
+        return value
+    errors["device_id"] = "must be 16-128 letters, digits, '-' or '_'"
+    return None
