@@ -495,6 +495,8 @@ class Handler(BaseHTTPRequestHandler):
         # Anything http.server rejects is the client's fault: never answer it with a 5xx.
         status = {501: 405, 505: 400}.get(code, code)
         self.close_connection = True
+        # We never speak HTTP/0.9 (whose answers have no status line), even to a bad request line.
+        self.request_version = "HTTP/1.1"
         if not getattr(self, "command", None):
             self.command = "GET"
         self._send(Response(status, {"error": codes.get(code, "bad_request"),
