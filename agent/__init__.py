@@ -1,0 +1,15 @@
+"""sosdesk's customer agent: SOS flow, QuickSupport window, tray icon.
+
+The entry point is ``agent.cli.main`` (console script ``sos-agent``, or
+``python -m agent``); see agent/cli.py for the commands and the headless
+output format.
+"""
+
+from __future__ import annotations
+
+import logging
+
+__version__ = "0.1.0"
+__all__ = ["__version__"]
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())

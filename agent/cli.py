@@ -1,0 +1,222 @@
+"""``sos-agent``: what the customer runs (also ``python -m agent``).
+
+Commands::
+
+    sos-agent [options]              the tray icon (started at login)
+    sos-agent [options] sos          SOS: reuse this device's open case or create one,
+                                     start the session, show the QuickSupport window
+    sos-agent [options] join CODE    join the case an expert created and read out
+    sos-agent [options] install      put the SOS shortcut and the tray autostart in place
+    sos-agent [options] uninstall    remove them again
+
+Options: ``--config FILE`` (a branding JSON file; an embedded or sidecar
+branding wins over it), ``--headless`` (no window, no tray), ``--language
+en|de``, ``--no-install`` (skip the first-start installation), ``-v``.
+
+Headless output: one line per event on stdout, flushed at once, always in
+English; a script must ignore line kinds it does not know::
+
+    code s12-345-678                   the session code (again if it changes)
+    status new                         the status, each time it changes:
+    status pending                       new, pending, in_progress, closed, expired
+    status in_progress expert=anna     expert= once an expert pressed Connect
+                                       (the name percent-encoded, e.g. Anna%20B)
+    notice cannot reach support, retrying
+    notice connected to support again
+    notice support is busy, retrying in 30 s
+    notice support request no longer exists
+    error module_revoked               a fatal error's stable code (the server's, or
+                                       agent's own); the human message goes to stderr
+
+``sos-agent --headless`` without a command follows the stored open case (if
+any) like ``sos`` and exits 0 when there is none. ``install`` and
+``uninstall`` print ``installed PATH`` / ``removed PATH`` / ``note TEXT``.
+
+Exit status: 0 the case was closed or expired (or nothing to do); 1 a
+failure (wrong code, case taken or removed, installer error); 2 invalid
+branding or usage; 3 this agent's module was revoked; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import sys
+import threading
+from typing import Any, Callable, Sequence
+
+from . import __version__
+from .branding import LANGUAGES, Branding, load_branding
+from .client import Client
+from .device import device_info
+from .errors import AgentError, BrandingError, CaseGone, ModuleRevoked, NoDisplay, ServerError
+from .firststart import FIRST_START_DONE, agent_executable, first_start, load_installer
+from .flow import CaseFlow, Listener, Stopped
+from .headless import HeadlessView
+from .i18n import text
+from .keystore import Secrets, open_secrets
+from .storage import State
+
+__all__ = ["main", "Agent", "drive", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_REVOKED"]
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_REVOKED = 3
+EXIT_INTERRUPTED = 130
+
+Start = Callable[[CaseFlow], Any]
+
+
+@dataclasses.dataclass
+class Agent:
+    """Everything one run of the agent works with, built once from the branding."""
+
+    branding: Branding
+    secrets: Secrets
+    state: State
+    device: dict[str, str]
+
+    @property
+    def lang(self) -> str:
+        """The language the customer reads."""
+        return self.branding.lang
+
+    def client(self) -> Client:
+        """A new client for the branding's server."""
+        return Client(self.branding.server_url, ca_bundle=self.branding.ca_bundle)
+
+    def flow(self, listener: Listener, stop: threading.Event | None = None) -> CaseFlow:
+        """A case flow reporting to *listener*."""
+        return CaseFlow(self.client, self.secrets, self.device, listener,
+                        module_id=self.branding.module_id, stop=stop)
+
+
+def drive(agent: Agent, flow: CaseFlow, start: Start, on_error: Callable[[str, str], None]) -> int:
+    """Get the case with *start*, follow it to its end: the exit status."""
+    try:
+        start(flow)
+        outcome = flow.follow()
+    except Stopped:
+        return EXIT_OK
+    except ModuleRevoked:
+        on_error("module_revoked", text(agent.lang, "error.revoked", company=agent.branding.company_name))
+        return EXIT_REVOKED
+    except ServerError as exc:
+        on_error(exc.code, exc.message or str(exc))
+        return EXIT_FAILED
+    except AgentError as exc:
+        on_error("agent_error", str(exc))
+        return EXIT_FAILED
+    return EXIT_OK if outcome in ("closed", "expired") else EXIT_FAILED
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (see the module docstring)."""
+    parser = argparse.ArgumentParser(prog="sos-agent", description="sosdesk remote support for customers")
+    parser.add_argument("--config", metavar="FILE", help="branding JSON file")
+    parser.add_argument("--headless", action="store_true", help="no window or tray; print one line per event")
+    parser.add_argument("--language", choices=LANGUAGES, help="language of the texts (default: from the OS)")
+    parser.add_argument("--no-install", action="store_true", help="skip the first-start installation")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (to stderr)")
+    parser.add_argument("--version", action="version", version=f"sos-agent {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("sos", help="ask for support now (the SOS shortcut)")
+    join = commands.add_parser("join", help="join the case with the code an expert gave you")
+    join.add_argument("code", help="the session code, e.g. s12-345-678")
+    commands.add_parser("tray", help="the tray icon (the default)")
+    commands.add_parser("install", help="install the SOS shortcut and the tray autostart")
+    commands.add_parser("uninstall", help="remove the SOS shortcut and the tray autostart")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the agent; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2),
+                        format="sos-agent: %(levelname)s: %(message)s", stream=sys.stderr)
+    try:
+        branding = load_branding(args.config)
+        if args.language:
+            branding = dataclasses.replace(branding, language=args.language)
+    except BrandingError as exc:
+        print(f"sos-agent: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    command = args.command or "tray"
+    if command in ("install", "uninstall"):
+        return _install_command(command, branding)
+    agent = Agent(branding, open_secrets(branding.app_id), State(branding.app_id), device_info())
+    if not args.no_install:
+        first_start(branding, agent.state)
+    try:
+        if command == "sos":
+            return run_case(agent, lambda flow: flow.request_support(), args.headless)
+        if command == "join":
+            return run_case(agent, lambda flow: flow.join(args.code), args.headless)
+        return run_tray(agent, args.headless)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+def run_case(agent: Agent, start: Start, headless: bool) -> int:
+    """SOS or join: the QuickSupport window, or headless lines."""
+    if not headless:
+        try:
+            from .window import QuickSupportWindow
+
+            window = QuickSupportWindow(agent)
+        except (ImportError, NoDisplay) as exc:
+            log.debug("no window: %s", exc)
+            print(f"sos-agent: {text(agent.lang, 'notice.no_display')}", file=sys.stderr, flush=True)
+        else:
+            return window.run(start)
+    view = HeadlessView()
+    return drive(agent, agent.flow(view), start, view.error)
+
+
+def run_tray(agent: Agent, headless: bool) -> int:
+    """The tray icon; headless: follow the stored open case, if any."""
+    if not headless:
+        try:
+            from .tray import Tray
+
+            tray = Tray(agent)
+        except (ImportError, NoDisplay) as exc:
+            log.debug("no tray: %s", exc)
+            print(f"sos-agent: {text(agent.lang, 'notice.no_display')}", file=sys.stderr, flush=True)
+        else:
+            return tray.run()
+    view = HeadlessView()
+    flow = agent.flow(view)
+
+    def resume(flow: CaseFlow) -> None:
+        if flow.resume() is None:
+            raise Stopped()  # nothing to follow
+
+    return drive(agent, flow, resume, view.error)
+
+
+def _install_command(command: str, branding: Branding) -> int:
+    try:
+        installer = load_installer()
+        if command == "install":
+            status = installer.install(branding, agent_executable())
+            lines = [f"installed {f.path}" for f in status.files]
+        else:
+            status = installer.uninstall(branding)
+            lines = [f"removed {path}" for path in status.changed]
+    except (ImportError, AttributeError) as exc:
+        print(f"sos-agent: the installer is not available: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as exc:  # InstallerError and OSError: the message is for the user
+        print(f"sos-agent: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    # Either way the customer decided: the first start must not install (again).
+    State(branding.app_id).set(FIRST_START_DONE, True)
+    for line in [*lines, *(f"note {n}" for n in getattr(status, "notes", ()))]:
+        print(line, flush=True)
+    return EXIT_OK

@@ -1,0 +1,67 @@
+"""The first start: the SOS desktop shortcut and the tray autostart, installed once.
+
+The ``installer`` package does the per-OS work; the agent works without it
+(not bundled, an older version, a folder it may not write), so every failure
+here is logged and the agent carries on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+from typing import Any
+
+from .branding import Branding
+from .storage import State
+
+__all__ = ["FIRST_START_DONE", "agent_executable", "first_start", "load_installer"]
+
+log = logging.getLogger(__name__)
+
+FIRST_START_DONE = "first_start_done"
+
+
+def agent_executable() -> str:
+    """The program the shortcuts should start: the frozen executable, else ``sos-agent``."""
+    if getattr(sys, "frozen", False):
+        return sys.executable
+    found = shutil.which("sos-agent")
+    return os.path.abspath(found or sys.argv[0])
+
+
+def load_installer() -> Any:
+    """The installer package (raises ImportError when it is not there)."""
+    import installer
+
+    return installer
+
+
+def _installer_errors() -> tuple[type[BaseException], ...]:
+    errors: tuple[type[BaseException], ...] = (ImportError, AttributeError, OSError)
+    try:
+        return errors + (load_installer().InstallerError,)
+    except Exception:
+        return errors
+
+
+def first_start(branding: Branding, state: State, executable: str | None = None) -> bool:
+    """Install shortcut and autostart unless done before; whether it ran and worked.
+
+    Recorded only after success, so a missing installer is tried again next
+    time, while a shortcut the customer deleted on purpose never comes back.
+    """
+    if state.get(FIRST_START_DONE):
+        return False
+    try:
+        load_installer().install(branding, executable or agent_executable())
+    except _installer_errors() as exc:
+        log.warning("could not install the SOS shortcut and autostart: %s", exc)
+        return False
+    except Exception as exc:  # a broken installer must never stop a customer's SOS
+        log.warning("the installer failed unexpectedly: %r", exc)
+        return False
+    state.set(FIRST_START_DONE, True)
+    log.info("installed the SOS shortcut and the autostart")
+    return True
