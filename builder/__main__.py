@@ -1,0 +1,7 @@
+"""``python -m builder``: the same as ``sos-builder``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

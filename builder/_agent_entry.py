@@ -1,0 +1,8 @@
+"""The script PyInstaller freezes into the base agent: run the agent's command line."""
+
+import sys
+
+from agent.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,282 @@
+"""The base agent: the agent frozen once by PyInstaller, cached per version and platform.
+
+Personalizing never runs PyInstaller: it stamps a copy of this file. The base is
+rebuilt only with ``--rebuild``, for a new agent version or platform, or when the
+agent's sources (or the packages it is frozen with) changed since the cached build.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib.metadata
+import importlib.util
+import json
+import os
+import pkgutil
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Callable
+
+from .errors import BaseBuildError
+from .options import current_os
+
+__all__ = ["BaseInfo", "agent_version", "platform_tag", "cache_root", "base_dir", "ensure_base",
+           "build_base", "hidden_imports", "pystray_backends", "keyring_backends",
+           "CACHE_ENV"]
+
+CACHE_ENV = "SOSDESK_BUILDER_CACHE"
+#: The packages frozen into the agent whose own files (translations, schema, ...) must ship.
+AGENT_PACKAGES = ("agent", "installer")
+ENTRY_SCRIPT = Path(__file__).with_name("_agent_entry.py")
+#: Seconds between two progress lines while PyInstaller runs.
+PROGRESS_EVERY = 5.0
+
+Report = Callable[[str], None]
+
+
+class BaseInfo(dict):
+    """What base.json records next to a cached base: version, platform, fingerprint, ..."""
+
+
+def agent_version() -> str:
+    """The version of the agent being frozen (the sosdesk distribution's)."""
+    import agent
+
+    version = getattr(agent, "__version__", None)
+    if version:
+        return str(version)
+    try:
+        return importlib.metadata.version("sosdesk")
+    except importlib.metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def platform_tag() -> str:
+    """``linux-x86_64``, ``windows-amd64``, ``macos-arm64``: what a base runs on."""
+    return f"{current_os()}-{platform.machine().lower() or 'unknown'}"
+
+
+def cache_root() -> Path:
+    """The builder's cache folder: $SOSDESK_BUILDER_CACHE, else the user's cache dir."""
+    override = os.environ.get(CACHE_ENV)
+    if override:
+        return Path(override).expanduser().resolve()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("sosdesk"))
+
+
+def base_dir(root: Path | None = None) -> Path:
+    """The folder of this agent version's base for this platform."""
+    return (root or cache_root()) / "base" / f"{agent_version()}-{platform_tag()}"
+
+
+def base_file_name() -> str:
+    return "sosdesk-agent.exe" if current_os() == "windows" else "sosdesk-agent"
+
+
+# -- what PyInstaller cannot see by itself -----------------------------------
+
+def pystray_backends() -> list[str]:
+    """pystray's backend modules (those binding a backend ``Icon``), found without importing pystray.
+
+    Importing pystray picks a backend and fails without a display, which is why
+    ``collect_submodules('pystray')`` finds nothing on a headless build machine.
+    """
+    spec = importlib.util.find_spec("pystray")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    backends = []
+    for info in pkgutil.iter_modules(spec.submodule_search_locations):
+        path = Path(info.module_finder.path) / (info.name + ".py")  # type: ignore[union-attr]
+        if info.ispkg or not path.is_file():
+            continue
+        try:
+            tree = ast.parse(path.read_bytes())
+        except (SyntaxError, ValueError):
+            continue
+        if any(_binds_backend_icon(node) for node in tree.body):
+            backends.append(f"pystray.{info.name}")
+    return sorted(backends)
+
+
+def _binds_backend_icon(node: ast.stmt) -> bool:
+    """Whether *node* makes a backend's ``Icon``: a subclass, or one imported (the dummy)."""
+    if isinstance(node, ast.ClassDef) and node.name == "Icon":
+        # The abstract root ``class Icon(object)`` in _base is not a backend.
+        return any(not (isinstance(b, ast.Name) and b.id == "object") for b in node.bases)
+    if isinstance(node, ast.ImportFrom):
+        return any((alias.asname or alias.name) == "Icon" for alias in node.names)
+    return False
+
+
+def keyring_backends() -> tuple[list[str], list[str]]:
+    """(backend modules, distributions providing them) from keyring's entry points.
+
+    keyring finds its backends through entry points at run time, so the frozen
+    agent needs both the modules and the distributions' metadata.
+    """
+    modules, distributions = set(), set()
+    for entry in importlib.metadata.entry_points(group="keyring.backends"):
+        modules.add(entry.module)
+        if entry.dist is not None:
+            distributions.add(entry.dist.name)
+    return sorted(modules), sorted(distributions | {"keyring"})
+
+
+def hidden_imports() -> list[str]:
+    """Every module the agent loads dynamically, derived from the installed packages."""
+    return sorted(set(pystray_backends()) | set(keyring_backends()[0]))
+
+
+# -- the cache ----------------------------------------------------------------
+
+def _fingerprint() -> str:
+    """A hash of everything the base is made of: agent sources, dependency and tool versions."""
+    digest = hashlib.sha256()
+    digest.update(f"{sys.version}|{platform_tag()}".encode())
+    for name in AGENT_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        for folder in spec.submodule_search_locations:
+            for path in sorted(Path(folder).rglob("*")):
+                if path.is_file() and "__pycache__" not in path.parts:
+                    digest.update(str(path.relative_to(folder)).encode() + b"\0")
+                    digest.update(path.read_bytes())
+    digest.update(ENTRY_SCRIPT.read_bytes())
+    requirements = importlib.metadata.requires("sosdesk") or []
+    names = {"pyinstaller", "pyinstaller-hooks-contrib"}
+    names |= {re.split(r"[\s<>=!~;\[]", r, maxsplit=1)[0].lower() for r in requirements
+              if "extra ==" not in r}
+    for name in sorted(names):
+        try:
+            digest.update(f"{name}={importlib.metadata.version(name)}\n".encode())
+        except importlib.metadata.PackageNotFoundError:
+            digest.update(f"{name}=-\n".encode())
+    return digest.hexdigest()
+
+
+def ensure_base(*, rebuild: bool = False, root: Path | None = None,
+                report: Report = lambda line: None) -> Path:
+    """The cached base for this agent version and platform, built first if needed."""
+    folder = base_dir(root)
+    exe = folder / base_file_name()
+    fingerprint = _fingerprint()
+    info = _read_info(folder)
+    if not rebuild and exe.is_file():
+        if info.get("fingerprint") == fingerprint:
+            report(f"using the cached base agent {exe}")
+            return exe
+        report("the agent changed since the cached base was built; rebuilding it")
+    return build_base(folder, report=report, fingerprint=fingerprint)
+
+
+def _read_info(folder: Path) -> BaseInfo:
+    try:
+        return BaseInfo(json.loads((folder / "base.json").read_text("utf-8")))
+    except (OSError, ValueError):
+        return BaseInfo()
+
+
+def build_base(folder: Path, *, report: Report = lambda line: None,
+               fingerprint: str | None = None) -> Path:
+    """Freeze the agent with PyInstaller into *folder* (one file, windowed); returns its path."""
+    if importlib.util.find_spec("agent.cli") is None:
+        raise BaseBuildError("the agent is not installed here (no agent.cli module): "
+                             "run pip install -e . in the sosdesk folder")
+    if importlib.util.find_spec("PyInstaller") is None:
+        raise BaseBuildError("PyInstaller is not installed: pip install 'sosdesk[build]'")
+    folder.mkdir(parents=True, exist_ok=True)
+    name = base_file_name()
+    imports = hidden_imports()
+    modules, distributions = keyring_backends()
+    work = Path(tempfile.mkdtemp(prefix=".build-", dir=folder))
+    log_path = folder / "build.log"
+    command = [
+        sys.executable, "-m", "PyInstaller", "--onefile", "--windowed", "--noconfirm", "--noupx",
+        "--log-level", "INFO", "--name", Path(name).stem,
+        "--distpath", str(work / "dist"), "--workpath", str(work / "work"),
+        "--specpath", str(work),
+        "--paths", str(Path(importlib.util.find_spec("agent").origin).parent.parent),
+        "--copy-metadata", "sosdesk",
+    ]
+    for module in imports:
+        command += ["--hidden-import", module]
+    for distribution in distributions:
+        command += ["--copy-metadata", distribution]
+    for package in AGENT_PACKAGES:
+        command += ["--collect-data", package]
+    command.append(str(ENTRY_SCRIPT))
+    report(f"building the base agent {agent_version()} for {platform_tag()} with PyInstaller "
+           "(a minute or two; done once per version) ...")
+    started = time.monotonic()
+    try:
+        _run_with_progress(command, work, log_path, report, started)
+        built = work / "dist" / name
+        if not built.is_file():
+            raise BaseBuildError(f"PyInstaller finished but made no {name}; see {log_path}")
+        exe = folder / name
+        os.replace(built, exe)
+        info = BaseInfo(version=agent_version(), platform=platform_tag(),
+                        fingerprint=fingerprint or _fingerprint(),
+                        pyinstaller=importlib.metadata.version("pyinstaller"),
+                        python=platform.python_version(), hidden_imports=imports,
+                        metadata=distributions, built_at=int(time.time()),
+                        seconds=round(time.monotonic() - started, 1))
+        tmp_info = folder / "base.json.partial"
+        tmp_info.write_text(json.dumps(info, indent=2) + "\n", "utf-8")
+        os.replace(tmp_info, folder / "base.json")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    report(f"base agent built in {time.monotonic() - started:.0f} s: {exe} "
+           f"({exe.stat().st_size / 1e6:.1f} MB)")
+    return exe
+
+
+def _run_with_progress(command: list[str], cwd: Path, log_path: Path, report: Report,
+                       started: float) -> None:
+    """Run PyInstaller, saying every few seconds how long and at which step it is."""
+    tail: deque[str] = deque(maxlen=25)
+    step = ["starting"]
+    with open(log_path, "w", encoding="utf-8") as log:
+        process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                   encoding="utf-8", errors="replace")
+
+        def read() -> None:
+            assert process.stdout is not None
+            for line in process.stdout:
+                log.write(line)
+                tail.append(line.rstrip())
+                # "1234 INFO: Analyzing ..." -> "Analyzing ..."
+                found = re.match(r"\s*\d+\s+(INFO|WARNING|ERROR):\s*(.*)", line)
+                if found and found.group(1) == "INFO":
+                    # Hook lines name their file's full path; the hook's name is enough.
+                    step[0] = re.sub(r" from '[^']*'", "", found.group(2))[:90]
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        try:
+            while True:
+                try:
+                    process.wait(timeout=PROGRESS_EVERY)
+                    break
+                except subprocess.TimeoutExpired:
+                    report(f"  ... {time.monotonic() - started:4.0f} s  {step[0]}")
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+        reader.join(timeout=10)
+    if process.returncode != 0:
+        raise BaseBuildError("PyInstaller failed (exit %d); the end of its log (all of it in %s):\n%s"
+                             % (process.returncode, log_path, "\n".join(tail)))

@@ -1,0 +1,293 @@
+"""What the expert asked for: flags and a TOML file merged, then checked all at once.
+
+Every problem is collected before anything is built, registered or written, so
+the expert fixes them in one go and a bad input never leaves a file behind.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import re
+import sys
+import tempfile
+import tomllib
+import unicodedata
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+from agent.branding import LANGUAGES, Branding
+
+from .errors import InputError
+from .images import LogoProblem, load_logo
+
+__all__ = ["BuildOptions", "TOML_KEYS", "TARGET_OS", "current_os", "load_toml", "parse_options",
+           "output_stem", "detect_os"]
+
+TARGET_OS = ("linux", "windows", "macos")
+#: Keys a TOML file may hold; each is also a flag (``--welcome``, ``--module-id``, ...).
+TOML_KEYS = ("company", "server", "logo", "color", "welcome", "waiting", "language", "group",
+             "shortcut", "out", "module_id", "insecure", "base", "target_os")
+#: Keys whose value is a path, taken relative to the TOML file's folder.
+_PATH_KEYS = ("logo", "out", "base")
+_COLOUR = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
+_GROUP = re.compile(r"^[A-Za-z0-9 ._-]{1,64}$")
+_MODULE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+#: PyInstaller's archive cookie: its presence tells a base agent from any other file.
+PYINSTALLER_COOKIE = b"MEI\014\013\012\013\016"
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildOptions:
+    """A validated build request (the API token is kept apart, never stored here)."""
+
+    company: str
+    server_url: str
+    logo_png: bytes | None
+    primary_color: str
+    welcome_text: str
+    waiting_text: str
+    language: str | None
+    group: str
+    create_shortcut: bool
+    out_dir: Path
+    module_id: str | None
+    insecure: bool
+    base: Path | None
+    target_os: str
+
+    def branding(self, module_id: str) -> Branding:
+        """The branding to stamp, for the module the server issued."""
+        return Branding(
+            company_name=self.company, server_url=self.server_url, module_id=module_id,
+            logo_png=self.logo_png, primary_color=self.primary_color,
+            welcome_text=self.welcome_text, waiting_text=self.waiting_text,
+            language=self.language, create_shortcut=self.create_shortcut,
+        )
+
+    @property
+    def output_name(self) -> str:
+        """The executable's file name, e.g. ``ACME-QuickSupport.exe``."""
+        suffix = ".exe" if self.target_os == "windows" else ""
+        return output_stem(self.company) + suffix
+
+
+def current_os() -> str:
+    """This machine's OS as a target name: linux, windows or macos."""
+    if sys.platform == "win32":
+        return "windows"
+    if sys.platform == "darwin":
+        return "macos"
+    return "linux"
+
+
+def output_stem(company: str) -> str:
+    """``ACME-QuickSupport`` for ``ACME``: ASCII letters and digits kept, case kept."""
+    ascii_name = unicodedata.normalize("NFKD", company).encode("ascii", "ignore").decode()
+    words = re.findall(r"[A-Za-z0-9]+", ascii_name)
+    return "-".join(words)[:48].strip("-") + "-QuickSupport" if words else "QuickSupport"
+
+
+def detect_os(head: bytes) -> str | None:
+    """The OS an executable is for, from its first bytes (None if not an executable)."""
+    if head.startswith(b"MZ"):
+        return "windows"
+    if head.startswith(b"\x7fELF"):
+        return "linux"
+    if head[:4] in (b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe",
+                    b"\xfe\xed\xfa\xcf", b"\xfe\xed\xfa\xce"):
+        return "macos"
+    return None
+
+
+def load_toml(path: Path) -> tuple[dict[str, Any], list[str]]:
+    """The settings in TOML file *path*, paths made absolute, plus its problems."""
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except OSError as exc:
+        return {}, [f"cannot read the config file {path}: {exc.strerror or exc}"]
+    except tomllib.TOMLDecodeError as exc:
+        return {}, [f"the config file {path} is not valid TOML: {exc}"]
+    settings: dict[str, Any] = {}
+    problems = []
+    for raw_key, value in data.items():
+        key = raw_key.replace("-", "_")
+        if key in ("token", "api_token"):
+            # A token in a file ends up in backups and repositories; keep it in the environment.
+            problems.append(f"{path}: do not put the API token in the config file; "
+                            "set SOSDESK_TOKEN (or pass --token) instead")
+        elif key not in TOML_KEYS:
+            problems.append(f"{path}: unknown setting {raw_key!r} "
+                            f"(known: {', '.join(TOML_KEYS)})")
+        elif key in _PATH_KEYS and isinstance(value, str):
+            settings[key] = (path.parent / Path(value).expanduser()).resolve()
+        else:
+            settings[key] = value
+    return settings, problems
+
+
+def parse_options(settings: Mapping[str, Any], *, token_given: bool,
+                  problems: list[str] | None = None) -> BuildOptions:
+    """Check merged *settings* (TOML, then flags on top); raise InputError listing every problem."""
+    problems = list(problems or [])
+
+    def text(key: str, default: str | None = None) -> str | None:
+        value = settings.get(key, default)
+        if value is not None and not isinstance(value, str):
+            problems.append(f"{key} must be a text, not {value!r}")
+            return default
+        return value
+
+    def flag(key: str, default: bool) -> bool:
+        value = settings.get(key, default)
+        if not isinstance(value, bool):
+            problems.append(f"{key} must be true or false, not {value!r}")
+            return default
+        return value
+
+    company = (text("company") or "").strip()
+    if not company:
+        problems.append("no company name: pass --company NAME")
+    elif len(company) > 100:
+        problems.append("the company name must be at most 100 characters")
+
+    insecure = flag("insecure", False)
+    server_url = (text("server") or "").strip().rstrip("/")
+    problems += _url_problems(server_url, insecure)
+
+    logo_png = None
+    logo = settings.get("logo")
+    if logo is not None:
+        try:
+            logo_png = load_logo(Path(logo))
+        except LogoProblem as exc:
+            problems.append(str(exc))
+
+    colour = text("color", "#1f6feb") or ""
+    match = _COLOUR.match(colour.strip())
+    if match:
+        digits = match.group(1)
+        digits = "".join(c * 2 for c in digits) if len(digits) == 3 else digits
+        colour = "#" + digits.lower()
+    else:
+        problems.append(f"colour {colour!r} is not a hex colour like #1f6feb")
+
+    welcome, waiting = text("welcome", "") or "", text("waiting", "") or ""
+    for name, value in (("welcome", welcome), ("waiting", waiting)):
+        if len(value) > 1000:
+            problems.append(f"the {name} text must be at most 1000 characters, not {len(value)}")
+
+    language = text("language")
+    if language in ("", "auto"):
+        language = None
+    if language is not None and language not in LANGUAGES:
+        problems.append(f"language {language!r} is not one of {', '.join(LANGUAGES)} (or auto)")
+
+    group = text("group", "default") or ""
+    if not _GROUP.match(group):
+        problems.append(f"group {group!r} must be 1-64 letters, digits, spaces, '.', '_' or '-'")
+
+    shortcut = flag("shortcut", True)
+
+    module_id = text("module_id")
+    if module_id is not None and not _MODULE_ID.match(module_id):
+        problems.append(f"module id {module_id!r} must be 1-64 letters, digits, '-' or '_'")
+    if module_id is None and not token_given:
+        problems.append("no API token to register the module: set SOSDESK_TOKEN or pass --token "
+                        "(or pass --module-id of a module registered before)")
+
+    out_dir = Path(settings.get("out") or ".").expanduser().resolve()
+    problems += _output_problems(out_dir)
+
+    base = settings.get("base")
+    target = text("target_os")
+    if target is not None and target not in TARGET_OS:
+        problems.append(f"target OS {target!r} is not one of {', '.join(TARGET_OS)}")
+        target = None
+    if base is not None:
+        base = Path(base).expanduser().resolve()
+        base_problem, base_os = _base_problems(base)
+        if base_problem:
+            problems.append(base_problem)
+        elif target is not None and base_os is not None and target != base_os:
+            problems.append(f"--target-os {target} does not match the base {base}, "
+                            f"which is a {base_os} executable")
+        target = target or base_os or current_os()
+    else:
+        if target is not None and target != current_os():
+            problems.append(f"cannot build a {target} agent on {current_os()}: build the base on "
+                            f"{target} (sos-builder --base-only) and pass it here with --base")
+        target = current_os()
+
+    if problems:
+        raise InputError(problems)
+    options = BuildOptions(
+        company=company, server_url=server_url, logo_png=logo_png, primary_color=colour,
+        welcome_text=welcome, waiting_text=waiting, language=language, group=group,
+        create_shortcut=shortcut, out_dir=out_dir, module_id=module_id, insecure=insecure,
+        base=base, target_os=target,
+    )
+    # The agent's own schema has the last word, so the builder never stamps what it rejects.
+    leftover = options.branding(module_id or "probe").problems()
+    if leftover:
+        raise InputError(leftover)
+    return options
+
+
+def _url_problems(url: str, insecure: bool) -> list[str]:
+    if not url:
+        return ["no server address: pass --server https://support.example.com"]
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return [f"server address {url!r} is not an http:// or https:// URL"]
+    if parts.query or parts.fragment:
+        return [f"server address {url!r} must not have a query or fragment"]
+    if parts.scheme == "http" and not insecure and not _is_loopback(parts.hostname):
+        # Customers' agents would send case tokens in clear text over the internet.
+        return [f"server address {url!r} uses plain http to a host that is not this machine: "
+                "use https, or pass --insecure if you really mean it"]
+    return []
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _output_problems(out_dir: Path) -> list[str]:
+    if out_dir.exists():
+        if not out_dir.is_dir():
+            return [f"output folder {out_dir} is not a folder"]
+        try:
+            # os.access says yes to root even on a read-only file system; try for real.
+            with tempfile.TemporaryFile(dir=out_dir):
+                pass
+        except OSError as exc:
+            return [f"output folder {out_dir} is not writable: {exc.strerror or exc}"]
+        return []
+    ancestor = out_dir.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        return [f"output folder {out_dir} cannot be created: {ancestor} is not a folder"]
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        return [f"output folder {out_dir} cannot be created: {ancestor} is not writable"]
+    return []
+
+
+def _base_problems(base: Path) -> tuple[str | None, str | None]:
+    """(problem, OS of the executable) for a --base file."""
+    try:
+        data = base.read_bytes()
+    except OSError as exc:
+        return f"cannot read the base agent {base}: {exc.strerror or exc}", None
+    if PYINSTALLER_COOKIE not in data:
+        return f"{base} is not a base agent (no PyInstaller archive in it)", None
+    return None, detect_os(data[:4])

@@ -1,0 +1,100 @@
+"""Personalizing: a copy of the base with the branding stamped in, icons and a manifest.
+
+No PyInstaller here: the stamp is appended to the executable (see
+``agent.branding``), so this takes about as long as copying the file. Every
+file is written under a temporary name and renamed only once all are complete,
+so a failure leaves no output behind.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import secrets
+import time
+from pathlib import Path
+
+from agent.branding import strip_stamp, write_stamp
+
+from .images import icon_files
+from .options import BuildOptions, output_stem
+
+__all__ = ["Result", "personalize", "base_agent_version"]
+
+_DIST_INFO = re.compile(rb"sosdesk-([0-9][0-9A-Za-z.+_-]{0,40})\.dist-info")
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """What a personalization wrote."""
+
+    executable: Path
+    manifest: Path
+    icons: tuple[Path, ...]
+    size: int
+    sha256: str
+    module_id: str
+    agent_version: str
+
+
+def base_agent_version(data: bytes) -> str:
+    """The agent version frozen into a base, from the sosdesk metadata PyInstaller copied in."""
+    # The archive's table of contents names its files in clear text; the builder
+    # adds sosdesk's dist-info to every base, so this works for a base from any OS.
+    found = _DIST_INFO.findall(data)
+    return found[-1].decode() if found else "unknown"
+
+
+def personalize(base: Path, options: BuildOptions, module_id: str) -> Result:
+    """Write the personalized agent for *options* and *module_id* next to its icons and manifest."""
+    out_dir = options.out_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    branding = options.branding(module_id)
+    stem = output_stem(options.company)
+    exe_path = out_dir / options.output_name
+    manifest_path = out_dir / f"{exe_path.name}.manifest.json"
+    token = secrets.token_hex(4)
+
+    def temporary(final: Path) -> Path:
+        return final.with_name(f".{final.name}.{token}.partial")
+
+    pending: dict[Path, Path] = {}  # temporary -> final
+    try:
+        for name, data in icon_files(branding, stem).items():
+            final = out_dir / name
+            pending[temporary(final)] = final
+            temporary(final).write_bytes(data)
+        tmp_exe = temporary(exe_path)
+        pending[tmp_exe] = exe_path
+        write_stamp(base, tmp_exe, branding)
+        data = tmp_exe.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        version = base_agent_version(strip_stamp(data))
+        icons = tuple(final for final in pending.values() if final != exe_path)
+        manifest = {
+            "company": options.company,
+            "module_id": module_id,
+            "server": options.server_url,
+            "group": options.group,
+            "agent_version": version,
+            "target_os": options.target_os,
+            "file": exe_path.name,
+            "size": len(data),
+            "sha256": digest,
+            "icons": [p.name for p in icons],
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        tmp_manifest = temporary(manifest_path)
+        pending[tmp_manifest] = manifest_path
+        tmp_manifest.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        # The manifest goes last: its presence means the executable next to it is complete.
+        for tmp, final in pending.items():
+            os.replace(tmp, final)
+    finally:
+        for tmp in pending:
+            tmp.unlink(missing_ok=True)
+    return Result(executable=exe_path, manifest=manifest_path, icons=icons, size=len(data),
+                  sha256=digest, module_id=module_id, agent_version=version)

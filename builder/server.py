@@ -1,0 +1,97 @@
+"""The few expert API calls the builder makes: register, check and revoke a module.
+
+The API token only ever goes into the Authorization header; no message built
+here contains it (requests' own exceptions name the URL, never the headers).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import requests
+
+from .errors import ServerError
+
+__all__ = ["ModuleClient"]
+
+log = logging.getLogger(__name__)
+
+
+class ModuleClient:
+    """Talks to ``/api/v1/modules`` of one server as one expert."""
+
+    def __init__(self, server_url: str, token: str, timeout: float = 20.0) -> None:
+        self.server_url = server_url.rstrip("/")
+        self._token = token
+        self.timeout = timeout
+
+    def __repr__(self) -> str:  # never show the token, even in a debugger or a log
+        return f"ModuleClient({self.server_url!r})"
+
+    def register(self, name: str, groupid: str) -> dict[str, Any]:
+        """Register a module for company *name* whose cases land in *groupid*; returns it."""
+        return self._call("POST", "/api/v1/modules", {"name": name, "groupid": groupid},
+                          expect=201)
+
+    def get(self, module_id: str) -> dict[str, Any]:
+        """The module *module_id*; ServerError if unknown or revoked."""
+        module = self._call("GET", f"/api/v1/modules/{module_id}", expect=200)
+        if not module.get("active", False):
+            raise ServerError(f"module {module_id} was revoked on the server; "
+                              "register a new one (leave out --module-id)")
+        return module
+
+    def revoke(self, module_id: str) -> dict[str, Any]:
+        """Revoke *module_id*: its agents can create no more cases."""
+        return self._call("DELETE", f"/api/v1/modules/{module_id}", expect=200)
+
+    def _call(self, method: str, path: str, body: Any = None, *, expect: int) -> dict[str, Any]:
+        url = self.server_url + path
+        try:
+            response = requests.request(
+                method, url, json=body, timeout=self.timeout,
+                headers={"Authorization": f"Bearer {self._token}"})
+        except requests.RequestException as exc:
+            raise ServerError(f"cannot reach the server at {self.server_url}: "
+                              f"{_reason(exc)}") from None
+        if response.status_code != expect:
+            raise ServerError(_refusal(response, path), response)
+        try:
+            data = response.json()
+        except ValueError:
+            raise ServerError(f"the server at {self.server_url} answered {path} with something "
+                              "that is not JSON; is this a sosdesk server?", response) from None
+        if not isinstance(data, dict):
+            raise ServerError(f"unexpected answer from {self.server_url}{path}", response)
+        return data
+
+
+def _reason(exc: requests.RequestException) -> str:
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "its TLS certificate is not trusted"
+    if isinstance(exc, requests.Timeout):
+        return "it did not answer in time"
+    if isinstance(exc, requests.ConnectionError):
+        return "connection refused or host unknown"
+    return type(exc).__name__
+
+
+def _refusal(response: requests.Response, path: str) -> str:
+    try:
+        error = response.json()
+    except ValueError:
+        error = {}
+    code = error.get("error") if isinstance(error, dict) else None
+    if response.status_code == 401:
+        return "the server refused the API token (401): check SOSDESK_TOKEN or --token"
+    if code == "module_not_found" or (response.status_code == 404 and "/modules/" in path):
+        return "the server has no such module: check --module-id"
+    if code:
+        message = error.get("message") or code
+        fields = error.get("fields")
+        if isinstance(fields, dict) and fields:
+            message += " (" + "; ".join(f"{k}: {v}" for k, v in fields.items()) + ")"
+        return f"the server refused {path} ({response.status_code}): {message}"
+    return (f"the server answered {path} with HTTP {response.status_code}; "
+            "is the address that of a sosdesk server?")
