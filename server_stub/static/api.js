@@ -1,0 +1,57 @@
+// The console's HTTP client: JSON in and out, the login cookie (sent by the
+// browser), the CSRF token on every mutating request, and one place that
+// notices an ended login session.
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super((body && body.message) || `HTTP ${status}`);
+    this.status = status;
+    this.code = (body && body.error) || "http_error";
+    this.body = body || {};
+  }
+}
+
+let csrfToken = null;
+let onSessionEnded = () => {};
+
+export function setCsrf(token) { csrfToken = token; }
+
+/** *handler(error)* runs when the server says the login session is gone (401). */
+export function onUnauthorized(handler) { onSessionEnded = handler; }
+
+/**
+ * Call the API. Resolves to the parsed JSON; rejects with ApiError (or a
+ * TypeError for network failures, or an AbortError).
+ */
+export async function api(method, path, body, { signal, quiet401 = false } = {}) {
+  const headers = { Accept: "application/json" };
+  const init = { method, headers, credentials: "same-origin", cache: "no-store", signal };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  if (method !== "GET" && method !== "HEAD" && csrfToken) headers["X-CSRF-Token"] = csrfToken;
+  const response = await fetch("/api/v1" + path, init);
+  let data = null;
+  const text = await response.text();
+  if (text) {
+    try { data = JSON.parse(text); } catch { data = { message: text.slice(0, 200) }; }
+  }
+  if (!response.ok) {
+    const error = new ApiError(response.status, data);
+    error.retryAfter = Number(response.headers.get("Retry-After")) || 0;
+    if (response.status === 401 && !quiet401 && path !== "/login") onSessionEnded(error);
+    throw error;
+  }
+  return data;
+}
+
+/** A query string from an object, leaving out empty values. */
+export function query(params) {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== "") search.set(key, String(value));
+  }
+  const text = search.toString();
+  return text ? "?" + text : "";
+}
