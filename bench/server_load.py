@@ -1,0 +1,179 @@
+"""Load on the real server next to a bare stdlib handler, measured in the same run.
+
+    python bench/server_load.py [--requests N] [--levels 1,8,32]
+
+Drives SOS creation (POST /api/v1/customer/sos, a new device each time) and
+queue reads (GET /api/v1/sessions?state=open&limit=50) over keep-alive
+connections at each concurrency level, against
+
+* sosdesk: the real ``sos-server`` process on a fresh SQLite file, and
+* bare: a ThreadingHTTPServer with the same HTTP settings (HTTP/1.1, Nagle
+  off) whose handler reads the body and answers a fixed JSON, i.e. the
+  ceiling that http.server itself allows on this machine.
+
+Prints req/s and p50/p99 latency for both and the ratio sosdesk/bare. Both
+servers run as separate processes; the client is one process with a thread
+per connection, the same for both, so the ratio is fair on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+BARE_SERVER = r"""
+import json, sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+class Bare(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    def _answer(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        body = b'{"status": "ok"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    do_GET = do_POST = _answer
+    def log_message(self, *args):
+        pass
+
+class Server(ThreadingHTTPServer):
+    request_queue_size = 256
+    daemon_threads = True
+
+server = Server(("127.0.0.1", 0), Bare)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""
+
+
+def start_sosdesk(db: Path) -> tuple[subprocess.Popen, int, str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server_stub", "--db", str(db), "serve", "--port", "0", "--quiet",
+         "--sos-limit", "1000000000"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    token, port = "", 0
+    for line in proc.stdout:
+        if "API token:" in line:
+            token = line.split("API token:")[1].strip()
+        match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+        if match:
+            port = int(match.group(1))
+            break
+    threading.Thread(target=proc.stdout.read, daemon=True).start()
+    return proc, port, token
+
+
+def start_bare() -> tuple[subprocess.Popen, int]:
+    proc = subprocess.Popen([sys.executable, "-c", BARE_SERVER], stdout=subprocess.PIPE, text=True)
+    return proc, int(proc.stdout.readline())
+
+
+def drive(port: int, concurrency: int, total: int, make_request) -> dict:
+    """Send *total* requests over *concurrency* keep-alive connections."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    per_thread = total // concurrency
+    barrier = threading.Barrier(concurrency + 1)
+    errors = []
+
+    def worker(worker_id: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine = []
+        barrier.wait()
+        for n in range(per_thread):
+            method, path, body, headers = make_request(worker_id, n)
+            started = time.perf_counter()
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            mine.append(time.perf_counter() - started)
+            if response.status >= 300:
+                errors.append(response.status)
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if errors:
+        raise SystemExit(f"{len(errors)} requests failed, e.g. status {errors[0]}")
+    latencies.sort()
+    return {"rps": len(latencies) / elapsed,
+            "p50": statistics.median(latencies) * 1000,
+            "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=3000, help="requests per measurement")
+    parser.add_argument("--levels", default="1,8,32", help="concurrency levels")
+    args = parser.parse_args()
+    levels = [int(x) for x in args.levels.split(",")]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        sos_proc, sos_port, token = start_sosdesk(Path(tmp) / "bench.db")
+        bare_proc, bare_port = start_bare()
+        run_id = os.getpid()
+        try:
+            def sos_request(worker: int, n: int):
+                body = json.dumps({"device_id": f"bench-{run_id}-{worker}-{n}-{time.time_ns()}",
+                                   "device": {"hostname": "bench", "os": "Linux", "user": "b"}})
+                return "POST", "/api/v1/customer/sos", body, {"Content-Type": "application/json"}
+
+            def queue_request(worker: int, n: int):
+                return ("GET", "/api/v1/sessions?state=open&limit=50", None,
+                        {"Authorization": f"Bearer {token}"})
+
+            def bare_post(worker: int, n: int):
+                method, _, body, headers = sos_request(worker, n)
+                return method, "/bare", body, headers
+
+            def bare_get(worker: int, n: int):
+                return "GET", "/bare?state=open&limit=50", None, {"Authorization": "Bearer x"}
+
+            rows = []
+            for name, real, bare in (("SOS creation", sos_request, bare_post),
+                                     ("queue read", queue_request, bare_get)):
+                for level in levels:
+                    drive(bare_port, level, min(200, args.requests), bare)  # warm-up
+                    b = drive(bare_port, level, args.requests, bare)
+                    s = drive(sos_port, level, args.requests, real)
+                    rows.append((name, level, s, b))
+        finally:
+            for proc in (sos_proc, bare_proc):
+                proc.terminate()
+                proc.wait(10)
+
+    print(f"{'workload':<14}{'conc':>5}  {'sosdesk req/s':>13}{'p50 ms':>8}{'p99 ms':>8}"
+          f"  {'bare req/s':>10}{'p50 ms':>8}{'p99 ms':>8}  {'ratio':>6}")
+    for name, level, s, b in rows:
+        print(f"{name:<14}{level:>5}  {s['rps']:>13.0f}{s['p50']:>8.2f}{s['p99']:>8.2f}"
+              f"  {b['rps']:>10.0f}{b['p50']:>8.2f}{b['p99']:>8.2f}  {s['rps'] / b['rps']:>6.2f}")
+
+
+if __name__ == "__main__":
+    main()
