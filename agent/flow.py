@@ -153,7 +153,9 @@ class CaseFlow:
         while True:
             asked = time.monotonic()
             try:
-                case = self._retrying(lambda: self.client.case(token, since, self.wait))
+                # While recovering, ask without waiting, so "connected again" shows at once.
+                case = self._retrying(lambda: self.client.case(token, since, self.wait),
+                                      recover=lambda: self.client.case(token, since, 0))
             except CaseGone:
                 self.secrets.forget_case_token(token)
                 self.listener.on_notice("gone")
@@ -195,15 +197,15 @@ class CaseFlow:
         if self.stop.wait(seconds):
             raise Stopped()
 
-    def _retrying(self, call: Callable[[], T]) -> T:
-        """*call*, retried until it works while the failure can heal by itself."""
+    def _retrying(self, call: Callable[[], T], recover: Callable[[], T] | None = None) -> T:
+        """*call* (*recover* after a failure), retried while the failure can heal by itself."""
         failures = 0
         unreachable = False
         while True:
             if self.stop.is_set():
                 raise Stopped()
             try:
-                result = call()
+                result = (recover or call)() if unreachable else call()
             except RateLimited as exc:
                 self.listener.on_notice("rate_limited", seconds=int(exc.retry_after))
                 self._pause(exc.retry_after)

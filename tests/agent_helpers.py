@@ -1,0 +1,99 @@
+"""Helpers for the agent's tests: the real ``sos-agent`` as a process, read line by line."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def agent_env(tmp_path: Path) -> dict[str, str]:
+    """An environment where the agent's config, home and desktop are all under *tmp_path*."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS")}
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    env.update({
+        "SOSDESK_CONFIG_DIR": str(tmp_path / "config"),
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+        "XDG_DESKTOP_DIR": str(home / "Desktop"),
+        "LANG": "C.UTF-8",
+        "PYTHONUNBUFFERED": "1",
+        # No keyring daemon in tests: the file fallback, without probing every backend.
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+    })
+    return env
+
+
+def write_branding(tmp_path: Path, server_url: str, **fields: Any) -> Path:
+    """A branding file for a test server (no desktop shortcut by default)."""
+    data = {"company_name": "Test IT", "server_url": server_url, "create_shortcut": False, **fields}
+    path = tmp_path / "branding.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+class AgentProcess:
+    """``python -m agent ...`` with its stdout read line by line by a thread."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.args = args
+        self.proc = subprocess.Popen([sys.executable, "-m", "agent", *args], cwd=ROOT, env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.seen: list[str] = []
+        self.stderr_text = ""
+        threading.Thread(target=self._read_stdout, daemon=True).start()
+        threading.Thread(target=self._read_stderr, daemon=True).start()
+
+    def _read_stdout(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def _read_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        self.stderr_text = self.proc.stderr.read()
+
+    def expect(self, match: str | Callable[[str], bool], timeout: float = 20) -> str:
+        """The next line that equals (or starts with, or satisfies) *match*, within *timeout*."""
+        test = match if callable(match) else (lambda line: line == match or line.startswith(match + " "))
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no line {match!r} within {timeout} s; seen {self.seen}; "
+                                     f"stderr {self.stderr_text!r}")
+            try:
+                line = self.lines.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if line is None:
+                self.proc.wait(5)
+                time.sleep(0.1)  # let the stderr reader finish
+                raise AssertionError(f"agent exited ({self.proc.returncode}) before {match!r}; "
+                                     f"seen {self.seen}; stderr {self.stderr_text!r}")
+            self.seen.append(line)
+            if test(line):
+                return line
+
+    def wait(self, timeout: float = 20) -> int:
+        """The exit status, waiting at most *timeout* seconds."""
+        return self.proc.wait(timeout)
+
+    def stop(self) -> None:
+        """Kill the agent if it still runs."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
