@@ -1,0 +1,139 @@
+"""The record of what the installer put where, so uninstall removes exactly that.
+
+One small JSON file per company (``app_id``) in the user's config folder::
+
+    {"format": 1, "app_id": "acme", "platform": "linux", "executable": "/opt/acme/sos-agent",
+     "files": [{"path": "...", "kind": "icon", "sha256": "...", "recipe": "..."}],
+     "created_dirs": ["..."]}
+
+``sha256`` is the hash of the file as installed: a file whose hash no longer
+matches was changed by the user and is left alone. ``recipe`` is the hash of
+what the file was made from; it equals ``sha256`` except for files built by a
+tool (a Windows .lnk), and tells whether a file is already up to date.
+``created_dirs`` are the folders install had to create; uninstall removes them
+again when they are empty.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import platformdirs
+
+from .errors import InstallerError
+
+__all__ = ["CONFIG_DIR_ENV", "Entry", "Manifest", "config_dir", "manifest_path", "file_sha256", "data_sha256"]
+
+#: Overrides platformdirs' user config folder (tests point it at a temporary folder).
+CONFIG_DIR_ENV = "SOSDESK_CONFIG_DIR"
+FORMAT = 1
+
+INTACT, CHANGED, MISSING = "intact", "changed", "missing"
+
+
+def config_dir() -> Path:
+    """The user's sosdesk config folder: $SOSDESK_CONFIG_DIR, else platformdirs'."""
+    override = os.environ.get(CONFIG_DIR_ENV)
+    if override:
+        return Path(override)
+    return Path(platformdirs.user_config_dir("sosdesk"))
+
+
+def manifest_path(app_id: str) -> Path:
+    """Where the record for the company *app_id* is kept."""
+    return config_dir() / "installed" / f"{app_id}.json"
+
+
+def file_sha256(path: Path) -> str | None:
+    """The SHA-256 of the file at *path*, or None when it is missing or not a readable file."""
+    try:
+        with open(path, "rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+    except OSError:
+        return None
+
+
+def data_sha256(data: bytes) -> str:
+    """The SHA-256 of *data*, as recorded in the manifest."""
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One installed file as recorded."""
+
+    path: Path
+    kind: str
+    sha256: str
+    recipe: str
+
+    def state(self) -> str:
+        """``intact``, ``changed`` (by the user, since install) or ``missing``."""
+        if not os.path.lexists(self.path):
+            return MISSING
+        return INTACT if file_sha256(self.path) == self.sha256 else CHANGED
+
+
+@dataclasses.dataclass(frozen=True)
+class Manifest:
+    """What install put on this machine for one company."""
+
+    app_id: str
+    platform: str
+    executable: str
+    files: tuple[Entry, ...] = ()
+    created_dirs: tuple[Path, ...] = ()
+
+    def entry(self, path: Path) -> Entry | None:
+        """The record for *path*, if install put it there."""
+        for entry in self.files:
+            if entry.path == path:
+                return entry
+        return None
+
+    def to_json(self) -> bytes:
+        data = {
+            "format": FORMAT,
+            "app_id": self.app_id,
+            "platform": self.platform,
+            "executable": self.executable,
+            "files": [
+                {"path": str(e.path), "kind": e.kind, "sha256": e.sha256, "recipe": e.recipe}
+                for e in self.files
+            ],
+            "created_dirs": [str(d) for d in self.created_dirs],
+        }
+        return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> "Manifest | None":
+        """The manifest at *path*, None if there is none; InstallerError if damaged."""
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise InstallerError(f"cannot read the list of installed files {path}: {exc.strerror}") from None
+        try:
+            data = json.loads(raw.decode("utf-8"))
+            if data.get("format") != FORMAT:
+                raise ValueError(f"unknown format {data.get('format')!r}")
+            return cls(
+                app_id=str(data["app_id"]),
+                platform=str(data["platform"]),
+                executable=str(data["executable"]),
+                files=tuple(
+                    Entry(Path(f["path"]), str(f["kind"]), str(f["sha256"]), str(f["recipe"]))
+                    for f in data["files"]
+                ),
+                created_dirs=tuple(Path(d) for d in data["created_dirs"]),
+            )
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise InstallerError(
+                f"the list of installed files {path} is damaged ({exc}); remove it and the "
+                "shortcuts by hand, then install again"
+            ) from None
