@@ -1,0 +1,7 @@
+"""``python -m installer``: see installer.cli."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
