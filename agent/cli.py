@@ -80,6 +80,8 @@ class Agent:
     secrets: Secrets
     state: State
     device: dict[str, str]
+    #: How to start this agent again with the same options (the tray opens the window so).
+    argv: list[str] | None = None
 
     @property
     def lang(self) -> str:
@@ -149,7 +151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args.command or "tray"
     if command in ("install", "uninstall"):
         return _install_command(command, branding)
-    agent = Agent(branding, open_secrets(branding.app_id), State(branding.app_id), device_info())
+    agent = Agent(branding, open_secrets(branding.app_id), State(branding.app_id), device_info(),
+                  _relaunch_argv(args))
     if not args.no_install:
         first_start(branding, agent.state)
     try:
@@ -198,6 +201,16 @@ def run_tray(agent: Agent, headless: bool) -> int:
             raise Stopped()  # nothing to follow
 
     return drive(agent, flow, resume, view.error)
+
+
+def _relaunch_argv(args: argparse.Namespace) -> list[str]:
+    """This agent's command line with the options that choose branding and language."""
+    argv = [sys.executable] if getattr(sys, "frozen", False) else [sys.executable, "-m", "agent"]
+    if args.config:
+        argv += ["--config", os.path.abspath(args.config)]
+    if args.language:
+        argv += ["--language", args.language]
+    return [*argv, "--no-install"]
 
 
 def _install_command(command: str, branding: Branding) -> int:

@@ -1,0 +1,194 @@
+"""The tray icon (pystray): request support, see the code and status, close.
+
+pystray picks its backend when imported and raises (not only ImportError)
+without a display, so it is imported here, lazily, and any failure becomes
+NoDisplay. Set PYSTRAY_BACKEND=dummy before the import for tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import threading
+from typing import TYPE_CHECKING, Any
+
+from . import __version__, clipboard
+from .errors import AgentError, NoDisplay
+from .flow import Stopped
+from .i18n import status_name, text
+from .icon import tray_image
+
+if TYPE_CHECKING:
+    from .cli import Agent
+
+__all__ = ["Tray", "import_pystray"]
+
+log = logging.getLogger(__name__)
+
+
+def import_pystray() -> Any:
+    """The pystray module, or NoDisplay when no tray backend works here."""
+    try:
+        import pystray
+    except Exception as exc:  # Xlib raises DisplayNameError, GTK raises ValueError, ...
+        raise NoDisplay(f"no tray icon available: {exc}") from None
+    return pystray
+
+
+class Tray:
+    """The tray icon and its menu, following the device's case in a thread."""
+
+    def __init__(self, agent: "Agent") -> None:
+        self.pystray = import_pystray()
+        self.agent = agent
+        self.lang = agent.lang
+        self.case: dict[str, Any] | None = None
+        self.notice: str | None = None
+        self.stop = threading.Event()
+        self.flow = agent.flow(self, stop=self.stop)
+        self._worker: threading.Thread | None = None
+        self.icon = self.pystray.Icon(f"sosdesk-{agent.branding.app_id}", tray_image(agent.branding, None),
+                                      self.tooltip(), menu=self.build_menu())
+
+    # -- what the customer sees ----------------------------------------------
+
+    @property
+    def status(self) -> str | None:
+        """The case's status while there is a case."""
+        return self.case.get("status") if self.case else None
+
+    @property
+    def code(self) -> str | None:
+        """The session code while there is a case."""
+        return self.case.get("code") if self.case else None
+
+    def status_text(self) -> str:
+        """The status in the customer's words."""
+        if self.notice:
+            return self.notice
+        return status_name(self.lang, self.status)
+
+    def tooltip(self) -> str:
+        """Company and status, e.g. ``Test IT: Pending``."""
+        return f"{self.agent.branding.company_name}: {self.status_text()}"
+
+    def build_menu(self) -> Any:
+        """The menu; texts and visibility are callables, so it follows the case."""
+        Menu, Item = self.pystray.Menu, self.pystray.MenuItem
+        company = self.agent.branding.company_name
+        return Menu(
+            Item(text(self.lang, "menu.request"), self.request_support, default=True),
+            Item(lambda _: (text(self.lang, "menu.code", code=self.code) if self.code
+                            else text(self.lang, "menu.no_code")),
+                 self.copy_code, enabled=lambda _: bool(self.code)),
+            Item(lambda _: text(self.lang, "menu.status", status=self.status_text()), None, enabled=False),
+            Item(text(self.lang, "menu.close"), self.close_request,
+                 visible=lambda _: bool(self.case and self.case.get("can_close")
+                                        and self.case.get("state") == "open")),
+            Menu.SEPARATOR,
+            Item(text(self.lang, "menu.about", company=company), self.about),
+            Item(text(self.lang, "menu.quit"), self.quit),
+        )
+
+    # -- menu actions (each runs on pystray's thread: never block it) --------
+
+    def request_support(self, icon: Any = None, item: Any = None) -> None:
+        """SOS: get a case (or the open one) and follow it; open the window too."""
+        self._follow_in_background(self.flow.request_support)
+        self.open_window()
+
+    def copy_code(self, icon: Any = None, item: Any = None) -> None:
+        """Copy the session code to the clipboard."""
+        if self.code and clipboard.copy(self.code):
+            self._notify(text(self.lang, "code.copied"))
+
+    def close_request(self, icon: Any = None, item: Any = None) -> None:
+        """Close the customer's own request."""
+        try:
+            self.flow.close_request()
+        except AgentError as exc:
+            self._notify(text(self.lang, "error.close", message=exc))
+
+    def about(self, icon: Any = None, item: Any = None) -> None:
+        """Say whose agent this is."""
+        self._notify(text(self.lang, "about", company=self.agent.branding.company_name,
+                          version=__version__))
+
+    def quit(self, icon: Any = None, item: Any = None) -> None:
+        """Stop following and remove the icon (the case stays open on the server)."""
+        self.stop.set()
+        self.icon.stop()
+
+    def open_window(self) -> None:
+        """The QuickSupport window, as its own process (Tk wants the main thread)."""
+        if self.agent.argv is None:
+            return
+        try:
+            subprocess.Popen([*self.agent.argv, "sos"], close_fds=True)
+        except OSError as exc:
+            log.warning("could not open the QuickSupport window: %s", exc)
+
+    # -- flow listener -------------------------------------------------------
+
+    def on_case(self, case: dict[str, Any]) -> None:
+        """Show the new status: badge, tooltip, menu, notification."""
+        old = self.status
+        self.case = case
+        self.notice = None
+        self._refresh()
+        if case.get("status") != old:
+            message = text(self.lang, "notify.status", status=status_name(self.lang, case.get("status")))
+            if case.get("expert_name") and case.get("status") == "in_progress":
+                message += " — " + text(self.lang, "explain.in_progress", expert=case["expert_name"])
+            self._notify(message)
+
+    def on_notice(self, key: str, **values: Any) -> None:
+        """Show a notice (server unreachable, back again) in the tooltip and the menu."""
+        self.notice = text(self.lang, f"notice.{key}", **values) if key != "reconnected" else None
+        self._refresh(unreachable=key in ("unreachable", "rate_limited"))
+        self._notify(text(self.lang, f"notice.{key}", **values))
+
+    # -- running -------------------------------------------------------------
+
+    def run(self) -> int:
+        """Show the icon until Quit; follow the stored open case meanwhile."""
+        self._follow_in_background(self.flow.resume)
+        self.icon.run()
+        self.stop.set()
+        return 0
+
+    def _follow_in_background(self, start: Any) -> None:
+        if self._worker is not None and self._worker.is_alive():
+            return
+        self._worker = threading.Thread(target=self._follow, args=(start,), daemon=True)
+        self._worker.start()
+
+    def _follow(self, start: Any) -> None:
+        try:
+            if start() is not None:
+                self.flow.follow()
+        except Stopped:
+            pass
+        except AgentError as exc:
+            self.notice = str(exc)
+            self._refresh()
+            self._notify(str(exc))
+
+    def _refresh(self, unreachable: bool = False) -> None:
+        self.icon.icon = tray_image(self.agent.branding, "unreachable" if unreachable else self.status)
+        self.icon.title = self.tooltip()
+        try:
+            self.icon.update_menu()
+        except NotImplementedError:  # the dummy backend (tests)
+            pass
+
+    def _notify(self, message: str) -> None:
+        if not getattr(self.icon, "HAS_NOTIFICATION", False):
+            return
+        try:
+            self.icon.notify(message, self.agent.branding.company_name)
+        except NotImplementedError:  # the dummy backend (tests)
+            pass
+        except Exception as exc:  # a notification daemon going away must not stop the tray
+            log.debug("notification failed: %s", exc)

@@ -1,0 +1,193 @@
+"""The QuickSupport window (tkinter): logo, welcome, session code, status, close.
+
+Tk must only be touched from the thread that created it, so the case flow
+runs in a worker thread and hands every event over a queue that the window
+drains every 100 ms.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import queue
+import sys
+import threading
+from typing import TYPE_CHECKING, Any, Callable
+
+from .errors import AgentError, NoDisplay
+from .i18n import status_name, text
+
+if TYPE_CHECKING:
+    from .cli import Agent
+    from .flow import CaseFlow
+
+__all__ = ["QuickSupportWindow", "explanation"]
+
+#: After the case ends, the window stays this long so the customer can read why.
+LINGER_MS = 8000
+
+
+def explanation(lang: str, case: dict[str, Any]) -> str:
+    """One sentence about the case's status, naming the expert once connected."""
+    status = case.get("status")
+    if status == "in_progress":
+        expert = case.get("expert_name")
+        return (text(lang, "explain.in_progress", expert=expert) if expert
+                else text(lang, "explain.in_progress_unknown"))
+    if status in ("new", "pending", "closed", "expired"):
+        return text(lang, f"explain.{status}")
+    return ""
+
+
+class QuickSupportWindow:
+    """The window; ``run(start)`` gets the case, follows it, returns the exit status."""
+
+    def __init__(self, agent: "Agent") -> None:
+        import tkinter as tk  # ImportError: the caller falls back to headless
+
+        if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY")
+                                                     or os.environ.get("WAYLAND_DISPLAY")):
+            raise NoDisplay("no display")
+        try:
+            self.root = tk.Tk()
+        except tk.TclError as exc:
+            raise NoDisplay(f"no display: {exc}") from None
+        self.tk = tk
+        self.agent = agent
+        self.lang = agent.lang
+        self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self.stop = threading.Event()
+        self.flow: CaseFlow = agent.flow(self, stop=self.stop)
+        self.exit_status = 0
+        self._build()
+
+    # -- layout ---------------------------------------------------------------
+
+    def _build(self) -> None:
+        tk, branding, lang = self.tk, self.agent.branding, self.lang
+        root = self.root
+        root.title(text(lang, "title", company=branding.company_name))
+        root.protocol("WM_DELETE_WINDOW", self._closed_by_user)
+        root.resizable(False, False)
+        frame = tk.Frame(root, padx=24, pady=18)
+        frame.pack(fill="both", expand=True)
+        self._logo = self._logo_image()
+        if self._logo is not None:
+            tk.Label(frame, image=self._logo).pack()
+        tk.Label(frame, text=branding.company_name, font=("TkDefaultFont", 16, "bold"),
+                 fg=branding.primary_color).pack(pady=(6, 0))
+        tk.Label(frame, text=branding.welcome_text or text(lang, "welcome", company=branding.company_name),
+                 wraplength=380, justify="center").pack(pady=(6, 12))
+        tk.Label(frame, text=text(lang, "code.label")).pack()
+        row = tk.Frame(frame)
+        row.pack(pady=4)
+        self.code_var = tk.StringVar(value="…")
+        tk.Label(row, textvariable=self.code_var, font=("TkFixedFont", 28, "bold")).pack(side="left")
+        self.copy_button = tk.Button(row, text=text(lang, "code.copy"), command=self.copy_code,
+                                     state="disabled")
+        self.copy_button.pack(side="left", padx=(12, 0))
+        self.status_var = tk.StringVar(value=text(lang, "status.connecting"))
+        tk.Label(frame, textvariable=self.status_var, font=("TkDefaultFont", 12, "bold")).pack(pady=(12, 0))
+        self.explain_var = tk.StringVar(value=branding.waiting_text)
+        tk.Label(frame, textvariable=self.explain_var, wraplength=380, justify="center").pack(pady=4)
+        self.notice_var = tk.StringVar(value="")
+        tk.Label(frame, textvariable=self.notice_var, fg="#cf222e", wraplength=380).pack()
+        self.close_button = tk.Button(frame, text=text(lang, "button.close_request"),
+                                      command=self.close_request)
+
+    def _logo_image(self) -> Any:
+        if not self.agent.branding.logo_png:
+            return None
+        try:
+            from PIL import Image
+
+            logo = Image.open(io.BytesIO(self.agent.branding.logo_png))
+            logo.thumbnail((160, 80))
+            out = io.BytesIO()
+            logo.save(out, format="PNG")
+            return self.tk.PhotoImage(data=base64.b64encode(out.getvalue()).decode())
+        except Exception:  # a logo Tk cannot show is no reason to fail
+            return None
+
+    # -- flow listener (worker thread: only queue) ---------------------------
+
+    def on_case(self, case: dict[str, Any]) -> None:
+        """Hand a case change to the window's thread."""
+        self.events.put(("case", case))
+
+    def on_notice(self, key: str, **values: Any) -> None:
+        """Hand a notice to the window's thread."""
+        self.events.put(("notice", None if key == "reconnected" else text(self.lang, f"notice.{key}", **values)))
+
+    # -- window thread ---------------------------------------------------------
+
+    def run(self, start: Callable[["CaseFlow"], Any]) -> int:
+        """Show the window until the case ends (then linger) or the customer closes it."""
+        from .cli import drive
+
+        def work() -> None:
+            status = drive(self.agent, self.flow, start,
+                           lambda code, message: self.events.put(("error", message)))
+            self.events.put(("done", status))
+
+        threading.Thread(target=work, daemon=True).start()
+        self.root.after(100, self._drain)
+        self.root.mainloop()
+        self.stop.set()
+        return self.exit_status
+
+    def _drain(self) -> None:
+        try:
+            while True:
+                kind, value = self.events.get_nowait()
+                getattr(self, f"_show_{kind}")(value)
+        except queue.Empty:
+            pass
+        self.root.after(100, self._drain)
+
+    def _show_case(self, case: dict[str, Any]) -> None:
+        self.code_var.set(case.get("code") or "…")
+        self.copy_button.configure(state="normal" if case.get("code") else "disabled")
+        self.status_var.set(text(self.lang, "status.label", status=status_name(self.lang, case.get("status"))))
+        self.explain_var.set(explanation(self.lang, case) or self.agent.branding.waiting_text)
+        self.notice_var.set("")
+        if case.get("can_close") and case.get("state") == "open":
+            self.close_button.pack(pady=(12, 0))
+        else:
+            self.close_button.pack_forget()
+
+    def _show_notice(self, notice: str | None) -> None:
+        self.notice_var.set(notice or "")
+
+    def _show_error(self, message: str) -> None:
+        self.notice_var.set(message)
+
+    def _show_done(self, status: int) -> None:
+        self.exit_status = status
+        self.root.after(LINGER_MS, self.root.destroy)
+
+    def copy_code(self) -> None:
+        """Copy the session code to the clipboard."""
+        code = self.code_var.get()
+        if code and code != "…":
+            self.root.clipboard_clear()
+            self.root.clipboard_append(code)
+            self.notice_var.set(text(self.lang, "code.copied"))
+
+    def close_request(self) -> None:
+        """Close the customer's request; the follower then reports it closed."""
+        self.close_button.configure(state="disabled")
+
+        def work() -> None:
+            try:
+                self.flow.close_request()
+            except AgentError as exc:
+                self.events.put(("error", text(self.lang, "error.close", message=exc)))
+
+        threading.Thread(target=work, daemon=True).start()
+
+    def _closed_by_user(self) -> None:
+        # The request stays open on the server: the tray (or a new SOS) shows it again.
+        self.stop.set()
+        self.root.destroy()
