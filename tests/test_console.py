@@ -6,7 +6,14 @@ Screenshots go to test-artifacts/ (gitignored)."""
 
 from __future__ import annotations
 
+import json
+import os
+import queue
 import re
+import socket
+import subprocess
+import sys
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -110,10 +117,11 @@ def create_case(server: LiveServer, name: str, description: str = "", **fields) 
     return response.json()
 
 
-def sos(server: LiveServer, n: int, description: str, hostname: str = "PC-7", **body) -> dict:
+def sos(server: LiveServer, n: int, description: str, hostname: str = "PC-7", user: str = "bob",
+        **body) -> dict:
     """A case as the customer's agent creates it: the agent's own HTTP call."""
     return server.sos(f"device-{n:016d}", device={"hostname": hostname, "os": "Windows 11",
-                                                  "user": "bob"},
+                                                  "user": user},
                       description=description, **body)
 
 
@@ -130,17 +138,70 @@ def populate(server: LiveServer) -> dict[str, dict]:
                          email="carl@example.com", groupid="office")
     assert server.api("PUT", f"/api/v1/sessions/{closed['code']}",
                       json={"state": "closed"}).status_code == 200
-    progress = sos(server, 1, "Printer on floor 2 prints empty pages", hostname="ACC-PC-12")
+    progress = sos(server, 1, "Printer on floor 2 prints empty pages", hostname="ACC-PC-12",
+                   user="j.schmidt")
     assert server.api("POST", f"/api/v1/sessions/{progress['case']['code']}/connect").status_code == 200
     assert server.api("POST", "/api/v1/customer/case/start",
                       token=progress["token"]).status_code == 200
     pending = create_case(server, "Bob Meyer", "New laptop needs the ERP client installed",
                           email="bob@example.com", groupid="office", valid_until=in_hours(0.5))
     assert server.api("POST", f"/api/v1/sessions/{pending['code']}/connect").status_code == 200
-    new = sos(server, 2, "Screen stays black after the update", hostname="RECEPTION")
+    new = sos(server, 2, "Screen stays black after the update", hostname="RECEPTION",
+              user="empfang")
     time.sleep(2.2)  # the first case passes its validity and becomes "expired"
     return {"expired": expired, "closed": closed, "in_progress": progress["case"],
             "pending": pending, "new": new["case"]}
+
+
+class Agent:
+    """The real customer agent, ``python -m agent --headless sos``, its stdout read by a thread."""
+
+    def __init__(self, tmp_path: Path, server_url: str) -> None:
+        branding = tmp_path / "branding.json"
+        branding.write_text(json.dumps({"company_name": "Test IT", "server_url": server_url,
+                                        "create_shortcut": False}))
+        home = tmp_path / "home"
+        home.mkdir(exist_ok=True)
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS")}
+        env.update({"SOSDESK_CONFIG_DIR": str(tmp_path / "agent-config"), "HOME": str(home),
+                    "XDG_CONFIG_HOME": str(home / ".config"),
+                    "XDG_DATA_HOME": str(home / ".local" / "share"),
+                    "PYTHONUNBUFFERED": "1", "LANG": "C.UTF-8",
+                    "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"})
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "agent", "--config", str(branding), "--headless",
+             "--no-install", "sos"],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def expect(self, prefix: str, timeout: float = 20) -> str:
+        """The next stdout line starting with *prefix*."""
+        deadline = time.monotonic() + timeout
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=remaining)
+            except queue.Empty:
+                break
+            if line is None:
+                raise AssertionError(f"the agent exited before {prefix!r}; saw {self.seen}; "
+                                     f"stderr {self.proc.stderr.read()!r}")
+            self.seen.append(line)
+            if line.startswith(prefix):
+                return line
+        raise AssertionError(f"no agent line {prefix!r} in {timeout} s; saw {self.seen}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(10)
 
 
 # -- the tests --------------------------------------------------------------------------
@@ -167,7 +228,8 @@ def test_login_wrong_password_then_login_and_logout(console: Console) -> None:
     expect(page.locator("#login-view")).to_be_visible()
 
 
-def test_agent_case_appears_live_with_badge_and_notification(console: Console) -> None:
+def test_agent_case_appears_live_with_badge_and_notification(console: Console,
+                                                            tmp_path: Path) -> None:
     server = console.server
     first = create_case(server, "Eve Early", "already here")
     console.context.grant_permissions(["notifications"], origin=server.url)
@@ -175,31 +237,42 @@ def test_agent_case_appears_live_with_badge_and_notification(console: Console) -
         "window.__notifications = [];"
         "window.Notification = class extends Notification {"
         "  constructor(title, options) { super(title, options);"
-        "    window.__notifications.push(title + ' | ' + ((options && options.body) || '')); } };")
+        "    window.__notifications.push(title); } };")
     page = console.open().login().page
     expect(console.row(first["code"])).to_be_visible()
     console.row(first["code"]).get_by_role("checkbox").check()
     page.evaluate("window.__noReload = true")
 
-    case = sos(server, 7, "Excel crashes when saving", hostname="SALES-PC-3")["case"]
+    # The real customer agent asks for help (SOS) and starts its side of the session.
+    agent = Agent(tmp_path, server.url)
+    try:
+        code = agent.expect("code ").split()[1]
+        row = console.row(code)
+        expect(row).to_be_visible(timeout=LIVE_TIMEOUT)
+        expect(row.locator(".tag.sos")).to_have_text("SOS")
+        expect(row.locator(".c-device")).to_contain_text(socket.gethostname())
+        expect(row.locator(".status")).to_have_text("Pending", timeout=LIVE_TIMEOUT)
+        expect(row).to_contain_text("customer is waiting")
+        expect(page.locator("#sos-badge")).to_have_text("1 new SOS")
+        assert page.evaluate("window.__noReload") is True
+        # The live update kept the expert's selection.
+        expect(console.row(first["code"]).get_by_role("checkbox")).to_be_checked()
+        expect(page.locator("#delete-btn")).to_have_text("Delete selected (1)")
+        assert page.evaluate("window.__notifications") == [f"New SOS: {code}"]
+        assert page.locator("#queue-body tr").first.get_attribute("data-code") == code
 
-    row = console.row(case["code"])
-    expect(row).to_be_visible(timeout=LIVE_TIMEOUT)
-    expect(row).to_contain_text("Excel crashes when saving")
-    expect(row).to_contain_text("SALES-PC-3")
-    expect(row.locator(".status")).to_have_text("New")
-    expect(row.locator(".tag.sos")).to_have_text("SOS")
-    expect(page.locator("#sos-badge")).to_have_text("1 new SOS")
-    assert page.evaluate("window.__noReload") is True
-    # The live update kept the expert's selection.
-    expect(console.row(first["code"]).get_by_role("checkbox")).to_be_checked()
-    expect(page.locator("#delete-btn")).to_have_text("Delete selected (1)")
-    notes = page.evaluate("window.__notifications")
-    assert notes == [f"New SOS: {case['code']} | bob – Excel crashes when saving"]
-    # The newest case comes first.
-    assert page.locator("#queue-body tr").first.get_attribute("data-code") == case["code"]
+        # Connect in the browser: the agent sees the expert, and the row is in progress.
+        row.get_by_role("button", name="Connect").click()
+        expect(row.locator(".status")).to_have_text("In progress")
+        agent.expect("status in_progress expert=anna")
+        row.get_by_role("button", name="Close").click()
+        page.locator("#confirm-dialog").get_by_role("button", name="Close case").click()
+        agent.expect("status closed")
+        assert agent.proc.wait(15) == 0
+    finally:
+        agent.stop()
 
-    # A status change arrives by itself too.
+    # A status change made elsewhere arrives by itself too.
     assert server.api("POST", f"/api/v1/sessions/{first['code']}/connect").status_code == 200
     expect(console.row(first["code"]).locator(".status")).to_have_text("Pending",
                                                                        timeout=LIVE_TIMEOUT)
@@ -316,13 +389,21 @@ def test_connect_customer_start_close_and_history(console: Console) -> None:
     expect(history.nth(2)).to_contain_text("Pending → In progress")
     expect(history.nth(3)).to_contain_text("Expert anna")
     expect(history.nth(3)).to_contain_text("In progress → Closed")
+    console.shot("console-detail.png")
     page.keyboard.press("Escape")
     expect(detail).to_be_hidden()
 
 
 def test_queue_in_english_and_german_with_every_status(console: Console) -> None:
     cases = populate(console.server)
+    console.context.grant_permissions(["notifications"], origin=console.server.url)
     page = console.open().login().page
+    expect(page.locator("#queue-body tr")).to_have_count(5)
+    # One more SOS while the expert watches: badge and highlighted row.
+    cases["new"] = sos(console.server, 9, "Cannot print invoices from the ERP",
+                       hostname="LAGER-02", user="m.wagner")["case"]
+    expect(page.locator("#sos-badge")).to_have_text("1 new SOS")
+    expect(console.row(cases["new"]["code"])).to_have_class(re.compile("fresh"))
     for status, case in cases.items():
         expect(console.row(case["code"]).locator(".status")).to_have_attribute("data-status", status)
     expect(console.row(cases["pending"]["code"]).locator(".c-left")).to_have_class(re.compile("soon"))
@@ -445,6 +526,7 @@ def test_modules_list_and_revoke_with_confirmation(console: Console) -> None:
     row.get_by_role("button", name="Revoke module Acme GmbH").click()
     dialog = page.locator("#confirm-dialog")
     expect(dialog).to_contain_text("Acme GmbH")
+    console.shot("console-modules-revoke.png")
     dialog.get_by_role("button", name="Revoke").click()
     expect(row).to_contain_text("Revoked")
     assert server.api("GET", f"/api/v1/modules/{module['module_id']}").json()["active"] is False

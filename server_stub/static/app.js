@@ -336,8 +336,10 @@ function timeLeft(c) {
 function customerCell(c) {
   const name = c.end_customer && c.end_customer.name;
   const email = c.end_customer && c.end_customer.email;
+  // An SOS has no stated name: the device's user name stands in, shown quieter.
   return [
-    el("span", { class: "strong" }, name || (c.device && c.device.user) || t("none")),
+    name ? el("span", { class: "strong" }, name)
+      : el("span", { class: "strong muted-name" }, (c.device && c.device.user) || t("none")),
     email ? el("span", { class: "sub" }, email) : null,
   ];
 }
