@@ -97,3 +97,74 @@ class AgentProcess:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
+
+
+# -- fakes for unit tests ---------------------------------------------------------
+
+class Recorder:
+    """A flow listener that records every event as a tuple."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple] = []
+
+    def on_case(self, case: dict) -> None:
+        self.events.append(("case", case["status"], case.get("expert_name")))
+
+    def on_notice(self, key: str, **values: Any) -> None:
+        self.events.append(("notice", key))
+
+
+def customer_case(code: str = "s12-345-678", status: str = "new", version: int = 1,
+                  **extra: Any) -> dict:
+    """A customer-view case as the server sends it."""
+    state = "open" if status in ("new", "pending", "in_progress") else "closed"
+    return {"code": code, "status": status, "state": state, "description": "", "waiting_message": "",
+            "expert_name": None, "customer_started": False, "can_close": True,
+            "created_at": "2026-11-28T12:00:00Z", "valid_until": "2026-11-29T12:00:00Z",
+            "closed_at": None, "version": version, **extra}
+
+
+class FakeClient:
+    """The agent's Client, scripted: each method pops its next answer (a case or an error)."""
+
+    def __init__(self, **script: list) -> None:
+        self.script = script
+        self.calls: list[tuple] = []
+
+    def _next(self, name: str, *args: Any) -> Any:
+        self.calls.append((name, *args))
+        answer = self.script[name].pop(0)
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    def sos(self, device_id: str, device: dict, module_id: str | None = None) -> Any:
+        return self._next("sos", device_id)
+
+    def join(self, code: str, device_id: str, device: dict) -> Any:
+        return self._next("join", code)
+
+    def case(self, token: str, since: int = -1, wait: int = 0) -> dict:
+        return self._next("case", token, since, wait)
+
+    def start(self, token: str) -> dict:
+        return self._next("start", token)
+
+    def close(self, token: str) -> dict:
+        return self._next("close", token)
+
+
+class MemoryStore:
+    """A SecretStore in a dict."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, str] = {}
+
+    def get(self, name: str) -> str | None:
+        return self.data.get(name)
+
+    def set(self, name: str, value: str) -> None:
+        self.data[name] = value
+
+    def delete(self, name: str) -> None:
+        self.data.pop(name, None)
