@@ -11,7 +11,6 @@ const PAGE_SIZE = 25;
 const POLL_WAIT = 25; // seconds the server may hold /changes
 const DRAFT_KEY = "sosdesk.createDraft";
 const REOPEN_KEY = "sosdesk.createOpen";
-const STATUSES = ["new", "pending", "in_progress", "closed", "expired"];
 
 const $ = (id) => document.getElementById(id);
 
