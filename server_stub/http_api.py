@@ -51,6 +51,10 @@ SAFE_METHODS = ("GET", "HEAD")
 MAX_LONG_POLL = 30
 
 
+class _ClientGone(Exception):
+    """The client stopped sending (or vanished) in the middle of its request."""
+
+
 class HttpError(ServerError):
     """A protocol-level problem (body too large, bad length): status given directly."""
 
@@ -391,7 +395,10 @@ class Handler(BaseHTTPRequestHandler):
         if length > self.server.app.max_body:
             raise HttpError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "body_too_large",
                             f"the body may be at most {self.server.app.max_body} bytes", close=True)
-        body = self.rfile.read(length)
+        try:
+            body = self.rfile.read(length)
+        except OSError:  # the socket timeout (a client too slow) or a reset
+            raise _ClientGone from None
         if len(body) != length:
             raise HttpError(HTTPStatus.BAD_REQUEST, "truncated_body",
                             "the body ended before Content-Length bytes", close=True)
@@ -417,6 +424,10 @@ class Handler(BaseHTTPRequestHandler):
             response = result if isinstance(result, Response) else Response(200, result)
         except ServerError as exc:
             response = self._error_response(exc)
+        except _ClientGone:
+            # The body never came in time: as documented, the connection is just closed.
+            self.close_connection = True
+            return
         except Exception:  # a bug: log it here, never show the traceback to the caller
             log.exception("internal error on %s %s", method, self.path.split("?")[0])
             response = Response(500, {"error": "internal_error",
