@@ -30,7 +30,7 @@ from .errors import BaseBuildError
 from .options import current_os
 
 __all__ = ["BaseInfo", "agent_version", "platform_tag", "cache_root", "base_dir", "ensure_base",
-           "build_base", "hidden_imports", "pystray_backends", "keyring_backends",
+           "build_base", "hidden_imports", "own_modules", "pystray_backends", "keyring_backends",
            "CACHE_ENV"]
 
 CACHE_ENV = "SOSDESK_BUILDER_CACHE"
@@ -133,9 +133,28 @@ def keyring_backends() -> tuple[list[str], list[str]]:
     return sorted(modules), sorted(distributions | {"keyring"})
 
 
+def own_modules() -> list[str]:
+    """Every module of the agent's own packages, listed from their folders without importing.
+
+    The installer picks its per-OS backend with importlib at run time, which
+    PyInstaller's import scan cannot follow.
+    """
+    found = []
+    for package in AGENT_PACKAGES:
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        found.append(package)
+        for info in pkgutil.walk_packages(spec.submodule_search_locations, prefix=package + ".",
+                                          onerror=lambda name: None):
+            if not info.name.endswith(".__main__"):  # entry scripts, not imported by the agent
+                found.append(info.name)
+    return found
+
+
 def hidden_imports() -> list[str]:
     """Every module the agent loads dynamically, derived from the installed packages."""
-    return sorted(set(pystray_backends()) | set(keyring_backends()[0]))
+    return sorted(set(own_modules()) | set(pystray_backends()) | set(keyring_backends()[0]))
 
 
 # -- the cache ----------------------------------------------------------------
