@@ -1,0 +1,94 @@
+"""First start: installs once through the installer package, and works without it."""
+
+from __future__ import annotations
+
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent import firststart
+from agent.branding import Branding
+from agent.cli import main
+from agent.firststart import FIRST_START_DONE, first_start
+from agent.storage import State
+
+
+class InstallerError(Exception):
+    pass
+
+
+def fake_installer(monkeypatch: pytest.MonkeyPatch, fail: BaseException | None = None) -> list:
+    """An ``installer`` module recording its calls (the real one is another team's)."""
+    calls: list[tuple] = []
+    module = types.ModuleType("installer")
+    module.InstallerError = InstallerError  # type: ignore[attr-defined]
+
+    def install(branding: Branding, executable: str) -> Any:
+        calls.append(("install", branding.app_id, executable))
+        if fail:
+            raise fail
+        return types.SimpleNamespace(files=[types.SimpleNamespace(path="/desk/sos.desktop")], notes=())
+
+    def uninstall(branding: Branding) -> Any:
+        calls.append(("uninstall", branding.app_id))
+        return types.SimpleNamespace(changed=["/desk/sos.desktop"], notes=("kept x",))
+
+    module.install, module.uninstall = install, uninstall  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "installer", module)
+    return calls
+
+
+def test_installs_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = fake_installer(monkeypatch)
+    state = State("acme", tmp_path)
+    assert first_start(Branding(company_name="Acme"), state, "/opt/sos-agent")
+    assert not first_start(Branding(company_name="Acme"), state, "/opt/sos-agent")
+    assert calls == [("install", "acme", "/opt/sos-agent")] and state.get(FIRST_START_DONE)
+
+
+@pytest.mark.parametrize("error", [InstallerError("conflict"), OSError("read-only"),
+                                   AttributeError("no install")])
+def test_failures_are_logged_and_tried_again_next_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        error: BaseException) -> None:
+    calls = fake_installer(monkeypatch, error)
+    state = State("acme", tmp_path)
+    assert not first_start(Branding(), state, "/x")
+    assert not first_start(Branding(), state, "/x")
+    assert len(calls) == 2 and not state.get(FIRST_START_DONE)
+
+
+def test_without_an_installer_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "installer", None)  # import raises ImportError
+    assert not first_start(Branding(), State("x", tmp_path), "/x")
+
+
+def test_executable_is_the_sos_agent_script_when_not_frozen(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(firststart.shutil, "which", lambda name: "/venv/bin/sos-agent")
+    assert firststart.agent_executable() == "/venv/bin/sos-agent"
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert firststart.agent_executable() == sys.executable
+
+
+def test_install_and_uninstall_commands_delegate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setenv("SOSDESK_CONFIG_DIR", str(tmp_path))
+    calls = fake_installer(monkeypatch)
+    config = tmp_path / "b.json"
+    config.write_text('{"company_name": "Acme"}')
+    assert main(["--config", str(config), "install"]) == 0
+    assert main(["--config", str(config), "uninstall"]) == 0
+    assert [c[0] for c in calls] == ["install", "uninstall"]
+    assert capsys.readouterr().out.splitlines() == [
+        "installed /desk/sos.desktop", "removed /desk/sos.desktop", "note kept x"]
+    assert State("acme", tmp_path).get(FIRST_START_DONE)  # never reinstalled behind their back
+
+
+def test_install_failure_is_one_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setenv("SOSDESK_CONFIG_DIR", str(tmp_path))
+    fake_installer(monkeypatch, InstallerError("nothing installed: Desktop/x exists"))
+    assert main(["install"]) == 1
+    assert capsys.readouterr().err.strip() == "sos-agent: nothing installed: Desktop/x exists"

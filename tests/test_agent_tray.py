@@ -1,0 +1,120 @@
+"""The tray menu on pystray's dummy backend (its run() is never called)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+os.environ["PYSTRAY_BACKEND"] = "dummy"  # before pystray is imported anywhere
+
+from agent import tray as tray_module  # noqa: E402
+from agent.branding import Branding  # noqa: E402
+from agent.cli import Agent  # noqa: E402
+from agent.client import Ticket  # noqa: E402
+from agent.flow import CaseFlow  # noqa: E402
+from agent.icon import tray_image  # noqa: E402
+from agent.keystore import Secrets  # noqa: E402
+from agent.storage import State  # noqa: E402
+from agent_helpers import FakeClient, MemoryStore, customer_case  # noqa: E402
+
+
+class FakeAgent(Agent):
+    """An Agent whose flows talk to one scripted client."""
+
+    client_fake: FakeClient
+
+    def flow(self, listener: Any, stop: Any = None) -> CaseFlow:
+        return CaseFlow(lambda: self.client_fake, self.secrets, self.device, listener, stop=stop,
+                        backoff=lambda attempt: 0)
+
+
+@pytest.fixture
+def tray(tmp_path: Path) -> tray_module.Tray:
+    branding = Branding(company_name="Müller IT", language="de")
+    agent = FakeAgent(branding, Secrets(MemoryStore(), tmp_path / "lock"), State("x", tmp_path),
+                      {"hostname": "pc"}, argv=None)
+    agent.client_fake = FakeClient(
+        sos=[Ticket(customer_case(), "tok", True)],
+        start=[customer_case(status="pending", version=2)],
+        case=[customer_case(status="in_progress", version=3, expert_name="anna"),
+              customer_case(status="closed", version=4)],
+        close=[customer_case(status="closed", version=4)])
+    tray = tray_module.Tray(agent)
+    tray.notifications = []  # type: ignore[attr-defined]
+    tray.icon.notify = lambda message, title=None: tray.notifications.append(message)  # type: ignore
+    return tray
+
+
+def items(tray: tray_module.Tray) -> list:
+    return [i for i in tray.icon.menu.items if i.text and i is not tray_module.import_pystray().Menu.SEPARATOR]
+
+
+def texts(tray: tray_module.Tray) -> list[str]:
+    return [i.text for i in items(tray) if i.visible]
+
+
+def test_menu_before_any_request(tray: tray_module.Tray) -> None:
+    assert texts(tray) == ["Support anfordern", "Noch kein Sitzungscode",
+                           "Status: Keine offene Anfrage", "Über Müller IT", "Beenden"]
+    assert items(tray)[0].default
+    assert not items(tray)[1].enabled and not items(tray)[2].enabled
+    assert tray.icon.title == "Müller IT: Keine offene Anfrage"
+
+
+def test_request_support_follows_the_case_and_notifies(tray: tray_module.Tray) -> None:
+    items(tray)[0](tray.icon)  # "Support anfordern"
+    tray._worker.join(10)
+    assert texts(tray) == ["Support anfordern", "Sitzungscode: s12-345-678 (klicken zum Kopieren)",
+                           "Status: Geschlossen", "Über Müller IT", "Beenden"]
+    assert tray.notifications[:3] == [
+        "Ihre Support-Anfrage: Neu", "Ihre Support-Anfrage: Ausstehend",
+        "Ihre Support-Anfrage: In Bearbeitung — anna verbindet sich jetzt mit Ihnen."]
+    assert tray.icon.title == "Müller IT: Geschlossen"
+
+
+def test_close_my_request_is_shown_while_the_case_can_be_closed(tray: tray_module.Tray) -> None:
+    tray.flow.token = "tok"
+    tray.on_case(customer_case(status="pending"))
+    close = next(i for i in items(tray) if i.text == "Meine Anfrage schließen")
+    assert close.visible
+    close(tray.icon)
+    assert tray.agent.client_fake.calls[-1] == ("close", "tok")
+    assert not close.visible and tray.status == "closed"
+    tray.on_case(customer_case(status="pending", can_close=False))
+    assert not close.visible
+
+
+def test_copy_code_uses_the_clipboard(tray: tray_module.Tray, monkeypatch: pytest.MonkeyPatch) -> None:
+    copied: list[str] = []
+    monkeypatch.setattr(tray_module.clipboard, "copy", lambda text: copied.append(text) or True)
+    tray.on_case(customer_case(code="s98-765-432"))
+    items(tray)[1](tray.icon)
+    assert copied == ["s98-765-432"] and tray.notifications[-1] == "Sitzungscode kopiert"
+
+
+def test_unreachable_notice_in_tooltip_and_badge(tray: tray_module.Tray) -> None:
+    tray.on_case(customer_case(status="pending"))
+    tray.on_notice("unreachable")
+    assert tray.icon.title == "Müller IT: Support nicht erreichbar, neuer Versuch läuft…"
+    tray.on_notice("reconnected")
+    assert tray.icon.title == "Müller IT: Ausstehend"
+
+
+def test_about_and_quit(tray: tray_module.Tray) -> None:
+    items(tray)[-2](tray.icon)
+    assert "Müller IT" in tray.notifications[-1]
+    items(tray)[-1](tray.icon)
+    assert tray.stop.is_set()
+
+
+def test_icon_has_a_status_badge() -> None:
+    branding = Branding(company_name="Test IT", primary_color="#112233")
+    plain, pending = tray_image(branding, None), tray_image(branding, "pending")
+    assert isinstance(plain, Image.Image) and plain.size == (64, 64)
+    corner = (52, 52)
+    assert plain.getpixel(corner) != pending.getpixel(corner)
+    assert pending.getpixel(corner)[:3] == (0xd2, 0x99, 0x22)
