@@ -417,6 +417,10 @@ def test_queue_in_english_and_german_with_every_status(console: Console) -> None
     for status, case in cases.items():
         expect(console.row(case["code"]).locator(".status")).to_have_attribute("data-status", status)
     expect(console.row(cases["pending"]["code"]).locator(".c-left")).to_have_class(re.compile("soon"))
+    unlabelled = page.evaluate("""() => [...document.querySelectorAll(
+        'input, select, textarea, button')].filter(e => !((e.labels && e.labels.length)
+        || e.getAttribute('aria-label') || e.textContent.trim())).map(e => e.outerHTML)""")
+    assert unlabelled == [], "controls without a label: %s" % unlabelled
     shot = console.shot("console-queue-en.png")
     assert shot.stat().st_size < 300_000
     if os.environ.get("SOSDESK_UPDATE_DOCS") == "1":  # refresh the README's screenshot on purpose
