@@ -1,0 +1,75 @@
+"""Code guessing: measure, over HTTP, how many wrong codes one address may try.
+
+The server's clock is replaced by a fake one (the rate limiter takes ``now``
+from it), so an hour of guessing runs in seconds. docs/security.md turns the
+measured rate into the chance of hitting a live case.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+from tests.reliability_helpers import InProcessServer
+
+SIMULATED = 3600  # seconds of guessing
+STEP = 12  # the attacker retries every STEP simulated seconds, as often as allowed
+LIVE_CASES = 10_000
+CODE_SPACE = 10**8
+
+
+def test_measured_code_guessing_rate_and_hit_chance(tmp_path: Path) -> None:
+    server = InProcessServer(tmp_path / "codes.db")
+    fake = [float(int(time.time()))]
+    server.app.clock = lambda: fake[0]
+    api = server.live.api
+    try:
+        guess = 0
+
+        def join(code: str):
+            return api("POST", "/api/v1/customer/join", token=None,
+                       json={"code": code, "device_id": "attacker-device-0000001",
+                             "device": {"hostname": "x", "os": "y", "user": "z"}})
+
+        allowed = limited = 0
+        first_minute = None
+        for step in range(SIMULATED // STEP):
+            fake[0] += STEP if step else 0
+            for _ in range(50):  # bounded: at most the burst per step
+                guess += 1
+                response = join(f"s99-{guess // 1000 % 1000:03d}-{guess % 1000:03d}")
+                if response.status_code == 429:
+                    assert int(response.headers["Retry-After"]) >= 1
+                    assert response.json()["error"] == "too_many_wrong_codes"
+                    limited += 1
+                    break
+                assert response.status_code == 404, response.text
+                allowed += 1
+            if step * STEP < 60:
+                first_minute = allowed
+        # Even the right code is refused while the address is limited.
+        made = api("POST", "/api/v1/sessions", json={"description": "unbound"}).json()
+        assert join(made["code"]).status_code == 429
+        fake[0] += 6  # one token back
+        hit = join(made["code"])
+        assert hit.status_code == 200 and hit.json()["token"]
+        # A code already bound to a device answers 409, and costs the guesser nothing.
+        for _ in range(3):
+            taken = api("POST", "/api/v1/customer/join", token=None,
+                        json={"code": made["code"], "device_id": "another-device-000001"})
+            assert taken.status_code == 409 and taken.json()["error"] == "case_taken"
+    finally:
+        server.close()
+
+    per_minute = (allowed - 10) / (SIMULATED / 60)
+    assert 10 <= first_minute <= 21, first_minute  # the burst of 10, plus the minute's refill
+    assert 9.5 <= per_minute <= 10.5, per_minute
+    p = LIVE_CASES / CODE_SPACE
+    chances = {label: 1 - math.exp(guesses * math.log1p(-p))
+               for label, guesses in (("hour", 10 + 600), ("day", 10 + 14_400),
+                                      ("30 days", 10 + 432_000))}
+    print(f"\ncode guessing from one address: {allowed} wrong codes allowed in {SIMULATED}s "
+          f"simulated ({limited} answered 429); sustained {per_minute:.2f}/min, burst 10")
+    print(f"with {LIVE_CASES:,} unbound live cases in 10^8 codes, P(hit) per address: "
+          + ", ".join(f"{label} {chance:.2%}" for label, chance in chances.items()))
