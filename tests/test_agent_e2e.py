@@ -22,9 +22,10 @@ def agents() -> Iterator[list[AgentProcess]]:
 
 
 def start_agent(agents: list[AgentProcess], tmp_path: Path, url: str, *command: str,
-                **branding: object) -> AgentProcess:
+                headless: bool = True, **branding: object) -> AgentProcess:
     config = write_branding(tmp_path, url, **branding)
-    agent = AgentProcess(["--config", str(config), "--headless", *command], agent_env(tmp_path))
+    options = ["--headless"] if headless else []
+    agent = AgentProcess(["--config", str(config), *options, *command], agent_env(tmp_path))
     agents.append(agent)
     return agent
 
@@ -53,13 +54,19 @@ def test_sos_connect_close(server_process: ServerProcess, tmp_path: Path, agents
     secrets = tmp_path / "config" / "secrets-test-it.json"
     assert secrets.stat().st_mode & 0o777 == 0o600
     assert "token" not in agent.stderr_text.lower()
+    # First start ran the real installer inside tmp_path: autostart yes, shortcut no (branding).
+    home = tmp_path / "home"
+    assert list((home / ".config" / "autostart").glob("sosdesk-test-it*.desktop"))
+    assert not (home / "Desktop").exists() or not list((home / "Desktop").iterdir())
 
 
 def test_join_an_expert_case(server_process: ServerProcess, tmp_path: Path, agents: list) -> None:
     created = server_process.api("POST", "/api/v1/sessions", json={"description": "printer"})
     assert created.status_code == 201, created.text
     code = created.json()["code"]
-    agent = start_agent(agents, tmp_path, server_process.url, "join", code.replace("-", "").upper())
+    # No --headless, but no display either: falls back to the headless lines with a notice.
+    agent = start_agent(agents, tmp_path, server_process.url, "join", code.replace("-", "").upper(),
+                        headless=False)
     assert agent.expect("code") == f"code {code}"
     agent.expect("status pending")
     [case] = queue_of(server_process)
@@ -69,6 +76,7 @@ def test_join_an_expert_case(server_process: ServerProcess, tmp_path: Path, agen
     server_process.api("PUT", f"/api/v1/sessions/{code}", json={"state": "closed"})
     agent.expect("status closed")
     assert agent.wait() == 0
+    assert agent.stderr_text == "sos-agent: No display available: running without a window.\n"
 
 
 def test_join_with_a_wrong_code_fails_clearly(server_process: ServerProcess, tmp_path: Path,
