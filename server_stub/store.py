@@ -121,11 +121,16 @@ class Store:
                 f"{SCHEMA_VERSION}", code="schema_mismatch")
 
     @contextlib.contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction under the store lock; storage faults -> StorageUnavailable."""
+    def _tx(self, read_mostly: bool = False) -> Iterator[sqlite3.Connection]:
+        """One write transaction under the store lock; storage faults -> StorageUnavailable.
+
+        *read_mostly* (reads that expire due cases on the way) begins deferred:
+        it takes the write lock only if there is something to expire, so reads
+        keep working while the database is read-only.
+        """
         with self._lock:
             try:
-                self._db.execute("BEGIN IMMEDIATE")
+                self._db.execute("BEGIN DEFERRED" if read_mostly else "BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
                 raise _storage_error(exc) from None
             try:
@@ -493,7 +498,7 @@ class Store:
 
     def get_case(self, code_text: str, now: int) -> dict:
         code = core.parse_code(code_text)
-        with self._tx() as db:
+        with self._tx(read_mostly=True) as db:
             row = self._fresh(db, self._id_for_code(db, code), now)
         return case_view(self._case_row(row["id"]))
 
@@ -543,7 +548,7 @@ class Store:
             errors[key] = "unknown filter"
         if errors:
             raise InvalidInput("some filters are invalid", fields=errors)
-        with self._tx() as db:
+        with self._tx(read_mostly=True) as db:
             self._expire_due(db, now)
         sql = (_CASE_SELECT + ("WHERE " + " AND ".join(where) + " " if where else "")
                + "ORDER BY c.created_at DESC, c.id DESC LIMIT ? OFFSET ?")
@@ -555,7 +560,7 @@ class Store:
     def history(self, code_text: str, now: int) -> list[dict]:
         """Every transition of a case: who, when, from, to."""
         code = core.parse_code(code_text)
-        with self._tx() as db:
+        with self._tx(read_mostly=True) as db:
             row = self._fresh(db, self._id_for_code(db, code), now)
         rows = self._read("SELECT ev.*, e.name AS expert_name FROM case_events ev "
                           "LEFT JOIN experts e ON ev.actor = 'expert:' || e.id "
@@ -648,7 +653,7 @@ class Store:
         raise Unauthorized("this support request is not known (any more)", code="invalid_case_token")
 
     def customer_case(self, case_id: int, now: int) -> dict:
-        with self._tx() as db:
+        with self._tx(read_mostly=True) as db:
             row = db.execute("SELECT id, status, valid_until FROM cases WHERE id = ?",
                              (case_id,)).fetchone()
             if row is None:
