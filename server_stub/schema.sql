@@ -66,12 +66,13 @@ CREATE TABLE cases (
   version             INTEGER NOT NULL   -- bumped on every change; long-polls wait for it
 );
 
--- One open case per code, and one open case per device and module: a second
--- SOS from the same device returns the open case instead of making another.
+-- One open case per code, and one open SOS case per device and module: a
+-- second SOS from the same device returns the open case instead of making
+-- another. (A device may also have joined expert-made cases besides.)
 CREATE UNIQUE INDEX cases_open_code ON cases(code)
   WHERE status IN ('new', 'pending', 'in_progress');
 CREATE UNIQUE INDEX cases_open_device ON cases(device_hash, module_id)
-  WHERE device_hash IS NOT NULL AND status IN ('new', 'pending', 'in_progress');
+  WHERE created_by = 'customer' AND status IN ('new', 'pending', 'in_progress');
 -- The queue, newest first: all cases, by one status, or by group. A query for
 -- several statuses at once (state=open) walks cases_created and stops at the
 -- page's end, which beats sorting every open case (see store.list_cases).

@@ -390,8 +390,9 @@ class Store:
     def sos(self, body: Any, now: int) -> tuple[dict, str, bool]:
         """A customer's agent asks for help: (case, customer token, created?).
 
-        Idempotent per device and module: while the device has an open case
-        from this module, that case is returned, never a second one.
+        Idempotent per device and module: while the device has an open SOS case
+        from this module, that case is returned, never a second one. Cases the
+        device joined (made by an expert) do not count: they are the expert's.
         """
         errors: dict[str, str] = {}
         if not isinstance(body, dict):
@@ -422,7 +423,8 @@ class Store:
             self._expire_due(db, now, " AND device_hash = ?", (dev,))
             existing = db.execute(
                 f"SELECT id FROM cases WHERE device_hash = ? AND module_id IS ? "
-                f"AND status IN {_OPEN_SQL}", (dev, module_id)).fetchone()
+                f"AND created_by = 'customer' AND status IN {_OPEN_SQL}",
+                (dev, module_id)).fetchone()
             if existing:
                 case_id, created = existing[0], False
             else:

@@ -257,3 +257,12 @@ def test_an_expired_code_can_be_reused(store: Store, monkeypatch) -> None:
     again = store.create_case({}, 1, T0 + DAY)  # the first one is due: expired on the way
     assert again["code"] == "s11-111-111" and again["status"] == "new"
     assert store.get_case("s11-111-111", T0 + DAY)["created_at"] == core.iso(T0 + DAY)
+
+
+def test_a_device_with_an_sos_case_can_join_an_expert_case_too(store: Store) -> None:
+    mine, _, _ = sos(store)
+    expert_case = store.create_case({}, 1, T0)
+    joined, token = store.join({"code": expert_case["code"], "device_id": DEVICE}, T0 + 1)
+    assert joined["code"] == expert_case["code"] and joined["can_close"] is False
+    again, _, created = sos(store, now=T0 + 2)  # SOS still finds the device's own request
+    assert again["code"] == mine["code"] and not created
