@@ -12,13 +12,22 @@ which takes about as long as copying the file::
 
 from __future__ import annotations
 
+import importlib
 import logging
+from typing import Any
 
-from .base import ensure_base
 from .errors import BaseBuildError, BuilderError, InputError, ServerError
-from .options import BuildOptions, parse_options
-from .personalize import Result, personalize
-from .server import ModuleClient
+
+# The rest is imported on first use, so ``sos-builder`` starts without loading
+# requests or PyInstaller's helpers until it needs them.
+_LAZY = {
+    "ensure_base": ".base",
+    "parse_options": ".options",
+    "BuildOptions": ".options",
+    "personalize": ".stamping",
+    "Result": ".stamping",
+    "ModuleClient": ".server",
+}
 
 __all__ = [
     "ensure_base",
@@ -34,3 +43,9 @@ __all__ = [
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -30,7 +30,7 @@ from .errors import BaseBuildError
 from .options import current_os
 
 __all__ = ["BaseInfo", "agent_version", "platform_tag", "cache_root", "base_dir", "ensure_base",
-           "build_base", "hidden_imports", "own_modules", "pystray_backends", "keyring_backends",
+           "build_base", "hidden_imports", "own_modules", "excluded_modules", "pystray_backends", "keyring_backends",
            "CACHE_ENV"]
 
 CACHE_ENV = "SOSDESK_BUILDER_CACHE"
@@ -157,6 +157,44 @@ def hidden_imports() -> list[str]:
     return sorted(set(own_modules()) | set(pystray_backends()) | set(keyring_backends()[0]))
 
 
+def agent_distributions() -> set[str]:
+    """The distributions the agent may import: sosdesk's requirements, transitively, for this OS."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    seen: set[str] = set()
+    todo = ["sosdesk"]
+    while todo:
+        name = canonicalize_name(todo.pop())
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            requirements = importlib.metadata.requires(name) or []
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        for line in requirements:
+            requirement = Requirement(line)
+            # Markers pick this OS's dependencies (the base is per OS); extras are never frozen.
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(requirement.name)
+    return seen
+
+
+def excluded_modules() -> list[str]:
+    """Top-level modules of installed distributions the agent does not depend on.
+
+    PyInstaller follows every import it sees, even optional or type-checking
+    ones (Pillow's typing module names numpy), and so drags whatever the build
+    machine has installed into the agent; only what sosdesk requires may go in.
+    """
+    from packaging.utils import canonicalize_name
+
+    needed = agent_distributions()
+    return sorted(top for top, dists in importlib.metadata.packages_distributions().items()
+                  if not any(canonicalize_name(d) in needed for d in dists))
+
+
 # -- the cache ----------------------------------------------------------------
 
 def _fingerprint() -> str:
@@ -235,6 +273,9 @@ def build_base(folder: Path, *, report: Report = lambda line: None,
         command += ["--copy-metadata", distribution]
     for package in AGENT_PACKAGES:
         command += ["--collect-data", package]
+    excluded = [name for name in excluded_modules() if name not in imports]
+    for module in excluded:
+        command += ["--exclude-module", module]
     command.append(str(ENTRY_SCRIPT))
     report(f"building the base agent {agent_version()} for {platform_tag()} with PyInstaller "
            "(a minute or two; done once per version) ...")
@@ -249,7 +290,7 @@ def build_base(folder: Path, *, report: Report = lambda line: None,
         info = BaseInfo(version=agent_version(), platform=platform_tag(),
                         fingerprint=fingerprint or _fingerprint(),
                         pyinstaller=importlib.metadata.version("pyinstaller"),
-                        python=platform.python_version(), hidden_imports=imports,
+                        python=platform.python_version(), hidden_imports=imports, excluded=excluded,
                         metadata=distributions, built_at=int(time.time()),
                         seconds=round(time.monotonic() - started, 1))
         tmp_info = folder / "base.json.partial"

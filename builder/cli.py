@@ -131,7 +131,7 @@ def _build(args: argparse.Namespace, report: Any) -> int:
                                   "new module"])
             options = dataclasses.replace(options, group=server_group)
 
-    from .personalize import personalize
+    from .stamping import personalize
 
     try:
         result = personalize(base, options, module_id)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Callable
 
 from PIL import Image, ImageOps
 
@@ -71,16 +74,17 @@ def icon_files(branding: Branding, stem: str) -> dict[str, bytes]:
     # The drawing is shared with the agent's shortcut and tray icon so all of them match.
     from installer import icons
 
-    files: dict[str, bytes] = {}
-    for size in PNG_SIZES:
+    def encode(write: Callable[..., None], *args: int) -> bytes:
         buffer = io.BytesIO()
-        icons.write_png(branding, buffer, size)
-        files[f"{stem}-{size}.png"] = buffer.getvalue()
-    buffer = io.BytesIO()
-    icons.write_ico(branding, buffer)
-    files[f"{stem}.ico"] = buffer.getvalue()
+        write(branding, buffer, *args)
+        return buffer.getvalue()
+
+    jobs: dict[str, tuple] = {f"{stem}-{size}.png": (icons.write_png, size) for size in PNG_SIZES}
+    jobs[f"{stem}.ico"] = (icons.write_ico,)
     if icons.can_write_icns():
-        buffer = io.BytesIO()
-        icons.write_icns(branding, buffer)
-        files[f"{stem}.icns"] = buffer.getvalue()
-    return files
+        jobs[f"{stem}.icns"] = (icons.write_icns,)
+    # Pillow lets go of the GIL while it scales and compresses, so threads use
+    # every core; the icons are most of a personalization's time.
+    with ThreadPoolExecutor(max_workers=min(len(jobs), os.cpu_count() or 1)) as pool:
+        futures = {name: pool.submit(encode, *job) for name, job in jobs.items()}
+        return {name: future.result() for name, future in futures.items()}

@@ -298,13 +298,13 @@ def test_a_wrong_token_or_no_server_fails_cleanly(live_server, inputs):
 
 def test_a_failed_write_leaves_nothing_and_revokes_the_new_module(live_server, inputs,
                                                                   monkeypatch, capsys):
-    personalize_module = sys.modules["builder.personalize"]
+    import builder.stamping as stamping_module
 
     def disk_full(base, out, branding):
         Path(out).write_bytes(b"half an executable")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(personalize_module, "write_stamp", disk_full)
+    monkeypatch.setattr(stamping_module, "write_stamp", disk_full)
     monkeypatch.setenv(TOKEN_ENV, live_server.token)
     code = cli.main(["--company", "ACME", "--server", live_server.url, "--base",
                      str(inputs["base"]), "--out", str(inputs["out"]), "-q"])

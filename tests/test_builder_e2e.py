@@ -1,0 +1,161 @@
+"""The real thing: PyInstaller builds the base once per session, two companies are
+stamped into it, and each agent files an SOS with a real server on a loopback port."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from agent.branding import read_stamp
+from builder import base as base_module
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session")
+def built_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The base agent, built by PyInstaller once per test session into a private cache."""
+    root = tmp_path_factory.mktemp("builder-cache")
+    lines: list[str] = []
+    exe = base_module.ensure_base(root=root, report=lines.append)
+    assert exe.is_file() and os.access(exe, os.X_OK)
+    assert any("PyInstaller" in line for line in lines)
+    return exe
+
+
+def build(live_server, base: Path, out: Path, *args: str) -> dict:
+    """Run sos-builder in a process against *live_server*; returns the manifest."""
+    env = dict(os.environ, SOSDESK_TOKEN=live_server.token, PYTHONPATH=str(ROOT))
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "builder", "--server", live_server.url, "--base", str(base),
+         "--out", str(out), *args], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - started < 30, "personalizing must not rebuild"
+    manifest = next(out.glob("*.manifest.json"))
+    return json.loads(manifest.read_text("utf-8"))
+
+
+def agent_env(home: Path) -> dict[str, str]:
+    """A customer's environment confined to *home*: no display, no keyring service."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS")
+           and not k.startswith(("PYTHON", "SOSDESK_"))}
+    env.update(HOME=str(home), SOSDESK_CONFIG_DIR=str(home / "sosdesk-config"),
+               XDG_CONFIG_HOME=str(home / ".config"), XDG_DATA_HOME=str(home / ".local/share"),
+               XDG_CACHE_HOME=str(home / ".cache"), XDG_STATE_HOME=str(home / ".local/state"),
+               XDG_DESKTOP_DIR=str(home / "Desktop"), LANG="C.UTF-8")
+    return env
+
+
+class HeadlessRun:
+    """``<agent> --headless sos`` as a process, its stdout lines collected as they come."""
+
+    def __init__(self, exe: Path, home: Path) -> None:
+        home.mkdir(parents=True, exist_ok=True)
+        self.lines: list[str] = []
+        self.process = subprocess.Popen([str(exe), "--headless", "sos"], env=agent_env(home),
+                                        cwd=home, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True)
+        self.stderr = ""
+        threading.Thread(target=self._read_stdout, daemon=True).start()
+        threading.Thread(target=self._read_stderr, daemon=True).start()
+
+    def _read_stdout(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def _read_stderr(self) -> None:
+        assert self.process.stderr is not None
+        self.stderr = self.process.stderr.read()
+
+    def wait_for(self, prefix: str, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.lines:
+                if line.startswith(prefix):
+                    return line
+            if self.process.poll() is not None and not any(l.startswith(prefix) for l in self.lines):
+                time.sleep(0.2)  # let the readers finish
+                if not any(l.startswith(prefix) for l in self.lines):
+                    break
+            time.sleep(0.05)
+        raise AssertionError(f"no {prefix!r} line; stdout {self.lines}, stderr {self.stderr!r}")
+
+    def finish(self, timeout: float = 40) -> int:
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise
+
+
+@pytest.fixture
+def runs() -> Iterator[list[HeadlessRun]]:
+    started: list[HeadlessRun] = []
+    yield started
+    for run in started:
+        if run.process.poll() is None:
+            run.process.kill()
+            run.process.wait()
+
+
+def test_two_companies_agents_file_cases_in_their_own_groups(built_base, live_server, tmp_path,
+                                                              runs):
+    brands = {
+        "ACME": ("acme-queue", ["--color", "#ff6600", "--no-shortcut"]),
+        "Globex Support": ("globex", ["--color", "#0055aa", "--language", "de"]),
+    }
+    modules = {}
+    for company, (group, extra) in brands.items():
+        out = tmp_path / company
+        manifest = build(live_server, built_base, out, "--company", company, "--group", group,
+                         *extra)
+        exe = out / manifest["file"]
+        branding = read_stamp(exe)
+        assert branding.company_name == company and branding.module_id == manifest["module_id"]
+        assert manifest["agent_version"] == base_module.agent_version()
+        assert live_server.token.encode() not in exe.read_bytes()
+        modules[company] = manifest["module_id"]
+
+        run = HeadlessRun(exe, tmp_path / f"home-{group}")
+        runs.append(run)
+        code = run.wait_for("code ").split()[1]
+        run.wait_for("status ")
+        case = live_server.api("GET", f"/api/v1/sessions/{code}").json()
+        assert case["groupid"] == group
+        assert case["custom_module_id"] == manifest["module_id"]
+        assert case["created_by"] == "customer"
+        module = live_server.api("GET", f"/api/v1/modules/{manifest['module_id']}").json()
+        assert (module["name"], module["groupid"]) == (company, group)
+
+        closed = live_server.api("PUT", f"/api/v1/sessions/{code}", json={"state": "closed"})
+        assert closed.status_code == 200, closed.text
+        assert run.finish() == 0, run.stderr
+        assert "status closed" in run.lines
+        assert "Traceback" not in run.stderr
+
+    assert modules["ACME"] != modules["Globex Support"]
+
+    # Revoked: the ACME agent (on a fresh machine) is refused with a clear message.
+    assert live_server.api("DELETE", f"/api/v1/modules/{modules['ACME']}").status_code == 200
+    revoked = HeadlessRun(tmp_path / "ACME" / "ACME-QuickSupport", tmp_path / "home-revoked")
+    runs.append(revoked)
+    assert revoked.finish() == 3
+    time.sleep(0.2)
+    assert "revoked" in revoked.stderr.lower(), revoked.stderr
+    assert "Traceback" not in revoked.stderr
+    assert "error module_revoked" in revoked.lines
+    assert not [line for line in revoked.lines if line.startswith("code ")]
