@@ -1,0 +1,303 @@
+"""Queue listing and the expiry sweep with a million cases, over HTTP on loopback.
+
+    python bench/cases_1m.py [--rows 1000000] [--samples 200] [--db PATH] [--keep]
+
+1. Builds a fresh database with ``server_stub.store.Store`` (the real schema)
+   and fills it with direct SQL: a realistic mix of statuses, groups and
+   creation times over a year (open cases are the newest day's).
+2. Starts the real server (``python -m server_stub serve``) and measures p50/p99
+   of the first page of the queue: open cases, by status, by group, and one
+   case by code.
+3. Stops it, makes most open cases due, starts it again and times the expiry
+   sweep while two clients keep calling the API; reports the worst latency
+   seen during the sweep.
+
+Every figure is printed as a table. Loopback only; every loop is bounded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import random
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from server_stub.store import Store  # noqa: E402
+
+OPEN = ("new", "pending", "in_progress")
+# (status, share of all cases)
+STATUS_MIX = (("new", 0.12), ("pending", 0.10), ("in_progress", 0.08),
+              ("closed", 0.50), ("expired", 0.20))
+GROUPS = ["default"] + [f"team-{n:02d}" for n in range(1, 20)]
+GROUP_WEIGHTS = [40] + [60 / 19] * 19
+DAY, YEAR = 86400, 365 * 86400
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def generate(db: Path, rows: int, seed: int = 1) -> tuple[str, list[str]]:
+    """A database with *rows* cases; returns (expert API token, some open codes)."""
+    store = Store(str(db))
+    _, token = store.add_expert("bench", "bench password", int(time.time()))
+    store.close()
+    rng = random.Random(seed)
+    now = int(time.time())
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA synchronous = OFF")
+    # Drop the indexes, insert, and recreate them from their own SQL: same schema, much faster.
+    indexes = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+                           "AND tbl_name IN ('cases', 'case_events')").fetchall()
+    for (sql,) in indexes:
+        name = re.search(r"INDEX\s+(\w+)", sql).group(1)
+        conn.execute(f"DROP INDEX {name}")
+    codes = rng.sample(range(10**8), rows)
+    statuses = rng.choices([s for s, _ in STATUS_MIX], [w for _, w in STATUS_MIX], k=rows)
+    groups = rng.choices(GROUPS, GROUP_WEIGHTS, k=rows)
+
+    def case_rows():
+        for i in range(rows):
+            status = statuses[i]
+            is_open = status in OPEN
+            created = now - rng.randrange(60, DAY - 3600) if is_open else now - rng.randrange(DAY, YEAR)
+            by_customer = i % 5 < 3
+            expert = None if status == "new" else 1
+            yield (i + 1, f"{codes[i]:08d}", status, groups[i], f"case {i}: printer", "", "",
+                   expert, created + 30 if expert else None, "customer" if by_customer else "expert:1",
+                   hashlib.sha256(str(i).encode()).hexdigest() if by_customer else None,
+                   "PC-%d" % (i % 999), "Windows 11", "user",
+                   created + 30 if expert else None,
+                   created + 10 if status in ("in_progress",) or (status == "pending" and by_customer) else None,
+                   created, created + DAY, None if is_open else created + rng.randrange(60, DAY),
+                   i + 1)
+
+    def event_rows():
+        for i in range(rows):
+            status = statuses[i]
+            yield (i + 1, now, "customer", "create", None, "new")
+            if status not in OPEN:
+                yield (i + 1, now, "system" if status == "expired" else "expert:1",
+                       "expire" if status == "expired" else "close", "new", status)
+
+    started = time.perf_counter()
+    conn.execute("BEGIN")
+    conn.executemany(
+        "INSERT INTO cases (id, code, status, groupid, description, customer_name, customer_email,"
+        " assigned_userid, assigned_at, created_by, device_hash, device_hostname, device_os,"
+        " device_user, expert_started_at, customer_started_at, created_at, valid_until, closed_at,"
+        " version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", case_rows())
+    conn.executemany("INSERT INTO case_events (case_id, at, actor, event, from_status, to_status)"
+                     " VALUES (?,?,?,?,?,?)", event_rows())
+    for (sql,) in indexes:
+        conn.execute(sql)
+    conn.execute("COMMIT")
+    conn.execute("ANALYZE")  # an operator would, and the planner needs it at this size
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    open_codes = [row[0] for row in conn.execute(
+        "SELECT code FROM cases WHERE status IN ('new','pending','in_progress') LIMIT 2000")]
+    conn.close()
+    print(f"generated {rows:,} cases in {time.perf_counter() - started:.1f}s "
+          f"({db.stat().st_size / 2**20:.0f} MiB)")
+    return token, open_codes
+
+
+class Server:
+    def __init__(self, db: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "server_stub", "--db", str(db), "serve", "--port",
+             str(self.port), "--quiet", "--sos-limit", "100000"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError("server exited: " + self.proc.stderr.read())
+            if "listening on" in line:
+                break
+        self.ready_at = time.monotonic()
+        self.log: list[tuple[float, str]] = []
+        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
+        threading.Thread(target=self._read_log, daemon=True).start()
+
+    def _read_log(self) -> None:
+        for line in self.proc.stderr:
+            self.log.append((time.monotonic(), line.rstrip()))
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(30)
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def measure(http: requests.Session, url: str, samples: int) -> list[float]:
+    took = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        response = http.get(url, timeout=120)
+        took.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.text[:300]
+    return took
+
+
+def table(title: str, header: tuple[str, ...], rows: list[tuple]) -> None:
+    widths = [max(len(str(x)) for x in column) for column in zip(header, *rows)]
+    print(f"\n{title}")
+    print("  ".join(str(h).ljust(w) for h, w in zip(header, widths)))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)))
+
+
+def bench_listing(db: Path, token: str, codes: list[str], samples: int) -> None:
+    server = Server(db)
+    rng = random.Random(2)
+    try:
+        http = requests.Session()
+        http.headers["Authorization"] = f"Bearer {token}"
+        queries = [
+            ("open cases, first page (100)", "/api/v1/sessions?state=open"),
+            ("status=new", "/api/v1/sessions?status=new"),
+            ("status=in_progress", "/api/v1/sessions?status=in_progress"),
+            ("status=closed", "/api/v1/sessions?status=closed"),
+            ("groupid=team-07", "/api/v1/sessions?groupid=team-07"),
+            ("groupid=team-07&state=open", "/api/v1/sessions?groupid=team-07&state=open"),
+            ("all, first page", "/api/v1/sessions"),
+        ]
+        rows = []
+        for name, path in queries:
+            measure(http, server.url + path, 3)  # warm the page cache
+            took = measure(http, server.url + path, samples)
+            rows.append((name, len(took), f"{percentile(took, 50) * 1000:.1f}",
+                         f"{percentile(took, 99) * 1000:.1f}", f"{max(took) * 1000:.1f}"))
+        by_code = []
+        for _ in range(samples):
+            code = rng.choice(codes)
+            started = time.perf_counter()
+            assert http.get(f"{server.url}/api/v1/sessions/{code}", timeout=120).status_code == 200
+            by_code.append(time.perf_counter() - started)
+        rows.append(("one case by code (GET)", len(by_code), f"{percentile(by_code, 50) * 1000:.1f}",
+                     f"{percentile(by_code, 99) * 1000:.1f}", f"{max(by_code) * 1000:.1f}"))
+        table("queue listing over HTTP (ms)", ("request", "n", "p50", "p99", "max"), rows)
+    finally:
+        server.stop()
+
+
+def bench_sweep(db: Path, token: str, codes: list[str], due_fraction: float) -> None:
+    now = int(time.time())
+    conn = sqlite3.connect(db, isolation_level=None)
+    open_count = conn.execute(
+        "SELECT COUNT(*) FROM cases WHERE status IN ('new','pending','in_progress')").fetchone()[0]
+    # Every open case whose id falls in the due fraction gets a deadline in the past.
+    modulo = 1000
+    conn.execute("UPDATE cases SET valid_until = ? WHERE status IN ('new','pending','in_progress')"
+                 " AND id % ? < ?", (now - 60, modulo, int(due_fraction * modulo)))
+    due = conn.execute("SELECT COUNT(*) FROM cases WHERE status IN ('new','pending','in_progress')"
+                       " AND valid_until <= ?", (now,)).fetchone()[0]
+    conn.close()
+    server = Server(db)
+    latencies: list[tuple[float, float, str]] = []
+    stop = threading.Event()
+
+    def client(kind: str) -> None:
+        rng = random.Random(kind)
+        with requests.Session() as http:
+            http.headers["Authorization"] = f"Bearer {token}"
+            for _ in range(100_000):
+                if stop.is_set():
+                    return
+                path = {"list": "/api/v1/sessions?state=open&limit=50",
+                        "code": f"/api/v1/sessions/{rng.choice(codes)}",
+                        "health": "/healthz"}[kind]
+                started = time.monotonic()
+                response = http.get(server.url + path, timeout=300)
+                latencies.append((started, time.monotonic() - started, kind))
+                assert response.status_code == 200, response.text[:200]
+
+    threads = [threading.Thread(target=client, args=(k,), daemon=True)
+               for k in ("list", "code", "health")]
+    for thread in threads:
+        thread.start()
+    watcher = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    sweep_done = None
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        left = watcher.execute("SELECT COUNT(*) FROM cases WHERE status IN "
+                               "('new','pending','in_progress') AND valid_until <= ?",
+                               (now,)).fetchone()[0]
+        if left == 0:
+            sweep_done = time.monotonic()
+            break
+        time.sleep(0.05)
+    time.sleep(0.5)
+    stop.set()
+    for thread in threads:
+        thread.join(300)
+    watcher.close()
+    server.stop()
+    if sweep_done is None:
+        raise SystemExit("the sweep did not finish within 600 s")
+    took = sweep_done - server.ready_at
+    during = [lat for t, lat, _ in latencies if t <= sweep_done]
+    rows = [("open cases", f"{open_count:,}"), ("due at start", f"{due:,}"),
+            ("all expired after (s, from server ready)", f"{took:.2f}"),
+            ("rate (cases/s)", f"{due / took:,.0f}"),
+            ("requests served during the sweep", len(during))]
+    for kind in ("list", "code", "health"):
+        mine = [lat for t, lat, k in latencies if t <= sweep_done and k == kind]
+        if mine:
+            rows.append((f"  {kind}: p50 / p99 / worst (ms)",
+                         f"{percentile(mine, 50) * 1000:.1f} / {percentile(mine, 99) * 1000:.1f}"
+                         f" / {max(mine) * 1000:.1f}"))
+    sweeps = [line for _, line in server.log if "expired" in line]
+    rows.append(("server log", "; ".join(s.split(" ", 2)[-1] for s in sweeps[:3]) or "-"))
+    table("expiry sweep while serving", ("figure", "value"), rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="cases to generate")
+    parser.add_argument("--samples", type=int, default=200, help="requests per listing figure")
+    parser.add_argument("--due-fraction", type=float, default=0.8,
+                        help="share of the open cases made due before the sweep")
+    parser.add_argument("--db", type=Path, help="database file (default: a temporary one)")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="sosdesk-bench-") as tmp:
+        db = args.db or Path(tmp) / "cases.db"
+        if db.exists():
+            raise SystemExit(f"{db} exists; the benchmark needs a fresh database")
+        token, codes = generate(db, args.rows)
+        bench_listing(db, token, codes, args.samples)
+        bench_sweep(db, token, codes, args.due_fraction)
+        if args.keep and not args.db:
+            kept = Path.cwd() / "cases_bench.db"
+            db.rename(kept)
+            print(f"database kept: {kept}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
