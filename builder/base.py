@@ -81,6 +81,7 @@ def base_dir(root: Path | None = None) -> Path:
 
 
 def base_file_name() -> str:
+    """The base executable's file name on this OS."""
     return "sosdesk-agent.exe" if current_os() == "windows" else "sosdesk-agent"
 
 

@@ -371,6 +371,20 @@ def test_the_dynamic_imports_are_derived_from_the_installed_packages():
     assert not [name for name in hidden if name.endswith("__main__")]
 
 
+def test_only_what_sosdesk_requires_goes_into_the_base():
+    import importlib.metadata
+
+    needed = base_module.agent_distributions()
+    assert {"requests", "pillow", "keyring", "pystray", "platformdirs", "urllib3"} <= needed
+    assert "pytest" not in needed and "pyinstaller" not in needed
+    excluded = set(base_module.excluded_modules())
+    assert {"pytest", "PyInstaller"} <= excluded  # installed here for the tests, never frozen
+    installed = importlib.metadata.packages_distributions()
+    if "numpy" in installed:  # Pillow's type hints name it; the agent never imports it
+        assert "numpy" in excluded
+    assert not {"requests", "PIL", "keyring", "pystray", "agent", "installer"} & excluded
+
+
 class RecordingBuild:
     """Stands in for PyInstaller: records each build and writes a fake base."""
 
