@@ -33,6 +33,21 @@ def _start(db: Path, token: str = "") -> ServerProcess:
     return server
 
 
+def _wait_until(condition, limit: float = 10.0) -> float:
+    """Seconds until *condition* holds (polled every 5 ms), at most *limit*."""
+    started = time.monotonic()
+    while not condition() and time.monotonic() - started < limit:
+        time.sleep(0.005)
+    return time.monotonic() - started
+
+
+def _jitter(rng: random.Random) -> float:
+    """A random extra moment, so the kill lands anywhere inside a request."""
+    pause = rng.uniform(0, 0.02)
+    time.sleep(pause)
+    return pause
+
+
 def _kill(server: ServerProcess) -> None:
     assert server.stop(signal.SIGKILL) == -signal.SIGKILL
 
@@ -76,8 +91,9 @@ def test_acknowledged_sos_cases_survive_sigkill(tmp_path: Path) -> None:
             threads = [threading.Thread(target=worker, args=(n,)) for n in range(WORKERS)]
             for thread in threads:
                 thread.start()
-            delay = rng.uniform(0.3, 1.5)
-            time.sleep(delay)
+            # Kill after a random amount of progress (not of time, which depends on the machine).
+            target = rng.randrange(50, 400)
+            delay = _wait_until(lambda: len(acknowledged) >= target) + _jitter(rng)
             _kill(server)
             for thread in threads:
                 thread.join(20)
@@ -118,7 +134,7 @@ def test_acknowledged_sos_cases_survive_sigkill(tmp_path: Path) -> None:
 
 
 BATCH = 20
-BATCHES = 100
+BATCHES = 120
 
 
 def _seed_batches(db: Path, round_no: int) -> list[list[str]]:
@@ -175,8 +191,8 @@ def test_bulk_delete_is_all_or_nothing_across_sigkill(tmp_path: Path) -> None:
         threads = [threading.Thread(target=worker) for _ in range(4)]
         for thread in threads:
             thread.start()
-        delay = rng.uniform(0.05, 0.4)
-        time.sleep(delay)
+        target = rng.randrange(5, BATCHES - 20)
+        delay = _wait_until(lambda: len(deleted) >= target) + _jitter(rng)
         _kill(server)
         for thread in threads:
             thread.join(20)

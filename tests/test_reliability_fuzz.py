@@ -13,18 +13,15 @@ import logging
 import re
 import threading
 import time
-from pathlib import Path
 from typing import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from server_stub.app import App, Server, start_timers
+from server_stub.app import App
 from server_stub.http_api import ROUTES
-from server_stub.store import Store
-from tests.conftest import EXPERT_PASSWORD
-from tests.reliability_helpers import raw_exchange, status_lines
+from tests.reliability_helpers import InProcessServer, raw_exchange, status_lines
 
 IDLE_TIMEOUT = 2.0
 # An answer or a close must come within this: the watchdog ticks once a second.
@@ -70,30 +67,17 @@ class _ErrorLog(logging.Handler):
 
 @pytest.fixture(scope="module")
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
-    db = tmp_path_factory.mktemp("fuzz") / "fuzz.db"
-    store = Store(str(db))
-    _, token = store.add_expert("anna", EXPERT_PASSWORD, int(time.time()))
-    app = App(store, idle_timeout=IDLE_TIMEOUT, sos_per_10min=10**6)
-    server = Server(("127.0.0.1", 0), app)
-    stop_timers = start_timers(server, sweep_every=1.0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    case, customer_token, _ = store.sos({"device_id": "fuzz-device-000000001",
-                                         "description": "printer"}, int(time.time()))
+    server = InProcessServer(tmp_path_factory.mktemp("fuzz") / "fuzz.db", IDLE_TIMEOUT)
+    _, customer_token, _ = server.store.sos({"device_id": "fuzz-device-000000001",
+                                             "description": "printer"}, int(time.time()))
     errors = _ErrorLog()
     logging.getLogger("sosdesk").addHandler(errors)
-    fuzz = Target(server.url, token, customer_token, app)
+    fuzz = Target(server.live.url, server.live.token, customer_token, server.app)
     try:
         yield fuzz
     finally:
         logging.getLogger("sosdesk").removeHandler(errors)
-        stop_timers.set()
-        server.shutdown()
-        store.wake_waiters()
-        server.server_close()
-        app.wait_idle(5)
-        store.close()
+        server.close()
         print(f"\nfuzz: {fuzz.sent} requests, statuses {dict(sorted(fuzz.statuses.items()))}, "
               f"slowest answer {fuzz.slowest:.2f}s, server errors logged: {len(errors.records)}")
         assert errors.records == [], errors.records[:3]
@@ -160,7 +144,7 @@ extra_headers = st.lists(
 
 
 @st.composite
-def requests_(draw) -> bytes:
+def requests_(draw) -> tuple:
     method = draw(methods)
     target_path = draw(paths) + draw(queries)
     if draw(st.integers(0, 9)):

@@ -8,8 +8,6 @@ import threading
 import time
 from pathlib import Path
 
-import requests
-
 from tests.conftest import ServerProcess, free_port
 from tests.reliability_helpers import host_port, percentile, summary_ms
 
