@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import time
@@ -60,3 +61,7 @@ def test_window_shows_code_status_expert_and_close_button(display: str, tmp_path
         assert window.root.clipboard_get() == "s12-345-678"
     finally:
         window.root.destroy()
+        # Tk variables must die on this thread; left to a later garbage collection
+        # they may be freed on a server thread, where Tk refuses to run.
+        del window
+        gc.collect()
