@@ -120,6 +120,7 @@ def start_timers(server: Server, sweep_every: float = 30.0) -> threading.Event:
         while not stop.wait(1.0):
             try:
                 app.watchdog.reap()
+                app.store.checkpoint()
                 if time.monotonic() - last_sweep >= sweep_every:
                     last_sweep = time.monotonic()
                     expired = app.store.expire_due(int(app.clock()))
