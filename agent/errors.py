@@ -38,8 +38,12 @@ class ServerError(AgentError):
 
     @property
     def transient(self) -> bool:
-        """Whether trying again later may succeed (server busy, restarting or broken)."""
-        return self.status >= 500
+        """Whether trying again later may succeed (server busy, restarting or broken).
+
+        A 2xx page that is not JSON is a captive portal or a misconfigured proxy in
+        the way: that passes too, so it is retried like a server error.
+        """
+        return self.status >= 500 or self.code == "invalid_response"
 
 
 class CaseGone(ServerError):

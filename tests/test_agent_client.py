@@ -149,3 +149,16 @@ def test_non_json_error_still_maps(client: Client) -> None:
     with pytest.raises(ServerError) as caught:
         client.case("tok")
     assert caught.value.code == "http_502"
+
+
+@responses.activate
+def test_a_page_that_is_not_json_is_retried_and_transient(client: Client, sleeps: list) -> None:
+    # A captive portal answers 200 with HTML: not fatal, the flow keeps trying.
+    responses.get(CASE, status=200, body="<html>Please log in to the hotel Wi-Fi</html>")
+    responses.get(CASE, status=200, json=CASE_JSON)
+    assert client.case("tok") == CASE_JSON
+    assert sleeps == [0.5]
+    responses.get(CASE, status=200, body="<html>again</html>")
+    with pytest.raises(ServerError) as info:
+        Client(URL, retries=0, sleep=sleeps.append).case("tok")
+    assert info.value.code == "invalid_response" and info.value.transient

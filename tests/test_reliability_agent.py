@@ -233,9 +233,6 @@ def test_500s_or_garbage_for_a_while_then_recovery(server: ServerProcess, tmp_pa
         proxy.close()
 
 
-@pytest.mark.xfail(strict=True, reason="agent bug: a 200 answer that is not JSON (a captive "
-                   "portal, a misconfigured proxy) is a fatal invalid_response, not retried "
-                   "(agent.errors.ServerError.transient is status >= 500 only)")
 def test_a_non_json_page_for_a_while_is_survived(server: ServerProcess, tmp_path: Path,
                                                  agents: list) -> None:
     proxy = FaultProxy(server.port)
