@@ -74,7 +74,9 @@ class App:
     def __post_init__(self) -> None:
         self.login_limiter = RateLimiter(burst=5, period=300)  # per address and name
         self.login_ip_limiter = RateLimiter(burst=20, period=300)  # per address
-        self.code_limiter = RateLimiter(burst=10, period=60)  # wrong codes per address
+        # Wrong codes per address: 10 at once, then one per 6 minutes. A customer
+        # mistypes a few times; a guesser gets ~250 tries a day (docs/security.md).
+        self.code_limiter = RateLimiter(burst=10, period=3600)
         self.sos_limiter = RateLimiter(burst=self.sos_per_10min, period=600)  # new cases per address
         self.watchdog = Watchdog(self.idle_timeout)
         self._busy = 0

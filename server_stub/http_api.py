@@ -242,8 +242,9 @@ def customer_join(app, req: Request) -> Any:
                           code="too_many_wrong_codes")
     try:
         case, token = app.store.join(body, req.now)
-    except (NotFound, InvalidInput) as exc:
-        if exc.code in ("case_not_found", "invalid_code"):
+    except (NotFound, InvalidInput, Conflict) as exc:
+        # A bound case's 409 costs a guess too: it would tell a guesser the code is live.
+        if exc.code in ("case_not_found", "invalid_code", "case_taken"):
             app.code_limiter.hit(req.client, req.now)
         raise
     return {"case": case, "token": token}
