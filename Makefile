@@ -29,6 +29,8 @@ test: install
 
 bench: install
 	$(BIN)/python bench/server_load.py
+	$(BIN)/python bench/cases_1m.py
+	$(BIN)/python bench/builder.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache
