@@ -153,3 +153,31 @@ def server_process(tmp_path: Path) -> Iterator[ServerProcess]:
         if server.proc and server.proc.poll() is None:
             server.proc.kill()
             server.proc.wait()
+
+
+@pytest.fixture
+def make_read_only():
+    """Make a folder read-only even for root (chmod alone does not stop root)."""
+    locked: list[Path] = []
+
+    def lock(folder: Path) -> None:
+        folder.chmod(0o555)
+        if os.geteuid() == 0:
+            if shutil.which("chattr") is None or subprocess.run(
+                    ["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
+                folder.chmod(0o755)
+                pytest.skip("running as root and cannot set the immutable attribute here")
+        locked.append(folder)
+        probe = folder / ".probe"
+        try:
+            probe.touch()
+        except OSError:
+            return
+        probe.unlink()
+        pytest.skip(f"cannot make {folder} read-only here")
+
+    yield lock
+    for folder in locked:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(folder)], capture_output=True)
+        folder.chmod(0o755)

@@ -141,11 +141,10 @@ def test_every_problem_is_listed_one_per_line(inputs):
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
-                    reason="root writes into read-only folders anyway")
-def test_a_read_only_output_folder_is_refused(inputs):
+def test_a_read_only_output_folder_is_refused(inputs, make_read_only):
     locked = inputs["tmp"] / "locked"
-    locked.mkdir(mode=0o500)
+    locked.mkdir()
+    make_read_only(locked)
     result = run_builder(*with_args(["--out", str(locked)], inputs), cwd=inputs["tmp"])
     assert result.returncode == 2
     assert "is not writable" in result.stderr

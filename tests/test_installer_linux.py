@@ -161,34 +161,6 @@ def require_tool(name: str, package: str) -> str:
     return path
 
 
-@pytest.fixture
-def make_read_only():
-    """Make a folder read-only even for root (chmod alone does not stop root)."""
-    locked: list[Path] = []
-
-    def lock(folder: Path) -> None:
-        folder.chmod(0o555)
-        if os.geteuid() == 0:
-            if shutil.which("chattr") is None or subprocess.run(
-                    ["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
-                folder.chmod(0o755)
-                pytest.skip("running as root and cannot set the immutable attribute here")
-        locked.append(folder)
-        probe = folder / ".probe"
-        try:
-            probe.touch()
-        except OSError:
-            return
-        probe.unlink()
-        pytest.skip(f"cannot make {folder} read-only here")
-
-    yield lock
-    for folder in locked:
-        if os.geteuid() == 0:
-            subprocess.run(["chattr", "-i", str(folder)], capture_output=True)
-        folder.chmod(0o755)
-
-
 def paths(home: Path) -> dict[str, Path]:
     data = home / ".local" / "share"
     return {
