@@ -705,22 +705,22 @@ class Store:
                 return case_id
         raise Unauthorized("this support request is not known (any more)", code="invalid_case_token")
 
+    def _customer_row(self, db: sqlite3.Connection, case_id: int, now: int) -> sqlite3.Row:
+        """The customer's case (expired on the way if due); NotFound once deleted."""
+        row = db.execute("SELECT * FROM cases WHERE id = ?", (case_id,)).fetchone()
+        if row is None:
+            raise NotFound("this support request was removed", code="case_not_found")
+        return self._fresh(db, row, now)
+
     def customer_case(self, case_id: int, now: int) -> dict:
         with self._tx(read_mostly=True) as db:
-            row = db.execute("SELECT id, status, valid_until FROM cases WHERE id = ?",
-                             (case_id,)).fetchone()
-            if row is None:
-                raise NotFound("this support request was removed", code="case_not_found")
-            self._fresh(db, row, now)
+            self._customer_row(db, case_id, now)
         return customer_view(self._case_row(case_id))
 
     def customer_start(self, case_id: int, now: int) -> dict:
         """The customer side starts (or joins) the session."""
         with self._tx() as db:
-            row = db.execute("SELECT * FROM cases WHERE id = ?", (case_id,)).fetchone()
-            if row is None:
-                raise NotFound("this support request was removed", code="case_not_found")
-            row = self._fresh(db, row, now)
+            row = self._customer_row(db, case_id, now)
             if row["status"] in core.FINAL_STATUSES:
                 core.next_status(row["status"], "start")
             event = core.start_event("customer", row["expert_started_at"] is not None,
@@ -734,10 +734,7 @@ class Store:
     def customer_close(self, case_id: int, now: int) -> dict:
         """The customer closes their own request (only one they created)."""
         with self._tx() as db:
-            row = db.execute("SELECT * FROM cases WHERE id = ?", (case_id,)).fetchone()
-            if row is None:
-                raise NotFound("this support request was removed", code="case_not_found")
-            row = self._fresh(db, row, now)
+            row = self._customer_row(db, case_id, now)
             if row["created_by"] != "customer":
                 raise Forbidden("only the expert who created this case can close it",
                                 code="not_case_creator")
