@@ -168,3 +168,20 @@ class MemoryStore:
 
     def delete(self, name: str) -> None:
         self.data.pop(name, None)
+
+
+def start_agent(agents: list[AgentProcess], tmp_path: Path, url: str, *command: str,
+                headless: bool = True, **branding: Any) -> AgentProcess:
+    """Start ``sos-agent [--headless] COMMAND`` for a branding pointing at *url*."""
+    config = write_branding(tmp_path, url, **branding)
+    options = ["--headless"] if headless else []
+    agent = AgentProcess(["--config", str(config), *options, *command], agent_env(tmp_path))
+    agents.append(agent)
+    return agent
+
+
+def queue_of(server: Any) -> list[dict]:
+    """The expert queue of a ServerProcess (all cases, newest first)."""
+    response = server.api("GET", "/api/v1/sessions")
+    assert response.status_code == 200, response.text
+    return response.json()["sessions"]

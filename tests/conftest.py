@@ -181,3 +181,12 @@ def make_read_only():
         if os.geteuid() == 0:
             subprocess.run(["chattr", "-i", str(folder)], capture_output=True)
         folder.chmod(0o755)
+
+
+@pytest.fixture
+def agents() -> Iterator[list]:
+    """Agent processes (tests/agent_helpers.AgentProcess) a test starts; all stopped at its end."""
+    started: list = []
+    yield started
+    for agent in started:
+        agent.stop()

@@ -4,36 +4,9 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
-from typing import Iterator
 
-import pytest
-
-from agent_helpers import AgentProcess, agent_env, write_branding
+from agent_helpers import queue_of, start_agent
 from conftest import ServerProcess, free_port
-
-
-@pytest.fixture
-def agents() -> Iterator[list[AgentProcess]]:
-    """Agent processes started by a test; all killed at its end."""
-    started: list[AgentProcess] = []
-    yield started
-    for agent in started:
-        agent.stop()
-
-
-def start_agent(agents: list[AgentProcess], tmp_path: Path, url: str, *command: str,
-                headless: bool = True, **branding: object) -> AgentProcess:
-    config = write_branding(tmp_path, url, **branding)
-    options = ["--headless"] if headless else []
-    agent = AgentProcess(["--config", str(config), *options, *command], agent_env(tmp_path))
-    agents.append(agent)
-    return agent
-
-
-def queue_of(server: ServerProcess) -> list[dict]:
-    response = server.api("GET", "/api/v1/sessions")
-    assert response.status_code == 200, response.text
-    return response.json()["sessions"]
 
 
 def test_sos_connect_close(server_process: ServerProcess, tmp_path: Path, agents: list) -> None:

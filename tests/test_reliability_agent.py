@@ -15,12 +15,11 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-from tests.agent_helpers import AgentProcess, agent_env, write_branding
-from tests.conftest import ServerProcess, free_port
+from tests.agent_helpers import AgentProcess, queue_of, start_agent
+from tests.conftest import ServerProcess
 
 UNREACHABLE = "notice cannot reach support, retrying"
 RECONNECTED = "notice connected to support again"
@@ -113,36 +112,8 @@ class FaultProxy:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    server = ServerProcess(tmp_path / "server.db", free_port(), "--quiet").start()
-    try:
-        yield server
-    finally:
-        if server.proc and server.proc.poll() is None:
-            server.proc.kill()
-            server.proc.wait()
-
-
-@pytest.fixture
-def agents() -> Iterator[list[AgentProcess]]:
-    started: list[AgentProcess] = []
-    yield started
-    for agent in started:
-        agent.stop()
-
-
-def _agent(agents: list, tmp_path: Path, url: str, *command: str) -> AgentProcess:
-    config = write_branding(tmp_path, url)
-    agent = AgentProcess(["--config", str(config), "--headless", "--no-install", *command],
-                         agent_env(tmp_path))
-    agents.append(agent)
-    return agent
-
-
-def _queue(server: ServerProcess) -> list[dict]:
-    response = server.api("GET", "/api/v1/sessions")
-    assert response.status_code == 200, response.text
-    return response.json()["sessions"]
+def server(server_process: ServerProcess) -> ServerProcess:
+    return server_process
 
 
 def _seen_or_expect(agent: AgentProcess, line: str) -> None:
@@ -159,7 +130,7 @@ def test_server_down_at_start_then_up(server: ServerProcess, tmp_path: Path, age
     proxy = FaultProxy(server.port)
     try:
         proxy.mode = "reset"
-        agent = _agent(agents, tmp_path, proxy.url, "sos")
+        agent = start_agent(agents, tmp_path, proxy.url, "--no-install", "sos")
         agent.expect(UNREACHABLE, timeout=20)
         time.sleep(4)
         attempts = [t for t, mode, _, _ in proxy.requests if mode == "reset"]
@@ -167,7 +138,7 @@ def test_server_down_at_start_then_up(server: ServerProcess, tmp_path: Path, age
         code = agent.expect("code", timeout=30).split()[1]
         assert RECONNECTED in agent.seen
         agent.expect("status pending")
-        assert [c["code"] for c in _queue(server)] == [code]
+        assert [c["code"] for c in queue_of(server)] == [code]
         assert proxy.sos_requests() == 1
         gaps = _gaps(attempts)
         print(f"\nserver down at start: {len(attempts)} attempts in ~4 s, gaps {gaps}")
@@ -183,7 +154,7 @@ def test_server_down_at_start_then_up(server: ServerProcess, tmp_path: Path, age
 
 def test_server_killed_during_long_poll_then_restarted(server: ServerProcess, tmp_path: Path,
                                                        agents: list) -> None:
-    agent = _agent(agents, tmp_path, server.url, "sos")
+    agent = start_agent(agents, tmp_path, server.url, "--no-install", "sos")
     code = agent.expect("code").split()[1]
     agent.expect("status pending")
     time.sleep(0.5)  # the agent is in its long-poll now
@@ -196,7 +167,7 @@ def test_server_killed_during_long_poll_then_restarted(server: ServerProcess, tm
     agent.expect(RECONNECTED, timeout=30)
     assert server.api("POST", f"/api/v1/sessions/{code}/connect").status_code == 200
     agent.expect("status in_progress expert=admin", timeout=40)
-    assert [c["code"] for c in _queue(server)] == [code]
+    assert [c["code"] for c in queue_of(server)] == [code]
     server.api("PUT", f"/api/v1/sessions/{code}", json={"state": "closed"})
     agent.expect("status closed", timeout=40)
     assert agent.wait(15) == 0
@@ -208,7 +179,7 @@ def test_500s_or_garbage_for_a_while_then_recovery(server: ServerProcess, tmp_pa
                                                    agents: list, fault: str) -> None:
     proxy = FaultProxy(server.port)
     try:
-        agent = _agent(agents, tmp_path, proxy.url, "sos")
+        agent = start_agent(agents, tmp_path, proxy.url, "--no-install", "sos")
         code = agent.expect("code").split()[1]
         agent.expect("status pending")
         proxy.mode = fault
@@ -223,7 +194,7 @@ def test_500s_or_garbage_for_a_while_then_recovery(server: ServerProcess, tmp_pa
         server.api("PUT", f"/api/v1/sessions/{code}", json={"state": "closed"})
         agent.expect("status closed", timeout=40)
         assert agent.wait(15) == 0
-        assert [c["code"] for c in _queue(server)] == [code]
+        assert [c["code"] for c in queue_of(server)] == [code]
         assert proxy.sos_requests() == 1
         assert sum(line.startswith("code ") for line in agent.seen) == 1
         gaps = _gaps(faulted)
@@ -237,7 +208,7 @@ def test_a_non_json_page_for_a_while_is_survived(server: ServerProcess, tmp_path
                                                  agents: list) -> None:
     proxy = FaultProxy(server.port)
     try:
-        agent = _agent(agents, tmp_path, proxy.url, "sos")
+        agent = start_agent(agents, tmp_path, proxy.url, "--no-install", "sos")
         code = agent.expect("code").split()[1]
         agent.expect("status pending")
         proxy.mode = "html"
