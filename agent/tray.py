@@ -26,6 +26,11 @@ __all__ = ["Tray", "import_pystray"]
 
 log = logging.getLogger(__name__)
 
+#: pystray's xorg backend writes the title to WM_NAME as Latin-1 (STRING) and raises
+#: UnicodeEncodeError for anything else, e.g. the "…" of "retrying…".
+_LATIN1_TITLE_BACKENDS = ("pystray._xorg",)
+_PLAIN = str.maketrans({"…": "...", "—": "-", "–": "-", "‘": "'", "’": "'", "“": '"', "”": '"'})
+
 
 def import_pystray() -> Any:
     """The pystray module, or NoDisplay when no tray backend works here."""
@@ -49,7 +54,7 @@ class Tray:
         self.flow = agent.flow(self, stop=self.stop)
         self._worker: threading.Thread | None = None
         self.icon = self.pystray.Icon(f"sosdesk-{agent.branding.app_id}", tray_image(agent.branding, None),
-                                      self.tooltip(), menu=self.build_menu())
+                                      self._title(), menu=self.build_menu())
 
     # -- what the customer sees ----------------------------------------------
 
@@ -72,6 +77,13 @@ class Tray:
     def tooltip(self) -> str:
         """Company and status, e.g. ``Test IT: Pending``."""
         return f"{self.agent.branding.company_name}: {self.status_text()}"
+
+    def _title(self) -> str:
+        """The tooltip as the icon's title, in characters the backend can show."""
+        title = self.tooltip()
+        if self.pystray.Icon.__module__ in _LATIN1_TITLE_BACKENDS:
+            title = title.translate(_PLAIN).encode("latin-1", "replace").decode("latin-1")
+        return title
 
     def build_menu(self) -> Any:
         """The menu; texts and visibility are callables, so it follows the case."""
@@ -153,10 +165,17 @@ class Tray:
 
     def run(self) -> int:
         """Show the icon until Quit; follow the stored open case meanwhile."""
-        self._follow_in_background(self.flow.resume)
-        self.icon.run()
+        self.icon.run(setup=self._shown)
         self.stop.set()
         return 0
+
+    def _shown(self, icon: Any) -> None:
+        # Follow only once the icon is visible: pystray drops a title set while it is
+        # hidden, so a case resumed before that kept "No open request" as its tooltip.
+        try:
+            icon.visible = True
+        finally:
+            self._follow_in_background(self.flow.resume)
 
     def _follow_in_background(self, start: Any) -> None:
         if self._worker is not None and self._worker.is_alive():
@@ -177,7 +196,7 @@ class Tray:
 
     def _refresh(self, unreachable: bool = False) -> None:
         self.icon.icon = tray_image(self.agent.branding, "unreachable" if unreachable else self.status)
-        self.icon.title = self.tooltip()
+        self.icon.title = self._title()
         try:
             self.icon.update_menu()
         except NotImplementedError:  # the dummy backend (tests)
