@@ -201,16 +201,21 @@ def brand_icon_shown(desktop: "Desktop", icon: Any, least: float) -> Image.Image
     return image if share(image, BRAND) > least and whites(image) >= 10 else None
 
 
+def _pixels(image):
+    """Every pixel's values (Pillow 12 renamed getdata; keep working on both)."""
+    return getattr(image, "get_flattened_data", image.getdata)()
+
+
 def share(image: Image.Image, colour: str, tolerance: int = 40) -> float:
     """The share of *image*'s pixels within *tolerance* of *colour*."""
     want = rgb(colour)
-    pixels = list(image.getdata())  # noqa
+    pixels = list(_pixels(image))
     near = sum(1 for p in pixels if all(abs(a - b) <= tolerance for a, b in zip(p, want)))
     return near / len(pixels)
 
 
 def whites(image: Image.Image) -> int:
-    return sum(1 for p in image.getdata() if min(p) >= 200)
+    return sum(1 for p in _pixels(image) if min(p) >= 200)
 
 
 def save(image: Image.Image, name: str) -> None:
