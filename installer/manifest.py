@@ -22,25 +22,17 @@ import json
 import os
 from pathlib import Path
 
-import platformdirs
+from agent.storage import CONFIG_DIR_ENV, config_dir
 
 from .errors import InstallerError
 
 __all__ = ["CONFIG_DIR_ENV", "Entry", "Manifest", "config_dir", "manifest_path", "file_sha256", "data_sha256"]
 
-#: Overrides platformdirs' user config folder (tests point it at a temporary folder).
-CONFIG_DIR_ENV = "SOSDESK_CONFIG_DIR"
+# CONFIG_DIR_ENV and config_dir() are the agent's (agent.storage), re-exported here:
+# the installer keeps its manifests in the same folder as the agent's own files.
 FORMAT = 1
 
 INTACT, CHANGED, MISSING = "intact", "changed", "missing"
-
-
-def config_dir() -> Path:
-    """The user's sosdesk config folder: $SOSDESK_CONFIG_DIR, else platformdirs'."""
-    override = os.environ.get(CONFIG_DIR_ENV)
-    if override:
-        return Path(override)
-    return Path(platformdirs.user_config_dir("sosdesk"))
 
 
 def manifest_path(app_id: str) -> Path:
