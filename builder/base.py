@@ -212,11 +212,8 @@ def _fingerprint() -> str:
                     digest.update(str(path.relative_to(folder)).encode() + b"\0")
                     digest.update(path.read_bytes())
     digest.update(ENTRY_SCRIPT.read_bytes())
-    requirements = importlib.metadata.requires("sosdesk") or []
-    names = {"pyinstaller", "pyinstaller-hooks-contrib"}
-    names |= {re.split(r"[\s<>=!~;\[]", r, maxsplit=1)[0].lower() for r in requirements
-              if "extra ==" not in r}
-    for name in sorted(names):
+    # Every distribution frozen into the base, indirect ones included, and the tools freezing it.
+    for name in sorted({"pyinstaller", "pyinstaller-hooks-contrib"} | agent_distributions()):
         try:
             digest.update(f"{name}={importlib.metadata.version(name)}\n".encode())
         except importlib.metadata.PackageNotFoundError:

@@ -415,3 +415,22 @@ def test_the_base_is_cached_per_version_and_platform(tmp_path, monkeypatch):
     (first.parent / "base.json").write_text(json.dumps({"fingerprint": "older agent"}))
     base_module.ensure_base(report=lines.append)
     assert len(build.builds) == 3 and "the agent changed" in lines[-1]
+
+
+def test_the_fingerprint_follows_indirect_dependencies(monkeypatch):
+    import importlib.metadata
+
+    from packaging.requirements import Requirement
+
+    direct = {Requirement(r).name.lower() for r in importlib.metadata.requires("sosdesk") or []}
+    assert "urllib3" in base_module.agent_distributions() and "urllib3" not in direct  # via requests
+    real_version = importlib.metadata.version
+    bumped = {"urllib3": "999.0"}
+
+    def version(name: str) -> str:
+        return bumped.get(name) or real_version(name)
+
+    before = base_module._fingerprint()
+    assert base_module._fingerprint() == before  # stable while nothing changes
+    monkeypatch.setattr(importlib.metadata, "version", version)
+    assert base_module._fingerprint() != before
