@@ -3,7 +3,10 @@
 No PyInstaller here: the stamp is appended to the executable (see
 ``agent.branding``), so this takes about as long as copying the file. Every
 file is written under a temporary name and renamed only once all are complete,
-so a failure leaves no output behind.
+the manifest last: a manifest is there only when the executable and icons it
+lists are complete. A failure while writing leaves no output behind; one during
+the renames (rare: they stay within one folder) can leave some of the files
+renamed, but no manifest.
 """
 
 from __future__ import annotations
@@ -70,9 +73,11 @@ def personalize(base: Path, options: BuildOptions, module_id: str) -> Result:
         tmp_exe = temporary(exe_path)
         pending[tmp_exe] = exe_path
         write_stamp(base, tmp_exe, branding)
-        data = tmp_exe.read_bytes()
-        digest = hashlib.sha256(data).hexdigest()
-        version = base_agent_version(strip_stamp(data))
+        # The stamp is the only difference from the base, so the version is the base's.
+        version = base_agent_version(strip_stamp(Path(base).read_bytes()))
+        with open(tmp_exe, "rb") as f:
+            digest = hashlib.file_digest(f, "sha256").hexdigest()
+            size = os.fstat(f.fileno()).st_size
         icons = tuple(final for final in pending.values() if final != exe_path)
         manifest = {
             "company": options.company,
@@ -82,7 +87,7 @@ def personalize(base: Path, options: BuildOptions, module_id: str) -> Result:
             "agent_version": version,
             "target_os": options.target_os,
             "file": exe_path.name,
-            "size": len(data),
+            "size": size,
             "sha256": digest,
             "icons": [p.name for p in icons],
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -96,5 +101,5 @@ def personalize(base: Path, options: BuildOptions, module_id: str) -> Result:
     finally:
         for tmp in pending:
             tmp.unlink(missing_ok=True)
-    return Result(executable=exe_path, manifest=manifest_path, icons=icons, size=len(data),
+    return Result(executable=exe_path, manifest=manifest_path, icons=icons, size=size,
                   sha256=digest, module_id=module_id, agent_version=version)
