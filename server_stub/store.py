@@ -756,7 +756,9 @@ class Store:
                 now = clock()
                 seen = self._seq
                 view = self.customer_case(case_id, int(now))
-                if view["version"] > since or now >= deadline or self._stopping:
+                # A closed or expired case never changes again: nothing to wait for.
+                if (view["version"] > since or view["state"] != "open" or now >= deadline
+                        or self._stopping):
                     return view
                 expiry = core.parse_iso(view["valid_until"], "valid_until") + 0.01
                 if self._seq == seen:

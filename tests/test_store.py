@@ -266,3 +266,18 @@ def test_a_device_with_an_sos_case_can_join_an_expert_case_too(store: Store) -> 
     assert joined["code"] == expert_case["code"] and joined["can_close"] is False
     again, _, created = sos(store, now=T0 + 2)  # SOS still finds the device's own request
     assert again["code"] == mine["code"] and not created
+
+
+def test_a_long_poll_on_a_finished_case_answers_at_once(store: Store) -> None:
+    _, token, _ = sos(store)
+    case_id = store.customer_case_id(token)
+    store.customer_close(case_id, T0 + 1)
+    ticks = []
+
+    def clock() -> float:
+        ticks.append(1)
+        return float(T0 + 2)
+
+    view = store.wait_customer_case(case_id, since=10**9, timeout=30, clock=clock)
+    assert view["status"] == "closed"
+    assert len(ticks) <= 2  # one look, no waiting loop (it used to spin at 100 Hz)
