@@ -58,10 +58,12 @@ class _ClientGone(Exception):
 class HttpError(ServerError):
     """A protocol-level problem (body too large, bad length): status given directly."""
 
-    def __init__(self, status: HTTPStatus, code: str, message: str, close: bool = False) -> None:
+    def __init__(self, status: HTTPStatus, code: str, message: str, close: bool = False,
+                 allow: tuple[str, ...] = ()) -> None:
         super().__init__(message, code)
         self.status = status
         self.close = close
+        self.allow = allow  # for 405: the methods the route does take
 
 
 def status_of(error: ServerError) -> HTTPStatus:
@@ -331,8 +333,9 @@ def match(method: str, path: str) -> tuple[Route, dict[str, str]]:
                 return route, found.groupdict()
             allowed.append(route.method)
     if allowed:
+        allow = tuple(sorted({*allowed, *(["HEAD"] if "GET" in allowed else [])}))
         raise HttpError(HTTPStatus.METHOD_NOT_ALLOWED, "method_not_allowed",
-                        f"{method} is not allowed here; allowed: {', '.join(sorted(set(allowed)))}")
+                        f"{method} is not allowed here; allowed: {', '.join(allow)}", allow=allow)
     raise NotFound(f"no such route: {path}", code="unknown_route")
 
 
@@ -410,14 +413,16 @@ class Handler(BaseHTTPRequestHandler):
         method = self.command
         response: Response
         try:
+            # The body comes off the connection first, whatever the answer: a body
+            # left unread would be taken for the next request on this connection.
+            raw_body = self._read_body()
+            app.watchdog.done(self.connection)  # the request is in; handling may take long
             url = urlsplit(self.path)
             try:
                 query = dict(parse_qsl(url.query, keep_blank_values=True, max_num_fields=50))
             except ValueError:
                 raise InvalidInput("too many query parameters", code="bad_query") from None
             route, params = match(method, url.path)
-            raw_body = self._read_body()
-            app.watchdog.done(self.connection)  # the request is in; handling may take long
             req = Request(method, url.path, params, query, self.headers, self.client_address[0],
                           int(app.clock()), raw_body)
             self._authenticate(app, route, req)
@@ -446,8 +451,8 @@ class Handler(BaseHTTPRequestHandler):
             headers.append(("WWW-Authenticate", 'Bearer realm="sosdesk"'))
         if isinstance(exc, HttpError) and exc.close:
             self.close_connection = True
-        if status == HTTPStatus.METHOD_NOT_ALLOWED:
-            headers.append(("Allow", exc.message.rsplit(": ", 1)[-1]))
+        if isinstance(exc, HttpError) and exc.allow:
+            headers.append(("Allow", ", ".join(exc.allow)))
         return Response(status, body, headers)
 
     def _authenticate(self, app, route: Route, req: Request) -> None:

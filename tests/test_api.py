@@ -349,7 +349,7 @@ def test_modules_over_http(live_server: LiveServer) -> None:
     assert "acme" in live_server.api("GET", "/api/v1/groups").json()["groups"]
 
 
-def test_server_process_stops_gracefully_and_logs_no_secrets(server_process) -> None:
+def test_server_process_prints_the_first_login_once_and_stops_gracefully(server_process) -> None:
     made = server_process.api("POST", "/api/v1/sessions", json={"end_customer": {"name": "Bob"}})
     assert made.status_code == 201
     assert server_process.api("GET", "/healthz").json()["status"] == "ok"
@@ -408,3 +408,24 @@ def test_cli_manages_experts(tmp_path) -> None:
     usage = cli("serve", "--port", "99999")
     assert usage.returncode == 1 and "port" in usage.stderr
     assert cli("bogus").returncode == 2
+
+
+def test_a_body_sent_to_a_wrong_route_is_not_taken_for_the_next_request(live_server: LiveServer) -> None:
+    hidden = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    for method, path in (("POST", "/api/v1/nope"), ("PATCH", "/api/v1/sessions"),
+                         ("POST", "/api/v1/sessions?" + "&".join(f"a{n}=1" for n in range(60)))):
+        head = (f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(hidden)}\r\n"
+                "\r\n").encode()
+        host, port = live_server.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            sock.sendall(head + hidden)
+            sock.shutdown(socket.SHUT_WR)
+            answer = sock.makefile("rb").read()
+        assert answer.count(b"HTTP/1.1 ") == 1, answer  # one request, one answer
+        assert answer.split(b" ")[1] in (b"400", b"404", b"405")
+
+
+def test_method_not_allowed_names_the_methods(live_server: LiveServer) -> None:
+    response = live_server.api("PATCH", "/api/v1/sessions")
+    assert response.headers["Allow"] == "GET, HEAD, POST"
+    assert live_server.api("PUT", "/api/v1/customer/sos").headers["Allow"] == "POST"

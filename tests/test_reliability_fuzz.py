@@ -32,6 +32,18 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database
                 suppress_health_check=list(HealthCheck), print_blob=True)
 
 
+def requests_in(payload: bytes) -> int:
+    """How many requests a payload frames: its head and declared body, then whatever
+    bytes follow (taken as further requests, as HTTP/1.1 says)."""
+    head, sep, rest = payload.partition(b"\r\n\r\n")
+    if not sep:
+        return 1
+    lengths = re.findall(rb"(?im)^content-length:[ \t]*(\d+)[ \t]*$", head)
+    body = int(lengths[0]) if len(set(lengths)) == 1 else 0
+    after = rest[body:]
+    return 1 + (requests_in(after) if after else 0)
+
+
 class Target:
     """The server under fuzz, with credentials and a count of requests sent."""
 
@@ -51,6 +63,10 @@ class Target:
         assert answer == b"" or statuses, f"not HTTP: {answer[:200]!r}"
         for status in statuses:
             self.statuses[status] = self.statuses.get(status, 0) + 1
+        # One answer per request the payload holds: more would mean a body was
+        # taken for a request (request smuggling behind a proxy).
+        requests_sent = requests_in(payload)
+        assert len(statuses) <= requests_sent, f"{statuses} for {payload[:300]!r}"
         server_errors = [s for s in statuses if s >= 500]
         assert not server_errors, f"{server_errors} for {payload[:300]!r}: {answer[:500]!r}"
         return statuses
