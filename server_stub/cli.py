@@ -103,6 +103,10 @@ def run(argv: list[str] | None = None) -> int:
             raise CliError(f"--port must be 0-65535, not {args.port}")
         if not 0 < args.validity_hours <= 720:
             raise CliError("--validity-hours must be more than 0 and at most 720")
+        if args.sos_limit < 1:
+            raise CliError("--sos-limit must be at least 1 (new SOS cases per address per 10 minutes)")
+        if not 0 < args.idle_timeout <= 3600:
+            raise CliError("--idle-timeout must be more than 0 and at most 3600 seconds")
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         if args.quiet:
             logging.getLogger("sosdesk.access").setLevel(logging.WARNING)

@@ -9,6 +9,8 @@ class RateLimiter:
     """Allows *burst* hits per key at once, refilled at *burst* per *period* seconds."""
 
     def __init__(self, burst: int, period: float) -> None:
+        if burst < 1 or period <= 0:
+            raise ValueError("a rate limit needs burst >= 1 and period > 0")
         self.burst = burst
         self.rate = burst / period  # tokens per second
         self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, last time)

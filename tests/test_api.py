@@ -407,6 +407,10 @@ def test_cli_manages_experts(tmp_path) -> None:
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
     usage = cli("serve", "--port", "99999")
     assert usage.returncode == 1 and "port" in usage.stderr
+    for option, value in (("--sos-limit", "0"), ("--idle-timeout", "0"), ("--validity-hours", "-1")):
+        refused = cli("serve", "--port", "0", option, value)
+        assert refused.returncode == 1 and option in refused.stderr, refused.stderr
+        assert refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr
     assert cli("bogus").returncode == 2
 
 
