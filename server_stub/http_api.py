@@ -29,6 +29,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
 
+from . import core
 from .errors import (Conflict, Forbidden, InvalidInput, NotFound, RateLimited, ServerError,
                      StorageUnavailable, Unauthorized)
 
@@ -554,16 +555,10 @@ def _expert_view(expert: dict) -> dict:
 
 
 def _int_query(req: Request, name: str, default: int, low: int, high: int) -> int:
-    value = req.query.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        number = low - 1
-    if not low <= number <= high or len(value) > 20:
-        raise InvalidInput(f"{name} must be a whole number from {low} to {high}",
-                           fields={name: f"a whole number from {low} to {high}"})
+    errors: dict[str, str] = {}
+    number = core.int_param(req.query.get(name), name, default, low, high, errors)
+    if errors:
+        raise InvalidInput(f"{name} must be a whole number from {low} to {high}", fields=errors)
     return number
 
 

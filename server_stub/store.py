@@ -571,8 +571,8 @@ class Store:
             else:
                 where.append("c.assigned_userid = ?")
                 args.append(int(value[1:]))
-        offset = _int_param(filters.get("offset"), "offset", 0, 0, 10**9, errors)
-        limit = _int_param(filters.get("limit"), "limit", 100, 1, MAX_PAGE, errors)
+        offset = core.int_param(filters.get("offset"), "offset", 0, 0, 10**9, errors)
+        limit = core.int_param(filters.get("limit"), "limit", 100, 1, MAX_PAGE, errors)
         unknown = set(filters) - {"status", "state", "groupid", "assigned_userid", "offset", "limit"}
         for key in unknown:
             errors[key] = "unknown filter"
@@ -783,15 +783,6 @@ def _module_view(row: sqlite3.Row) -> dict:
     return {"module_id": row["id"], "name": row["name"], "groupid": row["groupid"],
             "created_at": core.iso(row["created_at"]), "revoked_at": core.iso(row["revoked_at"]),
             "active": row["revoked_at"] is None}
-
-
-def _int_param(value: Any, name: str, default: int, low: int, high: int, errors: dict) -> int:
-    if value is None or value == "":
-        return default
-    if isinstance(value, str) and value.isdigit() and len(value) <= 10 and low <= int(value) <= high:
-        return int(value)
-    errors[name] = f"must be a whole number from {low} to {high}"
-    return default
 
 
 def _statements(script: str) -> list[str]:
