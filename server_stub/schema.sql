@@ -28,7 +28,7 @@ CREATE TABLE web_sessions (
   expert_id    INTEGER NOT NULL REFERENCES experts(id) ON DELETE CASCADE, -- who logged in
   csrf_token   TEXT NOT NULL,            -- must come back as X-CSRF-Token on mutating requests
   created_at   INTEGER NOT NULL,         -- login time
-  expires_at   INTEGER NOT NULL          -- the session ends here (renewed on use)
+  expires_at   INTEGER NOT NULL          -- the session ends here: login + 12 h, not extended by use
 );
 
 CREATE TABLE modules (
