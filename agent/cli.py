@@ -153,9 +153,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _install_command(command, branding)
     agent = Agent(branding, open_secrets(branding.app_id), State(branding.app_id), device_info(),
                   _relaunch_argv(args))
-    if not args.no_install:
-        first_start(branding, agent.state)
     try:
+        if not args.no_install:
+            first_start(branding, agent.state)
         if command == "sos":
             return run_case(agent, lambda flow: flow.request_support(), args.headless)
         if command == "join":
@@ -163,6 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_tray(agent, args.headless)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except AgentError as exc:  # outside a flow, e.g. the config folder cannot be written
+        print(f"sos-agent: {exc}", file=sys.stderr, flush=True)
+        return EXIT_FAILED
 
 
 def run_case(agent: Agent, start: Start, headless: bool) -> int:
@@ -228,8 +231,12 @@ def _install_command(command: str, branding: Branding) -> int:
     except Exception as exc:  # InstallerError and OSError: the message is for the user
         print(f"sos-agent: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    # Either way the customer decided: the first start must not install (again).
-    State(branding.app_id).set(FIRST_START_DONE, True)
     for line in [*lines, *(f"note {n}" for n in getattr(status, "notes", ()))]:
         print(line, flush=True)
+    # Either way the customer decided: the first start must not install (again).
+    try:
+        State(branding.app_id).set(FIRST_START_DONE, True)
+    except AgentError as exc:
+        print(f"sos-agent: {exc}", file=sys.stderr, flush=True)
+        return EXIT_FAILED
     return EXIT_OK

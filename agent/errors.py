@@ -11,6 +11,7 @@ __all__ = [
     "ModuleRevoked",
     "RateLimited",
     "SecretsError",
+    "StorageError",
     "NoDisplay",
 ]
 
@@ -64,6 +65,10 @@ class RateLimited(ServerError):
 
 class SecretsError(AgentError):
     """The device id or case token could not be stored or read."""
+
+
+class StorageError(AgentError):
+    """A file in the agent's config folder could not be written or locked."""
 
 
 class NoDisplay(AgentError):

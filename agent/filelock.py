@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
+from .errors import StorageError
+
 __all__ = ["locked"]
 
 if sys.platform == "win32":
@@ -41,11 +43,22 @@ else:
 
 @contextlib.contextmanager
 def locked(path: Path) -> Iterator[None]:
-    """Hold the exclusive lock on the file at *path* (created if missing)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    """Hold the exclusive lock on the file at *path* (created if missing).
+
+    A folder that cannot be created or a lock file that cannot be opened or
+    locked raises StorageError, with a message for the customer; errors of
+    the locked block itself pass through unchanged.
+    """
     try:
-        _lock(fd)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise StorageError(f"cannot use the folder {path.parent}: {exc.strerror or exc}") from None
+    try:
+        try:
+            _lock(fd)
+        except OSError as exc:
+            raise StorageError(f"cannot lock {path}: {exc.strerror or exc}") from None
         try:
             yield
         finally:

@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from .branding import Branding
+from .errors import AgentError
 from .storage import State
 
 __all__ = ["FIRST_START_DONE", "agent_executable", "first_start", "load_installer"]
@@ -62,6 +63,10 @@ def first_start(branding: Branding, state: State, executable: str | None = None)
     except Exception as exc:  # a broken installer must never stop a customer's SOS
         log.warning("the installer failed unexpectedly: %r", exc)
         return False
-    state.set(FIRST_START_DONE, True)
     log.info("installed the SOS shortcut and the autostart")
+    try:
+        state.set(FIRST_START_DONE, True)
+    except AgentError as exc:  # e.g. the config folder is read-only: carry on all the same
+        log.warning("installed the SOS shortcut and autostart, but could not record it: %s", exc)
+        return False
     return True

@@ -10,6 +10,8 @@ from typing import Any
 
 import platformdirs
 
+from .errors import StorageError
+
 __all__ = ["CONFIG_DIR_ENV", "config_dir", "write_private", "read_json", "State"]
 
 #: Overrides the config folder (tests point it at a temporary folder).
@@ -74,7 +76,10 @@ class State:
         return read_json(self.path).get(key, default)
 
     def set(self, key: str, value: Any) -> None:
-        """Store *value* under *key*."""
+        """Store *value* under *key*; StorageError (for the customer) when that fails."""
         data = read_json(self.path)
         data[key] = value
-        write_private(self.path, json.dumps(data, indent=1, sort_keys=True).encode())
+        try:
+            write_private(self.path, json.dumps(data, indent=1, sort_keys=True).encode())
+        except OSError as exc:
+            raise StorageError(f"cannot save {self.path}: {exc.strerror or exc}") from None

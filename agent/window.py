@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 import os
 import queue
 import sys
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from .flow import CaseFlow
 
 __all__ = ["QuickSupportWindow", "explanation"]
+
+log = logging.getLogger(__name__)
 
 #: After the case ends, the window stays this long so the customer can read why.
 LINGER_MS = 8000
@@ -124,12 +127,18 @@ class QuickSupportWindow:
 
     def run(self, start: Callable[["CaseFlow"], Any]) -> int:
         """Show the window until the case ends (then linger) or the customer closes it."""
-        from .cli import drive
+        from .cli import EXIT_FAILED, drive
 
         def work() -> None:
-            status = drive(self.agent, self.flow, start,
-                           lambda code, message: self.events.put(("error", message)))
-            self.events.put(("done", status))
+            status = EXIT_FAILED
+            try:
+                status = drive(self.agent, self.flow, start,
+                               lambda code, message: self.events.put(("error", message)))
+            except Exception as exc:  # a bug must show, not leave the window "connecting" forever
+                log.exception("the support request failed")
+                self.events.put(("error", str(exc) or repr(exc)))
+            finally:
+                self.events.put(("done", status))
 
         threading.Thread(target=work, daemon=True).start()
         self.root.after(100, self._drain)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import types
 from pathlib import Path
@@ -92,3 +93,28 @@ def test_install_failure_is_one_message(tmp_path: Path, monkeypatch: pytest.Monk
     fake_installer(monkeypatch, InstallerError("nothing installed: Desktop/x exists"))
     assert main(["install"]) == 1
     assert capsys.readouterr().err.strip() == "sos-agent: nothing installed: Desktop/x exists"
+
+
+def unwritable_folder(tmp_path: Path) -> Path:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    return blocker / "config"
+
+
+def test_a_first_start_that_cannot_be_recorded_is_logged_not_raised(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    calls = fake_installer(monkeypatch)
+    assert not first_start(Branding(), State("x", unwritable_folder(tmp_path)), "/x")
+    assert len(calls) == 1
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "could not record it: cannot save" in warnings[0]
+
+
+def test_install_that_cannot_be_recorded_is_one_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setenv("SOSDESK_CONFIG_DIR", str(unwritable_folder(tmp_path)))
+    fake_installer(monkeypatch)
+    assert main(["install"]) == 1
+    out, err = capsys.readouterr()
+    assert out.splitlines() == ["installed /desk/sos.desktop"]  # it did install
+    assert len(err.splitlines()) == 1 and err.startswith("sos-agent: cannot save ")

@@ -7,7 +7,7 @@ import os
 import subprocess
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
@@ -18,11 +18,17 @@ from agent_helpers import MemoryStore, customer_case
 from conftest import require_tool
 
 
-@pytest.fixture
-def display(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    xvfb = require_tool("Xvfb")
+@pytest.fixture(scope="session")
+def xvfb() -> Iterator[str]:
+    """One virtual screen for the whole run.
+
+    Tk keeps a destroyed window's X connection open until the process ends, and
+    a later Tk() dies ("XIO: fatal IO error") reading it once that X server has
+    gone: so the server must outlive every window of this process.
+    """
+    path = require_tool("Xvfb")
     number = f":{os.getpid() % 400 + 100}"
-    proc = subprocess.Popen([xvfb, number, "-nolisten", "tcp"], stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen([path, number, "-nolisten", "tcp"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 10
@@ -30,11 +36,16 @@ def display(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
             if time.monotonic() > deadline or proc.poll() is not None:
                 pytest.fail("Xvfb did not start")
             time.sleep(0.05)
-        monkeypatch.setenv("DISPLAY", number)
         yield number
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.fixture
+def display(xvfb: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("DISPLAY", xvfb)
+    return xvfb
 
 
 def test_window_shows_code_status_expert_and_close_button(display: str, tmp_path: Path) -> None:
@@ -63,5 +74,47 @@ def test_window_shows_code_status_expert_and_close_button(display: str, tmp_path
         window.root.destroy()
         # Tk variables must die on this thread; left to a later garbage collection
         # they may be freed on a server thread, where Tk refuses to run.
+        del window
+        gc.collect()
+
+
+def failing_window(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, secrets_folder: Path) -> object:
+    """A window whose run() ends quickly once done; a safety timer ends a hanging one."""
+    pytest.importorskip("tkinter")
+    from agent import window as window_module
+    from agent.cli import Agent
+    from agent.window import QuickSupportWindow
+
+    monkeypatch.setattr(window_module, "LINGER_MS", 10)
+    agent = Agent(Branding(company_name="Test IT", language="en"),
+                  Secrets(MemoryStore(), secrets_folder / ".lock"), State("x", tmp_path), {"hostname": "pc"})
+    window = QuickSupportWindow(agent)
+    window.errors = []  # type: ignore[attr-defined]
+    show_error = window._show_error
+    window._show_error = lambda message: (window.errors.append(message), show_error(message))  # type: ignore
+    window.root.after(10_000, window.root.destroy)  # a hanging worker: end the test, not the run
+    return window
+
+
+@pytest.mark.parametrize("start", ["unwritable config folder", "unexpected error"])
+def test_window_reports_a_failing_start_instead_of_connecting_forever(
+        display: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start: str) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    window: Any = failing_window(tmp_path, monkeypatch, blocker / "config")
+    if start == "unwritable config folder":
+        def begin(flow: Any) -> None:
+            flow.request_support()
+        expected = f"cannot use the folder {blocker / 'config'}: Not a directory"
+    else:
+        def begin(flow: Any) -> None:
+            raise RuntimeError("a bug")
+        expected = "a bug"
+    began = time.monotonic()
+    try:
+        assert window.run(begin) == 1
+        assert window.errors == [expected]
+        assert time.monotonic() - began < 8  # ended by the worker's "done", not the safety timer
+    finally:
         del window
         gc.collect()
