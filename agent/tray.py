@@ -53,6 +53,7 @@ class Tray:
         self.stop = threading.Event()
         self.flow = agent.flow(self, stop=self.stop)
         self._worker: threading.Thread | None = None
+        self._closer: threading.Thread | None = None
         self.icon = self.pystray.Icon(f"sosdesk-{agent.branding.app_id}", tray_image(agent.branding, None),
                                       self._title(), menu=self.build_menu())
 
@@ -116,11 +117,11 @@ class Tray:
             self._notify(text(self.lang, "code.copied"))
 
     def close_request(self, icon: Any = None, item: Any = None) -> None:
-        """Close the customer's own request."""
-        try:
-            self.flow.close_request()
-        except AgentError as exc:
-            self._notify(text(self.lang, "error.close", message=exc))
+        """Close the customer's own request, in a thread (a network call of up to 15 s)."""
+        if self._closer is not None and self._closer.is_alive():
+            return  # a second click while the first close is still on its way
+        self._closer = threading.Thread(target=self._close, daemon=True)
+        self._closer.start()
 
     def about(self, icon: Any = None, item: Any = None) -> None:
         """Say whose agent this is."""
@@ -193,6 +194,17 @@ class Tray:
             self.notice = str(exc)
             self._refresh()
             self._notify(str(exc))
+
+    def _close(self) -> None:
+        try:
+            self.flow.close_request()  # the follower then reports the case closed
+        except Exception as exc:  # AgentError, or a bug: either way a notice, not a dead thread
+            if not isinstance(exc, AgentError):
+                log.exception("closing the request failed")
+            message = text(self.lang, "error.close", message=exc)
+            self.notice = message
+            self._refresh()
+            self._notify(message)
 
     def _refresh(self, unreachable: bool = False) -> None:
         self.icon.icon = tray_image(self.agent.branding, "unreachable" if unreachable else self.status)

@@ -63,6 +63,7 @@ class QuickSupportWindow:
         self.stop = threading.Event()
         self.flow: CaseFlow = agent.flow(self, stop=self.stop)
         self.exit_status = 0
+        self._closer: threading.Thread | None = None
         self._build()
 
     # -- layout ---------------------------------------------------------------
@@ -191,10 +192,17 @@ class QuickSupportWindow:
         def work() -> None:
             try:
                 self.flow.close_request()
-            except AgentError as exc:
-                self.events.put(("error", text(self.lang, "error.close", message=exc)))
+            except Exception as exc:  # AgentError, or a bug: the customer may try again
+                if not isinstance(exc, AgentError):
+                    log.exception("closing the request failed")
+                self.events.put(("close_failed", text(self.lang, "error.close", message=exc)))
 
-        threading.Thread(target=work, daemon=True).start()
+        self._closer = threading.Thread(target=work, daemon=True)
+        self._closer.start()
+
+    def _show_close_failed(self, message: str) -> None:
+        self.notice_var.set(message)
+        self.close_button.configure(state="normal")
 
     def _closed_by_user(self) -> None:
         # The request stays open on the server: the tray (or a new SOS) shows it again.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ from agent import tray as tray_module  # noqa: E402
 from agent.branding import Branding  # noqa: E402
 from agent.cli import Agent  # noqa: E402
 from agent.client import Ticket  # noqa: E402
+from agent.errors import ServerUnreachable  # noqa: E402
 from agent.flow import CaseFlow  # noqa: E402
 from agent.icon import tray_image  # noqa: E402
 from agent.keystore import Secrets  # noqa: E402
@@ -82,10 +85,60 @@ def test_close_my_request_is_shown_while_the_case_can_be_closed(tray: tray_modul
     close = next(i for i in items(tray) if i.text == "Meine Anfrage schließen")
     assert close.visible
     close(tray.icon)
+    tray._closer.join(10)
     assert tray.agent.client_fake.calls[-1] == ("close", "tok")
     assert not close.visible and tray.status == "closed"
     tray.on_case(customer_case(status="pending", can_close=False))
     assert not close.visible
+
+
+class BlockingFlow:
+    """A flow whose close_request() waits until released (a slow or hanging server)."""
+
+    def __init__(self, error: Exception | None = None) -> None:
+        self.release = threading.Event()
+        self.closing = threading.Event()
+        self.error = error
+
+    def close_request(self) -> dict:
+        self.closing.set()
+        self.release.wait(30)
+        if self.error:
+            raise self.error
+        return customer_case(status="closed")
+
+
+def close_item(tray: tray_module.Tray) -> Any:
+    tray.on_case(customer_case(status="pending"))
+    return next(i for i in items(tray) if i.text == "Meine Anfrage schließen")
+
+
+def test_close_my_request_does_not_block_the_menu(tray: tray_module.Tray) -> None:
+    close = close_item(tray)
+    tray.flow = BlockingFlow()  # type: ignore[assignment]
+    began = time.monotonic()
+    close(tray.icon)
+    assert time.monotonic() - began < 1
+    assert tray.flow.closing.wait(10)  # it runs, in another thread
+    close(tray.icon)  # a second click while the first is on its way starts no second close
+    tray.flow.release.set()
+    tray._closer.join(10)
+    assert not tray._closer.is_alive()
+
+
+@pytest.mark.parametrize("error", [ServerUnreachable("the support server is not reachable"),
+                                   RuntimeError("the support server is not reachable")],
+                         ids=["agent error", "unexpected error"])
+def test_a_failed_close_is_a_notice(tray: tray_module.Tray, error: Exception) -> None:
+    close = close_item(tray)
+    tray.flow = BlockingFlow(error)  # type: ignore[assignment]
+    tray.flow.release.set()
+    close(tray.icon)
+    tray._closer.join(10)
+    message = "Ihre Anfrage konnte nicht geschlossen werden: the support server is not reachable"
+    assert tray.notifications[-1] == message
+    assert tray.icon.title == f"Müller IT: {message}"
+    assert close.visible  # the customer can try again
 
 
 def test_copy_code_uses_the_clipboard(tray: tray_module.Tray, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,7 +14,7 @@ import pytest
 from agent.branding import Branding
 from agent.keystore import Secrets
 from agent.storage import State
-from agent_helpers import MemoryStore, customer_case
+from agent_helpers import FakeClient, MemoryStore, customer_case
 from conftest import require_tool
 
 
@@ -116,5 +116,32 @@ def test_window_reports_a_failing_start_instead_of_connecting_forever(
         assert window.errors == [expected]
         assert time.monotonic() - began < 8  # ended by the worker's "done", not the safety timer
     finally:
+        del window
+        gc.collect()
+
+
+def test_close_button_comes_back_after_a_failed_close(display: str, tmp_path: Path) -> None:
+    pytest.importorskip("tkinter")
+    from agent.cli import Agent
+    from agent.errors import ServerUnreachable
+    from agent.window import QuickSupportWindow
+
+    agent = Agent(Branding(company_name="Test IT", language="en"), Secrets(MemoryStore(), tmp_path / "l"),
+                  State("x", tmp_path), {"hostname": "pc"})
+    window = QuickSupportWindow(agent)
+    try:
+        window.flow.token = "tok"
+        window.flow.client_factory = lambda: FakeClient(close=[ServerUnreachable("support is down")])
+        window.on_case(customer_case(status="pending"))
+        window._drain()
+        window.close_button.invoke()
+        assert str(window.close_button["state"]) == "disabled"  # no second click while closing
+        kind, message = window.events.get(timeout=10)
+        getattr(window, f"_show_{kind}")(message)  # what _drain does on the window's thread
+        assert window.notice_var.get() == "Could not close your request: support is down"
+        assert str(window.close_button["state"]) == "normal"  # the customer can try again
+        assert window.close_button.winfo_manager() == "pack"
+    finally:
+        window.root.destroy()
         del window
         gc.collect()
