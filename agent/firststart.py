@@ -39,14 +39,6 @@ def load_installer() -> Any:
     return installer
 
 
-def _installer_errors() -> tuple[type[BaseException], ...]:
-    errors: tuple[type[BaseException], ...] = (ImportError, AttributeError, OSError)
-    try:
-        return errors + (load_installer().InstallerError,)
-    except Exception:
-        return errors
-
-
 def first_start(branding: Branding, state: State, executable: str | None = None) -> bool:
     """Install shortcut and autostart unless done before; whether it ran and worked.
 
@@ -56,12 +48,14 @@ def first_start(branding: Branding, state: State, executable: str | None = None)
     if state.get(FIRST_START_DONE):
         return False
     try:
-        load_installer().install(branding, executable or agent_executable())
-    except _installer_errors() as exc:
-        log.warning("could not install the SOS shortcut and autostart: %s", exc)
+        installer = load_installer()
+    except ImportError as exc:  # not bundled: nothing to warn about
+        log.info("the installer is not available: %s", exc)
         return False
-    except Exception as exc:  # a broken installer must never stop a customer's SOS
-        log.warning("the installer failed unexpectedly: %r", exc)
+    try:
+        installer.install(branding, executable or agent_executable())
+    except Exception as exc:  # InstallerError, OSError, an older or broken installer: never stop an SOS
+        log.warning("could not install the SOS shortcut and autostart: %s", exc)
         return False
     log.info("installed the SOS shortcut and the autostart")
     try:

@@ -50,20 +50,31 @@ def test_installs_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert calls == [("install", "acme", "/opt/sos-agent")] and state.get(FIRST_START_DONE)
 
 
+def warnings_in(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records
+            if r.name == "agent.firststart" and r.levelno >= logging.WARNING]
+
+
 @pytest.mark.parametrize("error", [InstallerError("conflict"), OSError("read-only"),
-                                   AttributeError("no install")])
+                                   AttributeError("no install"), RuntimeError("a bug")])
 def test_failures_are_logged_and_tried_again_next_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        caplog: pytest.LogCaptureFixture,
                                                         error: BaseException) -> None:
     calls = fake_installer(monkeypatch, error)
     state = State("acme", tmp_path)
     assert not first_start(Branding(), state, "/x")
     assert not first_start(Branding(), state, "/x")
     assert len(calls) == 2 and not state.get(FIRST_START_DONE)
+    assert warnings_in(caplog) == [f"could not install the SOS shortcut and autostart: {error}"] * 2
 
 
-def test_without_an_installer_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_an_installer_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setitem(sys.modules, "installer", None)  # import raises ImportError
+    caplog.set_level(logging.INFO, logger="agent.firststart")
     assert not first_start(Branding(), State("x", tmp_path), "/x")
+    assert warnings_in(caplog) == []  # not bundled is no problem: no warning at every start
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == ["the installer is not available"]
 
 
 def test_executable_is_the_sos_agent_script_when_not_frozen(monkeypatch: pytest.MonkeyPatch) -> None:
