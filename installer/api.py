@@ -157,14 +157,8 @@ def install(branding: Branding, executable: str | os.PathLike[str]) -> Status:
         with tx:
             entries = [_put(tx, a, previous, changed) for a in artefacts]
             for entry in previous.files:
-                if entry.path in planned:
-                    continue
-                state = entry.state()
-                if state == INTACT:
-                    tx.remove(entry.path)
-                    changed.append(entry.path)
-                elif state == CHANGED:
-                    notes.append(_kept_note(entry))
+                if entry.path not in planned:
+                    _remove_ours(tx, entry, changed, notes)
             tx.make_dirs(record.parent)
             created = tuple(dict.fromkeys((*previous.created_dirs, *tx.created_dirs)))
             new = Manifest(branding.app_id, platform, agent, tuple(entries), created)
@@ -191,12 +185,7 @@ def uninstall(branding: Branding) -> Status:
     try:
         with tx:
             for entry in old.files:
-                state = entry.state()
-                if state == INTACT:
-                    tx.remove(entry.path)
-                    changed.append(entry.path)
-                elif state == CHANGED:
-                    notes.append(_kept_note(entry))
+                _remove_ours(tx, entry, changed, notes)
             tx.remove(record)
             # Innermost first, so a folder emptied by removing its child goes too.
             folders = sorted({*old.created_dirs, record.parent}, key=lambda p: len(p.parts), reverse=True)
@@ -255,6 +244,16 @@ def _after(artefact: Artefact) -> None:
         artefact.after(artefact.path)
     except Exception as exc:  # best effort by contract: the file is in place already
         log.warning("could not finish %s: %s", artefact.path, exc)
+
+
+def _remove_ours(tx: Transaction, entry: Entry, changed: list[Path], notes: list[str]) -> None:
+    """Remove a file install put in place, unless the user has changed it since."""
+    state = entry.state()
+    if state == INTACT:
+        tx.remove(entry.path)
+        changed.append(entry.path)
+    elif state == CHANGED:
+        notes.append(_kept_note(entry))
 
 
 def _kept_note(entry: Entry) -> str:
