@@ -13,6 +13,7 @@ Screenshots go to test-artifacts/ (gitignored): tray.png is the panel at the end
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
@@ -263,21 +264,28 @@ def docked(desktop: Desktop, agent: TrayAgent) -> Any:
                       "the agent's icon docked in trayer's panel", timeout=15)
 
 
+@contextlib.contextmanager
+def watched(desktop: "Desktop", agent: "TrayAgent", failure_png: str) -> Iterator[None]:
+    """Stop the tray agent at the end; on failure keep a screenshot and its stderr."""
+    try:
+        yield
+    except BaseException:
+        save(desktop.grab(), failure_png)
+        print(agent.stderr(), file=sys.stderr)
+        raise
+    finally:
+        agent.stop()
+
+
 def test_icon_docks_in_the_tray_with_brand_icon_and_tooltip(desktop: Desktop, server_process: Any,
                                                             tmp_path: Path) -> None:
     agent = TrayAgent(desktop, tmp_path, server_process.url, "xorg")
-    try:
+    with watched(desktop, agent, "tray-failure.png"):
         icon = docked(desktop, agent)
         assert eventually(lambda: desktop.wm_name(icon) == "Test IT: No open request", "idle tooltip")
         image = eventually(lambda: brand_icon_shown(desktop, icon, 0.4), "initials in the brand colour")
         assert share(image, PENDING) == 0 and share(image, IN_PROGRESS) == 0, "a badge without a case"
         assert agent.proc.poll() is None, agent.stderr()
-    except BaseException:
-        save(desktop.grab(), "tray-failure.png")
-        print(agent.stderr(), file=sys.stderr)
-        raise
-    finally:
-        agent.stop()
 
 
 def test_icon_follows_the_open_case_through_an_outage(desktop: Desktop, server_process: Any,
@@ -291,7 +299,7 @@ def test_icon_follows_the_open_case_through_an_outage(desktop: Desktop, server_p
     [case] = queue_of(server_process)
 
     agent = TrayAgent(desktop, tmp_path, server_process.url, "xorg")
-    try:
+    with watched(desktop, agent, "tray-failure.png"):
         icon = docked(desktop, agent)
         name = lambda: desktop.wm_name(icon)  # noqa: E731
 
@@ -316,12 +324,6 @@ def test_icon_follows_the_open_case_through_an_outage(desktop: Desktop, server_p
         eventually(lambda: share(corner(), IN_PROGRESS) > 0.2, "the in-progress badge")
         save(desktop.grab(desktop.box(desktop.ancestors(icon)[-1])), "tray.png")  # trayer's panel
         assert agent.proc.poll() is None, agent.stderr()
-    except BaseException:
-        save(desktop.grab(), "tray-failure.png")
-        print(agent.stderr(), file=sys.stderr)
-        raise
-    finally:
-        agent.stop()
 
 
 def gi_path(tmp_path: Path) -> str:
@@ -348,7 +350,7 @@ def test_gtk_icon_docks_and_a_click_requests_support(desktop: Desktop, server_pr
     wrap = (require_tool("dbus-run-session"), "--")
     agent = TrayAgent(desktop, tmp_path, server_process.url, "gtk", wrap=wrap,
                       env={"PYTHONPATH": gi_path(tmp_path)})
-    try:
+    with watched(desktop, agent, "tray-gtk-failure.png"):
         icon = eventually(lambda: agent.proc.poll() is None and desktop.icon_of_group(agent.proc.pid),
                           "the agent's GTK icon docked in trayer's panel", timeout=15)
         eventually(lambda: brand_icon_shown(desktop, icon, 0.25), "initials in the brand colour")
@@ -358,9 +360,3 @@ def test_gtk_icon_docks_and_a_click_requests_support(desktop: Desktop, server_pr
         eventually(lambda: queue_of(server_process), "a case after the click", timeout=15)
         eventually(lambda: queue_of(server_process)[0]["status"] == "pending", "the case pending")
         assert agent.proc.poll() is None, agent.stderr()
-    except BaseException:
-        save(desktop.grab(), "tray-gtk-failure.png")
-        print(agent.stderr(), file=sys.stderr)
-        raise
-    finally:
-        agent.stop()
