@@ -40,6 +40,7 @@ branding or usage; 3 this agent's module was revoked; 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import importlib
 import dataclasses
 import logging
 import os
@@ -51,7 +52,7 @@ from . import __version__
 from .branding import LANGUAGES, Branding, load_branding
 from .client import Client
 from .device import device_info
-from .errors import AgentError, BrandingError, CaseGone, ModuleRevoked, NoDisplay, ServerError
+from .errors import AgentError, BrandingError, ModuleRevoked, NoDisplay, ServerError
 from .firststart import FIRST_START_DONE, agent_executable, first_start, load_installer
 from .flow import CaseFlow, Listener, Stopped
 from .headless import HeadlessView
@@ -168,34 +169,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
 
 
+def _on_screen(agent: Agent, module: str, cls: str) -> Any:
+    """The window or tray view (imported late: tkinter and pystray need a display),
+    or None with a one-line notice when there is no display for it."""
+    try:
+        view_class = getattr(importlib.import_module(f".{module}", __package__), cls)
+        return view_class(agent)
+    except (ImportError, NoDisplay) as exc:
+        log.debug("no %s: %s", module, exc)
+        print(f"sos-agent: {text(agent.lang, 'notice.no_display')}", file=sys.stderr, flush=True)
+        return None
+
+
 def run_case(agent: Agent, start: Start, headless: bool) -> int:
     """SOS or join: the QuickSupport window, or headless lines."""
-    if not headless:
-        try:
-            from .window import QuickSupportWindow
-
-            window = QuickSupportWindow(agent)
-        except (ImportError, NoDisplay) as exc:
-            log.debug("no window: %s", exc)
-            print(f"sos-agent: {text(agent.lang, 'notice.no_display')}", file=sys.stderr, flush=True)
-        else:
-            return window.run(start)
+    window = None if headless else _on_screen(agent, "window", "QuickSupportWindow")
+    if window is not None:
+        return window.run(start)
     view = HeadlessView()
     return drive(agent, agent.flow(view), start, view.error)
 
 
 def run_tray(agent: Agent, headless: bool) -> int:
     """The tray icon; headless: follow the stored open case, if any."""
-    if not headless:
-        try:
-            from .tray import Tray
-
-            tray = Tray(agent)
-        except (ImportError, NoDisplay) as exc:
-            log.debug("no tray: %s", exc)
-            print(f"sos-agent: {text(agent.lang, 'notice.no_display')}", file=sys.stderr, flush=True)
-        else:
-            return tray.run()
+    tray = None if headless else _on_screen(agent, "tray", "Tray")
+    if tray is not None:
+        return tray.run()
     view = HeadlessView()
     flow = agent.flow(view)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import subprocess
-import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
