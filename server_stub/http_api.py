@@ -122,6 +122,13 @@ def healthz(app, req: Request) -> Any:
     return {"status": "ok", "version": app.version}
 
 
+def refuse_if_limited(now: int, code: str, message: str, *checks: tuple[Any, str]) -> None:
+    """Raise 429 (with the longest wait) if any (limiter, key) pair is out of tries."""
+    wait = max(limiter.retry_after(key, now) for limiter, key in checks)
+    if wait:
+        raise RateLimited(message, wait, code=code)
+
+
 def login(app, req: Request) -> Response:
     body = req.json()
     name, password = (body.get("name"), body.get("password")) if isinstance(body, dict) else (0, 0)
@@ -130,11 +137,9 @@ def login(app, req: Request) -> Response:
         raise InvalidInput("name and password are required",
                            fields={"name": "required", "password": "required"})
     key = f"{req.client}|{name}"
-    wait = max(app.login_limiter.retry_after(key, req.now),
-               app.login_ip_limiter.retry_after(req.client, req.now))
-    if wait:
-        raise RateLimited("too many failed log-ins; wait a little and try again", wait,
-                          code="too_many_login_failures")
+    refuse_if_limited(req.now, "too_many_login_failures",
+                      "too many failed log-ins; wait a little and try again",
+                      (app.login_limiter, key), (app.login_ip_limiter, req.client))
     expert = app.store.check_password(name, password)
     if expert is None:
         app.login_limiter.hit(key, req.now)
@@ -227,10 +232,9 @@ def list_experts(app, req: Request) -> Any:
 
 def customer_sos(app, req: Request) -> Response:
     body = req.json()
-    wait = app.sos_limiter.retry_after(req.client, req.now)
-    if wait:
-        raise RateLimited("too many support requests from this address; try again later", wait,
-                          code="too_many_requests")
+    refuse_if_limited(req.now, "too_many_requests",
+                      "too many support requests from this address; try again later",
+                      (app.sos_limiter, req.client))
     case, token, created = app.store.sos(body, req.now)
     if created:
         app.sos_limiter.hit(req.client, req.now)
@@ -239,10 +243,9 @@ def customer_sos(app, req: Request) -> Response:
 
 def customer_join(app, req: Request) -> Any:
     body = req.json()
-    wait = app.code_limiter.retry_after(req.client, req.now)
-    if wait:
-        raise RateLimited("too many wrong codes from this address; wait and try again", wait,
-                          code="too_many_wrong_codes")
+    refuse_if_limited(req.now, "too_many_wrong_codes",
+                      "too many wrong codes from this address; wait and try again",
+                      (app.code_limiter, req.client))
     try:
         case, token = app.store.join(body, req.now)
     except (NotFound, InvalidInput, Conflict) as exc:
