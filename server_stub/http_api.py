@@ -21,6 +21,7 @@ import dataclasses
 import importlib.resources
 import json
 import logging
+import math
 import mimetypes
 import re
 import time
@@ -122,11 +123,34 @@ def healthz(app, req: Request) -> Any:
     return {"status": "ok", "version": app.version}
 
 
-def refuse_if_limited(now: int, code: str, message: str, *checks: tuple[Any, str]) -> None:
-    """Raise 429 (with the longest wait) if any (limiter, key) pair is out of tries."""
-    wait = max(limiter.retry_after(key, now) for limiter, key in checks)
-    if wait:
-        raise RateLimited(message, wait, code=code)
+class Slots:
+    """Rate-limit tokens one attempt has taken; ``give_back`` if the attempt does not count."""
+
+    def __init__(self, taken: list[tuple[Any, str]], now: int) -> None:
+        self._taken, self._now = taken, now
+
+    def give_back(self) -> None:
+        """Return every token (once), e.g. after a right password."""
+        for limiter, key in self._taken:
+            limiter.refund(key, self._now)
+        self._taken = []
+
+
+def take_slots(now: int, code: str, message: str, *checks: tuple[Any, str]) -> Slots:
+    """Take a token from each (limiter, key) before the work; 429 (longest wait) if one is out.
+
+    Taking, not just checking, is what makes the limit hold for requests sent
+    together: each one holds its token while it is being worked on.
+    """
+    taken: list[tuple[Any, str]] = []
+    for limiter, key in checks:
+        wait = limiter.reserve(key, now)
+        if wait:
+            Slots(taken, now).give_back()
+            wait = max([wait] + [other.retry_after(k, now) for other, k in checks])
+            raise RateLimited(message, math.ceil(wait), code=code)
+        taken.append((limiter, key))
+    return Slots(taken, now)
 
 
 def login(app, req: Request) -> Response:
@@ -136,15 +160,18 @@ def login(app, req: Request) -> Response:
             or len(password) > 1024:
         raise InvalidInput("name and password are required",
                            fields={"name": "required", "password": "required"})
-    key = f"{req.client}|{name}"
-    refuse_if_limited(req.now, "too_many_login_failures",
-                      "too many failed log-ins; wait a little and try again",
-                      (app.login_limiter, key), (app.login_ip_limiter, req.client))
-    expert = app.store.check_password(name, password)
+    slots = take_slots(req.now, "too_many_login_failures",
+                       "too many failed log-ins; wait a little and try again",
+                       (app.login_limiter, f"{req.client}|{name}"),
+                       (app.login_ip_limiter, req.client))
+    try:
+        expert = app.store.check_password(name, password)
+    except BaseException:  # not a failed log-in (e.g. storage): it does not count
+        slots.give_back()
+        raise
     if expert is None:
-        app.login_limiter.hit(key, req.now)
-        app.login_ip_limiter.hit(req.client, req.now)
-        raise Unauthorized("wrong name or password", code="login_failed")
+        raise Unauthorized("wrong name or password", code="login_failed")  # the slots stay taken
+    slots.give_back()
     cookie, csrf = app.store.create_web_session(expert["id"], req.now, app.session_ttl)
     attributes = f"HttpOnly; SameSite=Strict; Path=/; Max-Age={app.session_ttl}"
     if app.secure_cookies:
@@ -232,27 +259,39 @@ def list_experts(app, req: Request) -> Any:
 
 def customer_sos(app, req: Request) -> Response:
     body = req.json()
-    refuse_if_limited(req.now, "too_many_requests",
-                      "too many support requests from this address; try again later",
-                      (app.sos_limiter, req.client))
-    case, token, created = app.store.sos(body, req.now)
-    if created:
-        app.sos_limiter.hit(req.client, req.now)
+    slots = take_slots(req.now, "too_many_requests",
+                       "too many support requests from this address; try again later",
+                       (app.sos_limiter, req.client))
+    try:
+        case, token, created = app.store.sos(body, req.now)
+    except BaseException:
+        slots.give_back()
+        raise
+    if not created:  # the device's open case again: only new cases count
+        slots.give_back()
     return Response(201 if created else 200, {"case": case, "token": token, "created": created})
+
+
+#: Join answers that cost a guess. A bound case's 409 costs one too: it would
+#: tell a guesser the code is live.
+GUESS_ERRORS = ("case_not_found", "invalid_code", "case_taken")
 
 
 def customer_join(app, req: Request) -> Any:
     body = req.json()
-    refuse_if_limited(req.now, "too_many_wrong_codes",
-                      "too many wrong codes from this address; wait and try again",
-                      (app.code_limiter, req.client))
+    slots = take_slots(req.now, "too_many_wrong_codes",
+                       "too many wrong codes from this address; wait and try again",
+                       (app.code_limiter, req.client))
     try:
         case, token = app.store.join(body, req.now)
-    except (NotFound, InvalidInput, Conflict) as exc:
-        # A bound case's 409 costs a guess too: it would tell a guesser the code is live.
-        if exc.code in ("case_not_found", "invalid_code", "case_taken"):
-            app.code_limiter.hit(req.client, req.now)
+    except ServerError as exc:
+        if exc.code not in GUESS_ERRORS:
+            slots.give_back()
         raise
+    except BaseException:
+        slots.give_back()
+        raise
+    slots.give_back()  # the right code is no guess
     return {"case": case, "token": token}
 
 

@@ -1,4 +1,11 @@
-"""Per-key token buckets (time passed in), for login failures, code guesses and SOS."""
+"""Per-key token buckets (time passed in), for login failures, code guesses and SOS.
+
+An attempt takes its token *before* the work (``reserve``), under the bucket's
+lock, and gives it back (``refund``) if the outcome turns out not to count (a
+right password, a right code, an SOS that found the device's open case).
+Checking first and counting after the work would let every request sent at the
+same moment pass the check before any of them is counted.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,7 @@ import threading
 
 
 class RateLimiter:
-    """Allows *burst* hits per key at once, refilled at *burst* per *period* seconds."""
+    """Allows *burst* attempts per key at once, refilled at *burst* per *period* seconds."""
 
     def __init__(self, burst: int, period: float) -> None:
         if burst < 1 or period <= 0:
@@ -16,24 +23,37 @@ class RateLimiter:
         self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, last time)
         self._lock = threading.Lock()
 
-    def _tokens(self, key: str, now: float) -> float:
+    def _tokens(self, key: str, now: float) -> tuple[float, float]:
+        """(tokens of *key* at *now*, the time to store with them); never back in time."""
         tokens, last = self._buckets.get(key, (self.burst, now))
-        return min(self.burst, tokens + (now - last) * self.rate)
+        # Requests pass their start time, so a later one may be counted first.
+        now = max(now, last)
+        return min(self.burst, tokens + (now - last) * self.rate), now
 
     def retry_after(self, key: str, now: float) -> float:
-        """0 if *key* may act now, else the seconds until it may."""
+        """0 if *key* has a token now, else the seconds until it has one."""
         with self._lock:
-            tokens = self._tokens(key, now)
+            tokens, _ = self._tokens(key, now)
             return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
 
-    def hit(self, key: str, now: float) -> None:
-        """Spend one token of *key* (going below zero extends the wait)."""
+    def reserve(self, key: str, now: float) -> float:
+        """Take one token of *key* if there is one: 0.0 if taken, else the seconds to wait."""
         with self._lock:
-            self._buckets[key] = (self._tokens(key, now) - 1, now)
+            tokens, now = self._tokens(key, now)
+            if tokens < 1:
+                return (1 - tokens) / self.rate
+            self._buckets[key] = (tokens - 1, now)
             if len(self._buckets) > 10_000:
                 self._prune(now)
+            return 0.0
+
+    def refund(self, key: str, now: float) -> None:
+        """Give back a token that ``reserve`` took, for an attempt that does not count."""
+        with self._lock:
+            tokens, now = self._tokens(key, now)
+            self._buckets[key] = (min(self.burst, tokens + 1), now)
 
     def _prune(self, now: float) -> None:
-        full = [k for k in self._buckets if self._tokens(k, now) >= self.burst]
+        full = [k for k in self._buckets if self._tokens(k, now)[0] >= self.burst]
         for key in full:
             del self._buckets[key]
