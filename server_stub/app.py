@@ -13,6 +13,7 @@ from http.server import ThreadingHTTPServer
 from typing import Callable
 
 from . import __version__, core
+from .auth import PasswordChecks
 from .http_api import Handler
 from .ratelimit import RateLimiter
 from .store import Store
@@ -78,6 +79,8 @@ class App:
         # mistypes a few times; a guesser gets ~250 tries a day (docs/security.md).
         self.code_limiter = RateLimiter(burst=10, period=3600)
         self.sos_limiter = RateLimiter(burst=self.sos_per_10min, period=600)  # new cases per address
+        # Log-ins from all addresses together: 2 scrypt checks at once (16 MiB each).
+        self.password_checks = PasswordChecks(slots=2, wait=3.0)
         self.watchdog = Watchdog(self.idle_timeout)
         self._busy = 0
         self._idle = threading.Condition()
@@ -158,6 +161,7 @@ def serve(app: App, host: str, port: int, ready: Callable[[Server], None] | None
         server.server_close()
         app.store.wake_waiters()  # long-polls answer now instead of in 30 s
         app.wait_idle(5.0)
+        app.password_checks.close()
         app.store.close()
         log.info("stopped")
 

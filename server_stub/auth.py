@@ -3,9 +3,17 @@ customer case tokens derived from a server key (so they are never stored)."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import hmac
+import math
 import secrets
+import threading
+from typing import Callable, TypeVar
+
+from .errors import Busy
+
+T = TypeVar("T")
 
 # scrypt cost: about 16 MiB and tens of milliseconds per hash, paid on login only.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
@@ -67,3 +75,36 @@ def check_case_token(key: bytes, token: str, case_id: int, device_hash: str | No
     if device_hash is None:
         return False
     return hmac.compare_digest(case_token(key, case_id, device_hash), token)
+
+
+class PasswordChecks:
+    """Runs password checks on at most *slots* long-lived threads.
+
+    Each scrypt takes 16 MiB and log-in needs no credential, so without a bound a
+    flood of log-ins hashes in hundreds of threads at once (2.8 GiB for 200).
+    Running them on a few fixed threads also keeps the freed buffers in those
+    threads' malloc arenas, instead of one left behind in every request thread's
+    arena. A check that finds no free slot within *wait* seconds gets ``Busy`` (503).
+    """
+
+    def __init__(self, slots: int, wait: float) -> None:
+        if slots < 1 or wait < 0:
+            raise ValueError("password checks need slots >= 1 and wait >= 0")
+        self.slots, self.wait = slots, wait
+        self._free = threading.BoundedSemaphore(slots)
+        # Never more jobs than threads (the semaphore), so none waits in the pool's queue.
+        self._pool = concurrent.futures.ThreadPoolExecutor(slots, "sosdesk-password-check")
+
+    def run(self, check: Callable[[], T]) -> T:
+        """check() on a hashing thread, once one is free; Busy if none frees up in time."""
+        if not self._free.acquire(timeout=self.wait):
+            raise Busy("the server is checking too many log-ins at once; try again shortly",
+                       retry_after=max(1, math.ceil(self.wait)))
+        try:
+            return self._pool.submit(check).result()
+        finally:
+            self._free.release()
+
+    def close(self) -> None:
+        """Stop the hashing threads (after the checks in progress)."""
+        self._pool.shutdown(wait=True)

@@ -62,6 +62,16 @@ class RateLimited(ServerError):
         self.retry_after = max(1, int(retry_after))
 
 
+class Busy(ServerError):
+    """The server is doing as much of this work as it may at once; ``retry_after`` seconds."""
+
+    code = "server_busy"
+
+    def __init__(self, message: str, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code)
+        self.retry_after = max(1, int(retry_after))
+
+
 class StorageUnavailable(ServerError):
     """The database cannot be written (read-only, disk full, locked)."""
 

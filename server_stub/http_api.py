@@ -31,8 +31,8 @@ from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
 
 from . import core
-from .errors import (Conflict, Forbidden, InvalidInput, NotFound, RateLimited, ServerError,
-                     StorageUnavailable, Unauthorized)
+from .errors import (Busy, Conflict, Forbidden, InvalidInput, NotFound, RateLimited,
+                     ServerError, StorageUnavailable, Unauthorized)
 
 log = logging.getLogger("sosdesk.server")
 access_log = logging.getLogger("sosdesk.access")
@@ -46,6 +46,7 @@ STATUS_OF: dict[type[ServerError], HTTPStatus] = {
     Conflict: HTTPStatus.CONFLICT,
     RateLimited: HTTPStatus.TOO_MANY_REQUESTS,
     StorageUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
+    Busy: HTTPStatus.SERVICE_UNAVAILABLE,
 }
 
 SESSION_COOKIE = "sosdesk_session"
@@ -165,8 +166,8 @@ def login(app, req: Request) -> Response:
                        (app.login_limiter, f"{req.client}|{name}"),
                        (app.login_ip_limiter, req.client))
     try:
-        expert = app.store.check_password(name, password)
-    except BaseException:  # not a failed log-in (e.g. storage): it does not count
+        expert = app.password_checks.run(lambda: app.store.check_password(name, password))
+    except BaseException:  # not a failed log-in (server busy, storage): it does not count
         slots.give_back()
         raise
     if expert is None:
@@ -488,7 +489,7 @@ class Handler(BaseHTTPRequestHandler):
         status = status_of(exc)
         body = {"error": exc.code, "message": exc.message, **exc.details}
         headers = []
-        if isinstance(exc, RateLimited):
+        if isinstance(exc, (RateLimited, Busy)):
             headers.append(("Retry-After", str(exc.retry_after)))
         if isinstance(exc, Unauthorized):
             headers.append(("WWW-Authenticate", 'Bearer realm="sosdesk"'))

@@ -1,4 +1,5 @@
-"""Limits under parallel load: rate limits that hold when requests arrive together.
+"""Limits under parallel load: rate limits that hold when requests arrive together,
+and a login flood that cannot exhaust the server's memory.
 
 Every request here gets its own connection, opened in advance, and all are
 released together by a ``threading.Barrier``: the way an attacker sends them.
@@ -19,11 +20,16 @@ from typing import Any, Iterator
 import pytest
 
 from server_stub.app import App, Server, start_timers
+from server_stub.auth import PasswordChecks
 from server_stub.store import Store
-from tests.conftest import EXPERT_PASSWORD, LiveServer
+from tests.conftest import EXPERT_PASSWORD, LiveServer, ServerProcess, free_port
 from tests.reliability_helpers import host_port
 
 PARALLEL = 100  # requests released together per limiter
+FLOOD = 200  # logins in the memory test
+FLOOD_ADDRESSES = 10  # source addresses of the flood (20 each: the per-address limit)
+PEAK_RSS_LIMIT_MIB = 200
+KILL_ABOVE_MIB = 1500  # a runaway server (the old code) is stopped before it hurts the machine
 
 
 @dataclasses.dataclass
@@ -127,6 +133,7 @@ def server(tmp_path: Path) -> Iterator[LiveServer]:
         store.wake_waiters()
         http_server.server_close()
         app.wait_idle(5)
+        app.password_checks.close()
         store.close()
 
 
@@ -134,6 +141,8 @@ def device(n: int) -> dict:
     return {"device_id": f"parallel-device-{n:06d}",
             "device": {"hostname": f"pc-{n}", "os": "Linux", "user": "u"}}
 
+
+# -- item: rate limits hold against parallel requests -----------------------------------
 
 def test_parallel_wrong_codes_stop_at_the_limit(server: LiveServer) -> None:
     guesses = [Call("POST", "/api/v1/customer/join", {"code": f"s99-000-{n:03d}", **device(1)})
@@ -204,3 +213,128 @@ def test_parallel_failed_logins_stop_at_the_limits(server: LiveServer) -> None:
         assert ok.status == 200, ok.body
     wrong = released_together(server.url, [login_call("anna", source=source) for _ in range(20)])
     assert statuses(wrong).get(401, 0) + statuses(wrong).get(503, 0) == 5
+
+
+def test_a_login_that_finds_no_password_check_slot_gets_503_and_costs_no_try(
+        server: LiveServer) -> None:
+    server.app.password_checks = PasswordChecks(slots=1, wait=0.05)
+    hold = threading.Event()
+    holder = threading.Thread(target=server.app.password_checks.run, args=(hold.wait,))
+    holder.start()
+    try:
+        for _ in range(10):
+            busy = released_together(server.url, [login_call("anna")])[0]
+            assert busy.status == 503 and busy.error == "server_busy", busy.body
+            assert int(busy.headers["retry-after"]) >= 1
+    finally:
+        hold.set()
+        holder.join(10)
+    # The ten busy answers cost nothing: the five tries of this name are all left.
+    wrong = [released_together(server.url, [login_call("anna")])[0].status for _ in range(6)]
+    assert wrong == [401] * 5 + [429]
+
+
+# -- item: a login flood cannot exhaust memory ------------------------------------------
+
+def memory_mib(pid: int) -> dict[str, float]:
+    """VmRSS and VmHWM (peak) of process *pid*, in MiB."""
+    found = {}
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            name, _, value = line.partition(":")
+            if name in ("VmRSS", "VmHWM"):
+                found[name] = int(value.split()[0]) / 1024
+    return found
+
+
+@dataclasses.dataclass
+class Flood:
+    """What one flood of logins gave: the answers, and what happened meanwhile."""
+
+    answers: list[Answer]
+    during: list[tuple[int, int]]  # (healthz, authenticated list) answered while it went on
+    killed: bool
+
+
+def flood(server: ServerProcess, calls: list[Call]) -> Flood:
+    """Release *calls* together while another client uses the server and RSS is watched."""
+    pid = server.proc.pid
+    done, released, over, killed = [0], threading.Event(), threading.Event(), threading.Event()
+    during: list[tuple[int, int]] = []
+
+    def watch_memory() -> None:  # stop a runaway server before it hurts the machine
+        while not over.is_set():
+            if memory_mib(pid)["VmRSS"] > KILL_ABOVE_MIB:
+                killed.set()
+                server.proc.kill()
+                return
+            time.sleep(0.02)
+
+    def other_client() -> None:  # an expert's console, from another connection
+        while not over.is_set() and not killed.is_set():
+            if not released.is_set():
+                time.sleep(0.01)
+                continue
+            going = done[0] < len(calls)
+            try:
+                health = server.api("GET", "/healthz").status_code
+                listed = server.api("GET", "/api/v1/sessions").status_code
+            except OSError:
+                health = listed = 0
+            if going and done[0] < len(calls):  # both answered before the flood ended
+                during.append((health, listed))
+            time.sleep(0.05)
+
+    watchers = [threading.Thread(target=watch_memory, daemon=True),
+                threading.Thread(target=other_client, daemon=True)]
+    for thread in watchers:
+        thread.start()
+    answers = released_together(server.url, calls, done=done, released=released)
+    over.set()
+    for thread in watchers:
+        thread.join(60)
+    return Flood(answers, during, killed.is_set())
+
+
+def test_login_flood_keeps_memory_bounded_and_the_server_answering(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "flood.db", free_port(), "--quiet").start()
+    pid = server.proc.pid
+    try:
+        for _ in range(3):  # warm up: the first requests import and allocate what they need
+            assert server.api("GET", "/api/v1/sessions").status_code == 200
+            assert server.api("POST", "/api/v1/login",
+                              json={"name": "admin", "password": "x"}).status_code == 401
+        before = memory_mib(pid)
+        # Distinct names from distinct addresses: no per-name or per-address limit
+        # stops this flood (20 per address), only the bound on password checks does.
+        spread = flood(server, [login_call(f"flood{n}", source=f"127.0.0.{2 + n % FLOOD_ADDRESSES}")
+                                for n in range(FLOOD)])
+        assert not spread.killed, f"the server passed {KILL_ABOVE_MIB} MiB and was stopped"
+        # The same from one address stops at that address's limit, before any hashing.
+        single = flood(server, [login_call(f"single{n}", source="127.0.0.99") for n in range(FLOOD)])
+        time.sleep(0.5)
+        after = memory_mib(pid)
+    finally:
+        if server.proc.poll() is None:
+            server.proc.kill()
+        server.proc.wait()
+
+    counts, single_counts = statuses(spread.answers), statuses(single.answers)
+    print(f"\nlogin flood: {FLOOD} logins from {FLOOD_ADDRESSES} addresses released together: "
+          f"{counts}; then {FLOOD} from one address: {single_counts}; RSS before "
+          f"{before['VmRSS']:.0f} MiB, peak (VmHWM) {after['VmHWM']:.0f} MiB, after "
+          f"{after['VmRSS']:.0f} MiB; {len(spread.during) + len(single.during)} other "
+          f"requests answered during the floods")
+    assert set(counts) <= {401, 503}, counts
+    assert counts.get(401, 0) >= 1
+    for answer in spread.answers + single.answers:
+        if answer.status == 503:
+            assert answer.error == "server_busy", answer.body
+            assert int(answer.headers["retry-after"]) >= 1
+    assert set(single_counts) <= {401, 429, 503}, single_counts
+    assert single_counts.get(401, 0) + single_counts.get(503, 0) <= 20, single_counts
+    assert_refused(single.answers, "too_many_login_failures")
+    assert after["VmHWM"] < PEAK_RSS_LIMIT_MIB, after
+    assert spread.during, "no other request was made while the flood was going on"
+    assert all(pair == (200, 200) for pair in spread.during + single.during), \
+        spread.during + single.during
