@@ -29,6 +29,7 @@ test: install
 
 bench: install
 	$(BIN)/python bench/server_load.py
+	$(BIN)/python bench/long_poll.py
 	$(BIN)/python bench/cases_1m.py
 	$(BIN)/python bench/builder.py
 

@@ -3,7 +3,9 @@
 One connection, one lock: SQLite serializes writers anyway, and holding the lock
 for a whole transaction makes "two experts press Connect at once" and "twenty
 SOS clicks from one device" plain sequential code with exactly one outcome.
-Long-polls wait on a condition of that lock, so waiting holds nothing.
+Waiting holds no lock: a customer's long-poll waits on an event of its own,
+registered under its case, and a change wakes only the waiters of the cases it
+changed; the console's change feed waits on a condition of the store lock.
 """
 
 from __future__ import annotations
@@ -88,7 +90,13 @@ class Store:
         self.path = path
         self.default_validity = default_validity
         self._lock = threading.RLock()
-        self._changed = threading.Condition(self._lock)
+        self._changed = threading.Condition(self._lock)  # the console's change feed
+        # Customer long-polls by case id. A change wakes only its cases' waiters:
+        # with thousands of agents waiting, waking all of them to re-read their
+        # case under the lock made every change cost ~0.5 s of other requests.
+        self._waiters_lock = threading.Lock()  # taken after the store lock, never before
+        self._case_waiters: dict[int, set[threading.Event]] = {}
+        self._changed_cases: set[int] = set()  # changed since the last _notify (store lock)
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA foreign_keys = ON")
@@ -160,13 +168,32 @@ class Store:
     def _meta(self, key: str) -> str:
         return self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
 
-    def _bump(self) -> int:
+    def _bump(self, case_id: int | None, *more: int) -> int:
+        """The next change version for the cases it changes (None: a new case), under the lock.
+
+        The case ids are required so that no change forgets to wake its waiters.
+        """
         self._seq += 1
+        if case_id is not None:
+            self._changed_cases.update((case_id, *more))
         return self._seq
 
     def _notify(self) -> None:
+        """Wake the console's feed and the waiters of the cases changed since the last call.
+
+        Called after the commit, or inside a transaction (expiry in _fresh): a
+        woken waiter reads under the store lock, so it sees the commit either way.
+        A rolled-back change leaves its ids behind: they cost a spurious wake-up
+        later, where dropping them could drop a committed change not yet notified.
+        """
         with self._changed:
+            changed, self._changed_cases = self._changed_cases, set()
             self._changed.notify_all()
+        with self._waiters_lock:
+            events = [event for case_id in changed
+                      for event in self._case_waiters.get(case_id, ())]
+        for event in events:
+            event.set()
 
     def checkpoint(self) -> bool:
         """Copy the write-ahead log into the database file (timer thread only).
@@ -190,6 +217,10 @@ class Store:
         with self._changed:
             self._stopping = True
             self._changed.notify_all()
+        with self._waiters_lock:
+            events = [event for waiting in self._case_waiters.values() for event in waiting]
+        for event in events:
+            event.set()
 
     def close(self) -> None:
         """Close the database."""
@@ -363,7 +394,7 @@ class Store:
         new = core.next_status(status, event)
         closed_at = now if new in core.FINAL_STATUSES else None
         db.execute(f"UPDATE cases SET status = ?, closed_at = COALESCE(?, closed_at), version = ?"
-                   f"{extra} WHERE id = ?", (new, closed_at, self._bump(), *args, case_id))
+                   f"{extra} WHERE id = ?", (new, closed_at, self._bump(case_id), *args, case_id))
         db.execute("INSERT INTO case_events (case_id, at, actor, event, from_status, to_status) "
                    "VALUES (?,?,?,?,?,?)", (case_id, now, actor, event, status, new))
         return new
@@ -378,7 +409,7 @@ class Store:
         """
         columns = {"status": NEW, "groupid": core.DEFAULT_GROUP, "created_by": actor,
                    "created_at": now, "valid_until": now + self.default_validity,
-                   "version": self._bump()}
+                   "version": self._bump(None)}  # a new case has no waiters yet
         columns.update(fields)
         sql = (f"INSERT INTO cases (code, {', '.join(columns)}) "
                f"VALUES (?, {', '.join('?' for _ in columns)})")
@@ -494,7 +525,7 @@ class Store:
                 db.execute("UPDATE cases SET device_hash = ?, device_hostname = ?, device_os = ?, "
                            "device_user = ?, version = ? WHERE id = ?",
                            (dev, device["device_hostname"], device["device_os"],
-                            device["device_user"], self._bump(), row["id"]))
+                            device["device_user"], self._bump(row["id"]), row["id"]))
         self._notify()
         return (customer_view(self._case_row(row["id"])),
                 auth.case_token(self._token_key, row["id"], dev))
@@ -641,7 +672,7 @@ class Store:
             if fields:
                 sets = ", ".join(f"{k} = ?" for k in fields)
                 db.execute(f"UPDATE cases SET {sets}, version = ? WHERE id = ?",
-                           (*fields.values(), self._bump(), row["id"]))
+                           (*fields.values(), self._bump(row["id"]), row["id"]))
                 db.execute("INSERT INTO case_events (case_id, at, actor, event, from_status, "
                            "to_status) VALUES (?,?,?,'edit',?,?)",
                            (row["id"], now, f"expert:{expert_id}", row["status"], row["status"]))
@@ -686,7 +717,7 @@ class Store:
                 raise NotFound(f"no case has the code(s) {', '.join(missing)}; nothing was deleted",
                                code="case_not_found", missing=missing)
             db.executemany("DELETE FROM cases WHERE id = ?", [(i,) for i in ids])
-            self._bump()
+            self._bump(*ids)  # their waiters wake to find them gone
         self._notify()
         return len(ids)
 
@@ -748,21 +779,32 @@ class Store:
         """Long-poll: the case as soon as its version passes *since*, or at *timeout*.
 
         *clock* is the wall clock as a function: the wait is bounded by it, and a
-        waiter wakes at the case's deadline to report the expiry.
+        waiter wakes at the case's deadline to report the expiry. Only a change
+        to this case (or stopping) wakes it earlier; it waits holding no lock.
         """
         deadline = clock() + timeout
-        with self._changed:
+        changed = threading.Event()
+        # Registered before the first read: a change committed after a read
+        # sets the event, so no change can slip between a read and the wait.
+        with self._waiters_lock:
+            self._case_waiters.setdefault(case_id, set()).add(changed)
+        try:
             while True:
+                changed.clear()
                 now = clock()
-                seen = self._seq
-                view = self.customer_case(case_id, int(now))
+                view = self.customer_case(case_id, int(now))  # NotFound once deleted
                 # A closed or expired case never changes again: nothing to wait for.
                 if (view["version"] > since or view["state"] != "open" or now >= deadline
                         or self._stopping):
                     return view
                 expiry = core.parse_iso(view["valid_until"], "valid_until") + 0.01
-                if self._seq == seen:
-                    self._changed.wait(max(0.01, min(deadline, expiry) - now))
+                changed.wait(max(0.01, min(deadline, expiry) - now))
+        finally:
+            with self._waiters_lock:
+                waiting = self._case_waiters[case_id]
+                waiting.discard(changed)
+                if not waiting:
+                    del self._case_waiters[case_id]
 
     def wait_changes(self, since: int, timeout: float, clock: Callable[[], float]) -> int:
         """Long-poll for the console: the change version once it differs from *since*.
