@@ -26,7 +26,8 @@ English; a script must ignore line kinds it does not know::
     notice support is busy, retrying in 30 s
     notice support request no longer exists
     error module_revoked               a fatal error's stable code (the server's, or
-                                       agent's own); the human message goes to stderr
+                                       agent's own, e.g. certificate_refused); the
+                                       human message goes to stderr
 
 ``sos-agent --headless`` without a command follows the stored open case (if
 any) like ``sos`` and exits 0 when there is none. ``install`` and
@@ -112,8 +113,8 @@ def drive(agent: Agent, flow: CaseFlow, start: Start, on_error: Callable[[str, s
     except ServerError as exc:
         on_error(exc.code, exc.message or str(exc))
         return EXIT_FAILED
-    except AgentError as exc:
-        on_error("agent_error", str(exc))
+    except AgentError as exc:  # e.g. certificate_refused: retrying would not help
+        on_error(exc.code, str(exc))
         return EXIT_FAILED
     return EXIT_OK if outcome in ("closed", "expired") else EXIT_FAILED
 
