@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,11 +44,12 @@ def write_branding(tmp_path: Path, server_url: str, **fields: Any) -> Path:
 
 
 class AgentProcess:
-    """``python -m agent ...`` with its stdout read line by line by a thread."""
+    """``python -m agent ...`` (or python *launcher* ...) with its stdout read line by line."""
 
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+    def __init__(self, args: list[str], env: dict[str, str],
+                 launcher: Sequence[str] = ("-m", "agent")) -> None:
         self.args = args
-        self.proc = subprocess.Popen([sys.executable, "-m", "agent", *args], cwd=ROOT, env=env,
+        self.proc = subprocess.Popen([sys.executable, *launcher, *args], cwd=ROOT, env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.seen: list[str] = []
