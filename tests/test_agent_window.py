@@ -145,3 +145,21 @@ def test_close_button_comes_back_after_a_failed_close(display: str, tmp_path: Pa
         window.root.destroy()
         del window
         gc.collect()
+
+
+def test_the_message_box_says_why_in_the_customers_language(display: str) -> None:
+    tk = pytest.importorskip("tkinter")
+    from agent.window import MessageBox
+
+    box = MessageBox("de", "invalid branding: company_name must be a non-empty text")
+    try:
+        box.root.update()
+        assert box.root.title() == "Support-Programm kann nicht starten"
+        assert box.message.cget("text") == "Invalid branding: company_name must be a non-empty text"
+        assert box.button.cget("text") == "OK"
+        box.button.invoke()  # OK closes it
+        with pytest.raises(tk.TclError):
+            box.root.winfo_exists()
+    finally:
+        del box
+        gc.collect()
