@@ -11,9 +11,30 @@ branding is looked up in this order and the first one found wins:
 
 The stamp is a trailer appended to the executable, so a personalized agent is a
 copy of the base executable plus a few kilobytes and can be re-stamped without
-rebuilding::
+rebuilding. Format 2 (lengths 8-byte big-endian, both the JSON's length)::
 
-    <base executable bytes> <branding JSON, UTF-8> <8-byte big-endian JSON length> <MAGIC>
+    <base executable bytes> STAMP_BEGIN <length> <branding JSON, UTF-8>
+        <SHA-256 of the JSON, 32 bytes> <length> STAMP_END [<data appended later>]
+
+Finding it. Code signing appends its signature to the file (Windows), so the
+stamp need not end the file: it is searched for backwards in the last
+``SEARCH_WINDOW`` bytes (16 MiB of appended data, plus the largest stamp). A
+marker *claims* a stamp when its length field (after STAMP_BEGIN, before
+STAMP_END) holds a plausible JSON length (2 bytes to ``MAX_STAMP_BYTES``), or
+when STAMP_END ends the file. A marker that merely occurs somewhere, e.g. the
+agent's own code holding these constants, claims nothing: the bytes next to
+it are not five zero bytes and a small number. Inside the JSON a marker never
+claims either, as JSON text holds no zero byte. The claim nearest the end of
+the file is the stamp, and every part of it must check out (both markers,
+equal lengths, the checksum); otherwise the stamp is *damaged* and the agent
+stops with BrandingError instead of running unbranded against the defaults.
+
+Format 1 (``<JSON> <length> SOSDESK-BRANDING-1`` at the very end, no
+checksum) is no longer read: an edit to it cannot be told from the real
+thing. Agents and the builder come from the same sosdesk version (the builder
+freezes its own agent), so only a file stamped by an old builder has one: it
+is refused with a message saying so, and ``strip_stamp`` still removes it, so
+re-stamping such a file works.
 """
 
 from __future__ import annotations
@@ -21,6 +42,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import hashlib
 import json
 import locale
 import os
@@ -36,7 +58,8 @@ from .errors import BrandingError
 
 __all__ = [
     "Branding",
-    "MAGIC",
+    "STAMP_BEGIN",
+    "STAMP_END",
     "DEFAULT_SERVER_URL",
     "load_branding",
     "read_stamp",
@@ -45,10 +68,21 @@ __all__ = [
     "default_language",
 ]
 
-MAGIC = b"SOSDESK-BRANDING-1"
+STAMP_BEGIN = b"SOSDESK-BRANDING-2-BEGIN"
+STAMP_END = b"SOSDESK-BRANDING-2-END"
+#: The end of a format 1 stamp (no checksum; refused, but still stripped).
+STAMP_END_V1 = b"SOSDESK-BRANDING-1"
 _LENGTH = struct.Struct(">Q")
+_DIGEST_BYTES = 32
 #: A stamp larger than this is not a stamp (logos are limited well below it).
 MAX_STAMP_BYTES = 4 * 1024 * 1024
+#: The shortest JSON a stamp can hold (``{}``).
+MIN_STAMP_BYTES = 2
+#: How much data appended after the stamp (a code signature) is looked through.
+MAX_APPENDED_BYTES = 16 * 1024 * 1024
+_OVERHEAD = len(STAMP_BEGIN) + 2 * _LENGTH.size + _DIGEST_BYTES + len(STAMP_END)
+#: The stamp is searched for in this many bytes at the end of the file.
+SEARCH_WINDOW = MAX_APPENDED_BYTES + MAX_STAMP_BYTES + _OVERHEAD
 MAX_LOGO_BYTES = 2 * 1024 * 1024
 DEFAULT_SERVER_URL = "http://127.0.0.1:8080"
 LANGUAGES = ("en", "de")
@@ -196,48 +230,137 @@ class Branding:
 
 # -- the stamp -------------------------------------------------------------
 
-def _trailer_span(path: Path) -> tuple[int, int] | None:
-    """(start of JSON, JSON length) of the stamp at the end of *path*, or None."""
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            size = f.tell()
-            tail = len(MAGIC) + _LENGTH.size
-            if size < tail:
-                return None
-            f.seek(size - tail)
-            trailer = f.read(tail)
-    except OSError:
+@dataclasses.dataclass(frozen=True)
+class _Found:
+    """A stamp claimed in a file: where it is and whether it checks out."""
+
+    start: int  # file offset of its first byte
+    payload: bytes | None  # the JSON when intact
+    problem: str = ""  # why it cannot be used (damaged, or format 1)
+    #: A well-formed format 1 stamp: refused, but its extent is known.
+    format_1: bool = False
+
+
+def _plausible(length: int) -> bool:
+    return MIN_STAMP_BYTES <= length <= MAX_STAMP_BYTES
+
+
+def _occurrences(data: bytes, marker: bytes) -> list[int]:
+    found, at = [], data.find(marker)
+    while at >= 0:
+        found.append(at)
+        at = data.find(marker, at + 1)
+    return found
+
+
+def _check(tail: bytes, begin: int) -> tuple[bytes | None, str]:
+    """(JSON, "") of the format 2 stamp said to start at *begin* in *tail*, or (None, problem)."""
+    if tail[begin:begin + len(STAMP_BEGIN)] != STAMP_BEGIN:
+        return None, "its start marker is damaged or its length is broken"
+    at = begin + len(STAMP_BEGIN)
+    if at + _LENGTH.size > len(tail):
+        return None, "it is cut off"
+    (length,) = _LENGTH.unpack_from(tail, at)
+    if not _plausible(length):
+        return None, "its length is broken"
+    at += _LENGTH.size
+    payload = tail[at:at + length]
+    digest = tail[at + length:at + length + _DIGEST_BYTES]
+    at += length + _DIGEST_BYTES
+    if at + _LENGTH.size + len(STAMP_END) > len(tail):
+        return None, "it is cut off"
+    if _LENGTH.unpack_from(tail, at)[0] != length:
+        return None, "its length is broken"
+    if tail[at + _LENGTH.size:at + _LENGTH.size + len(STAMP_END)] != STAMP_END:
+        return None, "its end marker is damaged"
+    if hashlib.sha256(payload).digest() != digest:
+        return None, "its checksum does not match its content"
+    return payload, ""
+
+
+def _locate(tail: bytes, offset: int) -> _Found | None:
+    """The stamp in *tail*, the last bytes of a file starting at file offset *offset*.
+
+    The claim nearest the end of the file wins (the rule in the module docstring).
+    """
+    claims: list[tuple[int, str]] = []  # (position of the claiming marker, its kind)
+    for at in _occurrences(tail, STAMP_END):
+        length = _LENGTH.unpack_from(tail, at - _LENGTH.size)[0] if at >= _LENGTH.size else -1
+        if _plausible(length) or at + len(STAMP_END) == len(tail):
+            claims.append((at, "end"))
+    for at in _occurrences(tail, STAMP_BEGIN):
+        field = tail[at + len(STAMP_BEGIN):at + len(STAMP_BEGIN) + _LENGTH.size]
+        if len(field) < _LENGTH.size or _plausible(_LENGTH.unpack(field)[0]):
+            claims.append((at, "begin"))
+    if tail.endswith(STAMP_END_V1):
+        claims.append((len(tail) - len(STAMP_END_V1), "format 1"))
+    if not claims:
         return None
-    if not trailer.endswith(MAGIC):
-        return None
-    (length,) = _LENGTH.unpack(trailer[: _LENGTH.size])
-    if length > MAX_STAMP_BYTES or length > size - tail:
-        return None
-    return size - tail - length, length
+    at, kind = max(claims)
+    if kind == "format 1":
+        length_at = at - _LENGTH.size
+        length = _LENGTH.unpack_from(tail, length_at)[0] if length_at >= 0 else -1
+        if not (_plausible(length) and length <= length_at):
+            return _Found(offset + at, None, "its length is broken")
+        return _Found(offset + length_at - length, None,
+                      "it was made by an older sos-builder (format 1, without a checksum)", True)
+    if kind == "end":
+        length = _LENGTH.unpack_from(tail, at - _LENGTH.size)[0] if at >= _LENGTH.size else -1
+        if not _plausible(length):
+            return _Found(offset + at, None, "its length is broken")
+        begin = at + len(STAMP_END) - _OVERHEAD - length
+        if begin < 0:
+            return _Found(offset + at, None, "its length is broken" if offset == 0 else
+                          f"it lies more than {MAX_APPENDED_BYTES >> 20} MiB before the end of the file")
+    else:
+        begin = at
+    payload, problem = _check(tail, begin)
+    return _Found(offset + begin, payload, problem)
+
+
+def _tail_of(path: Path) -> tuple[bytes, int]:
+    """The last SEARCH_WINDOW bytes of *path* and their offset in the file."""
+    with open(path, "rb") as f:
+        size = f.seek(0, os.SEEK_END)
+        offset = max(0, size - SEARCH_WINDOW)
+        f.seek(offset)
+        return f.read(), offset
 
 
 def read_stamp(path: str | os.PathLike[str]) -> Branding | None:
-    """The branding stamped into the file at *path*, or None if it has none."""
-    span = _trailer_span(Path(path))
-    if span is None:
+    """The branding stamped into the file at *path*, or None if it has none.
+
+    Raises BrandingError when the file has a stamp that is damaged (see the module docstring).
+    """
+    try:
+        tail, offset = _tail_of(Path(path))
+    except OSError:
+        return None  # not readable: as if there were no stamp (the sidecar may still be there)
+    found = _locate(tail, offset)
+    if found is None:
         return None
-    start, length = span
-    with open(path, "rb") as f:
-        f.seek(start)
-        raw = f.read(length)
-    return Branding.from_json(raw, source="embedded")
+    if found.payload is None:
+        raise BrandingError(
+            f"the branding stamped into {path} is damaged ({found.problem}). Please download "
+            "this support program again from the company that gave it to you.")
+    return Branding.from_json(found.payload, source="embedded")
 
 
 def strip_stamp(data: bytes) -> bytes:
-    """*data* (an executable's bytes) without its stamp, if it has one."""
-    if not data.endswith(MAGIC) or len(data) < len(MAGIC) + _LENGTH.size:
+    """*data* (an executable's bytes) without its stamp, if it has one.
+
+    Whatever was appended after the stamp goes too: a signature made over the old
+    stamp is void for a new one. A format 1 stamp is removed as well. Raises
+    BrandingError for a damaged stamp, whose extent cannot be trusted.
+    """
+    offset = max(0, len(data) - SEARCH_WINDOW)
+    found = _locate(data[offset:], offset)
+    if found is None:
         return data
-    end = len(data) - len(MAGIC) - _LENGTH.size
-    (length,) = _LENGTH.unpack(data[end:end + _LENGTH.size])
-    if length > MAX_STAMP_BYTES or length > end:
-        return data
-    return data[: end - length]
+    if found.payload is None and not found.format_1:
+        raise BrandingError(f"it carries a damaged branding stamp ({found.problem}), "
+                            "so where the program ends is not known")
+    return data[:found.start]
 
 
 def write_stamp(base: str | os.PathLike[str], out: str | os.PathLike[str], branding: Branding) -> None:
@@ -252,15 +375,22 @@ def write_stamp(base: str | os.PathLike[str], out: str | os.PathLike[str], brand
     try:
         with open(tmp, "wb") as f:
             f.write(data)
-            f.write(payload)
-            f.write(_LENGTH.pack(len(payload)))
-            f.write(MAGIC)
+            f.write(stamp_bytes(payload))
         mode = os.stat(base).st_mode & 0o777
         os.chmod(tmp, mode | 0o700)
         os.replace(tmp, out)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def stamp_bytes(payload: bytes) -> bytes:
+    """The format 2 stamp for the branding JSON *payload*."""
+    if not _plausible(len(payload)):
+        raise BrandingError(f"a branding of {len(payload)} bytes cannot be stamped "
+                            f"(at most {MAX_STAMP_BYTES // 1024 // 1024} MiB)")
+    length = _LENGTH.pack(len(payload))
+    return STAMP_BEGIN + length + payload + hashlib.sha256(payload).digest() + length + STAMP_END
 
 
 # -- lookup ----------------------------------------------------------------

@@ -26,15 +26,19 @@ English; a script must ignore line kinds it does not know::
     notice support is busy, retrying in 30 s
     notice support request no longer exists
     error module_revoked               a fatal error's stable code (the server's, or
-                                       agent's own); the human message goes to stderr
+                                       agent's own, e.g. certificate_refused); the
+                                       human message goes to stderr
 
 ``sos-agent --headless`` without a command follows the stored open case (if
 any) like ``sos`` and exits 0 when there is none. ``install`` and
 ``uninstall`` print ``installed PATH`` / ``removed PATH`` / ``note TEXT``.
 
 Exit status: 0 the case was closed or expired (or nothing to do); 1 a
-failure (wrong code, case taken or removed, installer error); 2 invalid
-branding or usage; 3 this agent's module was revoked; 130 interrupted.
+failure (wrong code, case taken or removed, a refused certificate, installer
+error); 2 invalid or damaged branding, or usage; 3 this agent's module was
+revoked; 130 interrupted. Invalid or damaged branding is also shown in a small
+window until the customer closes it, where there is a display and no
+``--headless`` (the customer who double-clicked the agent reads no stderr).
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ import threading
 from typing import Any, Callable, Sequence
 
 from . import __version__
-from .branding import LANGUAGES, Branding, load_branding
+from .branding import LANGUAGES, Branding, default_language, load_branding
 from .client import Client
 from .device import device_info
 from .errors import AgentError, BrandingError, ModuleRevoked, NoDisplay, ServerError
@@ -112,8 +116,8 @@ def drive(agent: Agent, flow: CaseFlow, start: Start, on_error: Callable[[str, s
     except ServerError as exc:
         on_error(exc.code, exc.message or str(exc))
         return EXIT_FAILED
-    except AgentError as exc:
-        on_error("agent_error", str(exc))
+    except AgentError as exc:  # e.g. certificate_refused: retrying would not help
+        on_error(exc.code, str(exc))
         return EXIT_FAILED
     return EXIT_OK if outcome in ("closed", "expired") else EXIT_FAILED
 
@@ -142,14 +146,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2),
                         format="sos-agent: %(levelname)s: %(message)s", stream=sys.stderr)
+    command = args.command or "tray"
     try:
         branding = load_branding(args.config)
         if args.language:
             branding = dataclasses.replace(branding, language=args.language)
     except BrandingError as exc:
-        print(f"sos-agent: {exc}", file=sys.stderr)
+        print(f"sos-agent: {exc}", file=sys.stderr, flush=True)
+        # A customer who double-clicked the agent reads no stderr: show it in a window too.
+        if not args.headless and command not in ("install", "uninstall"):
+            _show_message(args.language or default_language(), str(exc))
         return EXIT_USAGE
-    command = args.command or "tray"
     if command in ("install", "uninstall"):
         return _install_command(command, branding)
     agent = Agent(branding, open_secrets(branding.app_id), State(branding.app_id), device_info(),
@@ -167,6 +174,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AgentError as exc:  # outside a flow, e.g. the config folder cannot be written
         print(f"sos-agent: {exc}", file=sys.stderr, flush=True)
         return EXIT_FAILED
+
+
+def _show_message(lang: str, message: str) -> None:
+    """*message* in a small window until the customer closes it, where there is a display."""
+    try:
+        from .window import show_message  # imported late: tkinter may be missing
+    except ImportError as exc:
+        log.debug("no message box: %s", exc)
+        return
+    show_message(lang, message)
 
 
 def _on_screen(agent: Agent, module: str, cls: str) -> Any:

@@ -1,24 +1,26 @@
 """The agent's HTTP client for the server's customer routes (docs/api.md).
 
-Every failure becomes one of the agent's own errors (agent.errors), so no
-caller ever sees a ``requests`` exception. Idempotent calls (reading the case,
-SOS — idempotent per device and module —, join by the same device, start) are
-retried with a capped exponential back-off; close is sent once.
+Each call makes ONE attempt. Every failure becomes one of the agent's own
+errors (agent.errors), so no caller ever sees a ``requests`` exception, and
+each error says whether trying again may help (``transient``): the case flow
+(agent.flow) is the one place that waits and retries.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import time
-from typing import Any, Callable
+import ssl
+from typing import Any
 
 import requests
 
 from . import __version__
-from .errors import CaseGone, ModuleRevoked, RateLimited, ServerError, ServerUnreachable
+from .errors import (AgentError, CaseGone, CertificateRefused, ModuleRevoked, RateLimited,
+                     RequestFailed, ServerError, ServerUnreachable, TlsFailed)
 
-__all__ = ["Client", "Ticket", "CONNECT_TIMEOUT", "LONG_POLL_WAIT", "backoff_delay", "error_from_response"]
+__all__ = ["Client", "Ticket", "CONNECT_TIMEOUT", "LONG_POLL_WAIT", "error_from_exception",
+           "error_from_response"]
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +29,8 @@ CONNECT_TIMEOUT = 5.0
 LONG_POLL_WAIT = 30
 #: Head room on top of the long-poll wait before a read counts as a timeout.
 READ_SLACK = 10.0
-FIRST_DELAY = 0.5
-MAX_DELAY = 10.0
-
-
-def backoff_delay(attempt: int, first: float = FIRST_DELAY, cap: float = MAX_DELAY) -> float:
-    """Seconds to wait before retry number *attempt* (0-based): doubling, capped."""
-    return min(cap, first * (2 ** min(attempt, 32)))
+#: A server asking to wait longer than this (Retry-After) is asked again after this.
+MAX_RETRY_AFTER = 600.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,9 +55,11 @@ def error_from_response(response: requests.Response, token_route: bool = False) 
     message = str(body.get("message") or response.reason or "")
     if status == 429:
         try:
-            retry_after = max(1.0, float(response.headers.get("Retry-After", "1")))
-        except ValueError:
+            retry_after = float(response.headers.get("Retry-After", "1"))
+        except ValueError:  # an HTTP date, or garbage: wait the least
             retry_after = 1.0
+        # At least a second (never a busy loop), at most the longest back-off we accept.
+        retry_after = min(MAX_RETRY_AFTER, max(1.0, retry_after))
         return RateLimited(status, code, message, retry_after)
     if code == "module_revoked":
         return ModuleRevoked(status, code, message)
@@ -69,19 +68,59 @@ def error_from_response(response: requests.Response, token_route: bool = False) 
     return ServerError(status, code, message)
 
 
+def error_from_exception(exc: requests.RequestException) -> AgentError:
+    """The agent error for a request that got no HTTP answer."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        # Before ConnectionError (SSLError is one): a refused certificate does not
+        # heal by retrying, and the customer's support company must hear why.
+        reason = _tls_reason(exc)
+        if _is_certificate_problem(exc):
+            return CertificateRefused(f"the support server's certificate was refused: {reason}")
+        return TlsFailed(f"no secure connection to the support server: {reason}")
+    if isinstance(exc, (requests.ConnectionError, requests.Timeout,
+                        requests.exceptions.ChunkedEncodingError,
+                        requests.exceptions.ContentDecodingError)):
+        return ServerUnreachable("cannot reach the support server")
+    return RequestFailed(f"cannot talk to the support server: {exc}")
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """*exc* and what it wraps (requests wraps urllib3 wraps ssl), outermost first."""
+    seen: list[BaseException] = []
+    todo: list[Any] = [exc]
+    while todo:
+        item = todo.pop(0)
+        if not isinstance(item, BaseException) or any(item is s for s in seen):
+            continue
+        seen.append(item)
+        todo += [*item.args, getattr(item, "reason", None), item.__cause__, item.__context__]
+    return seen
+
+
+def _is_certificate_problem(exc: BaseException) -> bool:
+    return any(isinstance(e, ssl.SSLCertVerificationError) for e in _causes(exc))
+
+
+def _tls_reason(exc: BaseException) -> str:
+    """The TLS library's own words, e.g. ``self-signed certificate``."""
+    for cause in reversed(_causes(exc)):
+        if isinstance(cause, ssl.SSLCertVerificationError) and cause.verify_message:
+            return str(cause.verify_message)
+        if isinstance(cause, ssl.SSLError) and cause.reason:
+            return str(cause.reason).replace("_", " ").lower()
+    return str(exc)
+
+
 class Client:
     """The customer routes of one server, over one keep-alive session."""
 
     def __init__(self, server_url: str, *, ca_bundle: str | None = None,
-                 session: requests.Session | None = None, retries: int = 2,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 session: requests.Session | None = None) -> None:
         self.base = server_url.rstrip("/")
         self.session = session or requests.Session()
         # TLS verification stays on; a private CA is added, never verification removed.
         self.session.verify = ca_bundle if ca_bundle else True
         self.session.headers["User-Agent"] = f"sosdesk-agent/{__version__}"
-        self.retries = retries
-        self.sleep = sleep
 
     def sos(self, device_id: str, device: dict[str, str], module_id: str | None = None,
             description: str | None = None) -> Ticket:
@@ -91,61 +130,43 @@ class Client:
             body["module_id"] = module_id
         if description:
             body["description"] = description
-        data = self._call("POST", "/api/v1/customer/sos", json=body, idempotent=True)
+        data = self._call("POST", "/api/v1/customer/sos", json=body)
         return Ticket(data["case"], data["token"], bool(data.get("created")))
 
     def join(self, code: str, device_id: str, device: dict[str, str]) -> Ticket:
         """Join the expert-made case with this session code (the same device may rejoin)."""
         body = {"code": code, "device_id": device_id, "device": device}
-        data = self._call("POST", "/api/v1/customer/join", json=body, idempotent=True)
+        data = self._call("POST", "/api/v1/customer/join", json=body)
         return Ticket(data["case"], data["token"], False)
 
     def case(self, token: str, since: int = -1, wait: int = 0) -> dict[str, Any]:
         """The customer's case; with *wait*, a long-poll until its version passes *since*."""
         params = {"since": str(since), "wait": str(wait)} if wait else None
         return self._call("GET", "/api/v1/customer/case", token=token, params=params,
-                          idempotent=True, read_timeout=wait + READ_SLACK)
+                          read_timeout=wait + READ_SLACK)
 
     def start(self, token: str) -> dict[str, Any]:
         """The customer side starts the session (starting twice changes nothing)."""
-        return self._call("POST", "/api/v1/customer/case/start", token=token, idempotent=True)
+        return self._call("POST", "/api/v1/customer/case/start", token=token)
 
     def close(self, token: str) -> dict[str, Any]:
         """Close the customer's own request (only cases they created)."""
-        return self._call("POST", "/api/v1/customer/case/close", token=token, idempotent=False)
+        return self._call("POST", "/api/v1/customer/case/close", token=token)
 
-    def _call(self, method: str, path: str, *, token: str | None = None, idempotent: bool,
+    def _call(self, method: str, path: str, *, token: str | None = None,
               read_timeout: float = READ_SLACK, **kwargs: Any) -> Any:
+        """One request: its JSON answer, or the agent error that says what went wrong."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        attempts = 1 + (self.retries if idempotent else 0)
-        for attempt in range(attempts):
-            last = attempt == attempts - 1
-            try:
-                response = self.session.request(method, self.base + path, headers=headers,
-                                                timeout=(CONNECT_TIMEOUT, read_timeout), **kwargs)
-            except requests.exceptions.SSLError as exc:
-                # A certificate problem does not heal by retrying.
-                raise ServerUnreachable(f"the support server's certificate was refused: {exc}") from None
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                log.debug("%s %s failed: %s", method, path, type(exc).__name__)
-                if last:
-                    raise ServerUnreachable("cannot reach the support server") from None
-                self.sleep(backoff_delay(attempt))
-                continue
-            except requests.RequestException as exc:
-                raise ServerUnreachable(f"cannot talk to the support server: {exc}") from None
-            if response.status_code < 400:
-                try:
-                    return response.json()
-                except ValueError:
-                    if last:
-                        raise ServerError(response.status_code, "invalid_response",
-                                          "the support server sent an answer that is not JSON") from None
-                    self.sleep(backoff_delay(attempt))
-                    continue
-            error = error_from_response(response, token_route=token is not None)
-            if error.transient and not last:
-                self.sleep(backoff_delay(attempt))
-                continue
-            raise error
-        raise AssertionError("unreachable")  # the loop always returns or raises
+        try:
+            response = self.session.request(method, self.base + path, headers=headers,
+                                            timeout=(CONNECT_TIMEOUT, read_timeout), **kwargs)
+        except requests.RequestException as exc:
+            log.debug("%s %s failed: %s", method, path, type(exc).__name__)
+            raise error_from_exception(exc) from None
+        if response.status_code >= 400:
+            raise error_from_response(response, token_route=token is not None)
+        try:
+            return response.json()
+        except ValueError:
+            raise ServerError(response.status_code, "invalid_response",
+                              "the support server sent an answer that is not JSON") from None

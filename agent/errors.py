@@ -6,6 +6,9 @@ __all__ = [
     "AgentError",
     "BrandingError",
     "ServerUnreachable",
+    "RequestFailed",
+    "TlsFailed",
+    "CertificateRefused",
     "ServerError",
     "CaseGone",
     "ModuleRevoked",
@@ -19,6 +22,11 @@ __all__ = [
 class AgentError(Exception):
     """Root of every error the agent raises on purpose."""
 
+    #: Whether trying again later may succeed; the case flow retries only these.
+    transient: bool = False
+    #: The stable code of the headless ``error`` line.
+    code: str = "agent_error"
+
 
 class BrandingError(AgentError):
     """The branding (embedded, sidecar or --config) is missing or invalid."""
@@ -26,6 +34,27 @@ class BrandingError(AgentError):
 
 class ServerUnreachable(AgentError):
     """No answer from the support server (network down, server stopped, timeout)."""
+
+    transient = True
+    code = "server_unreachable"
+
+
+class RequestFailed(AgentError):
+    """The request cannot succeed by trying again (e.g. a redirect loop)."""
+
+    code = "request_failed"
+
+
+class TlsFailed(RequestFailed):
+    """No secure connection could be agreed with the support server."""
+
+    code = "tls_failed"
+
+
+class CertificateRefused(TlsFailed):
+    """The support server's TLS certificate was refused (self-signed, expired, wrong name)."""
+
+    code = "certificate_refused"
 
 
 class ServerError(AgentError):
@@ -38,13 +67,15 @@ class ServerError(AgentError):
         self.message = message
 
     @property
-    def transient(self) -> bool:
+    def transient(self) -> bool:  # type: ignore[override]
         """Whether trying again later may succeed (server busy, restarting or broken).
 
-        A 2xx page that is not JSON is a captive portal or a misconfigured proxy in
-        the way: that passes too, so it is retried like a server error.
+        5xx, 408 (request timeout) and 429 (rate limited) pass. A 2xx page that is
+        not JSON is a captive portal or a misconfigured proxy in the way: that
+        passes too, so it is retried like a server error. Any other 4xx is an
+        answer about this request, and asking again gets the same answer.
         """
-        return self.status >= 500 or self.code == "invalid_response"
+        return self.status >= 500 or self.status in (408, 429) or self.code == "invalid_response"
 
 
 class CaseGone(ServerError):

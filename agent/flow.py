@@ -7,6 +7,11 @@ network call that can heal by itself (server down, restarting, busy) is
 retried with a capped back-off, so the customer never loses their request;
 the case token is kept (agent.keystore) so a restarted agent follows the same
 case, and SOS is idempotent per device on the server anyway.
+
+This is the one place that retries: the client (agent.client) makes one
+attempt and says whether its error is ``transient``. What retrying cannot heal
+(a refused certificate, a 4xx answer other than 408/429) ends the flow at once
+with its error, for the view to show.
 """
 
 from __future__ import annotations
@@ -17,16 +22,25 @@ import threading
 import time
 from typing import Any, Callable, Protocol, TypeVar
 
-from .client import LONG_POLL_WAIT, Client, Ticket, backoff_delay
-from .errors import CaseGone, RateLimited, ServerError, ServerUnreachable
+from .client import LONG_POLL_WAIT, Client, Ticket
+from .errors import AgentError, CaseGone, RateLimited, ServerError
 from .keystore import Secrets
 
-__all__ = ["Listener", "Snapshot", "CaseFlow", "Stopped", "NOTICES", "OPEN", "snapshot"]
+__all__ = ["Listener", "Snapshot", "CaseFlow", "Stopped", "NOTICES", "OPEN", "snapshot",
+           "backoff_delay", "MIN_DELAY", "MAX_DELAY"]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 OPEN = "open"
+#: The shortest wait before asking the server again, whatever the back-off says.
+MIN_DELAY = 0.5
+MAX_DELAY = 10.0
+
+
+def backoff_delay(attempt: int, first: float = MIN_DELAY, cap: float = MAX_DELAY) -> float:
+    """Seconds to wait before retry number *attempt* (0-based): doubling, capped."""
+    return min(cap, first * (2 ** min(attempt, 32)))
 
 #: Notices by key, in the stable English of the headless lines (views localize them).
 NOTICES = {
@@ -168,7 +182,7 @@ class CaseFlow:
             # A server that is shutting down answers long-polls at once and unchanged;
             # back off instead of spinning until it is gone.
             if version == since and time.monotonic() - asked < 1.0:
-                self._pause(self.backoff(quick))
+                self._back_off(quick)
                 quick += 1
             else:
                 quick = 0
@@ -197,8 +211,15 @@ class CaseFlow:
         if self.stop.wait(seconds):
             raise Stopped()
 
+    def _back_off(self, attempt: int) -> None:
+        # Never below MIN_DELAY, whatever back-off was passed in: no busy loop against a server.
+        self._pause(max(MIN_DELAY, self.backoff(attempt)))
+
     def _retrying(self, call: Callable[[], T], recover: Callable[[], T] | None = None) -> T:
-        """*call* (*recover* after a failure), retried while the failure can heal by itself."""
+        """*call* (*recover* after a failure), retried while the failure can heal by itself.
+
+        Errors that are not ``transient`` (agent.errors) are raised at the first attempt.
+        """
         failures = 0
         unreachable = False
         while True:
@@ -208,16 +229,16 @@ class CaseFlow:
                 result = (recover or call)() if unreachable else call()
             except RateLimited as exc:
                 self.listener.on_notice("rate_limited", seconds=int(exc.retry_after))
-                self._pause(exc.retry_after)
+                self._pause(max(MIN_DELAY, exc.retry_after))
                 continue
-            except (ServerUnreachable, ServerError) as exc:
-                if isinstance(exc, ServerError) and not exc.transient:
+            except AgentError as exc:
+                if not exc.transient:
                     raise
                 log.info("support server unavailable: %s", exc)
                 if not unreachable:
                     unreachable = True
                     self.listener.on_notice("unreachable")
-                self._pause(self.backoff(failures))
+                self._back_off(failures)
                 failures += 1
                 continue
             if unreachable:

@@ -52,6 +52,9 @@ EN: dict[str, str] = {
     "error.revoked": "This support agent has been revoked by {company}. Please ask them for a new one.",
     "error.join": "Could not join the support case: {message}",
     "error.close": "Could not close your request: {message}",
+    "error.cannot_start.title": "Support program cannot start",
+    "error.cannot_start": "This support program cannot start:",
+    "button.ok": "OK",
 }
 
 DE: dict[str, str] = {
@@ -93,6 +96,9 @@ DE: dict[str, str] = {
     "error.revoked": "Dieser Support-Agent wurde von {company} gesperrt. Bitte fordern Sie einen neuen an.",
     "error.join": "Beitritt zum Support-Fall nicht möglich: {message}",
     "error.close": "Ihre Anfrage konnte nicht geschlossen werden: {message}",
+    "error.cannot_start.title": "Support-Programm kann nicht starten",
+    "error.cannot_start": "Dieses Support-Programm kann nicht starten:",
+    "button.ok": "OK",
 }
 
 TEXTS: dict[str, dict[str, str]] = {"en": EN, "de": DE}

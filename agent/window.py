@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .cli import Agent
     from .flow import CaseFlow
 
-__all__ = ["QuickSupportWindow", "explanation"]
+__all__ = ["QuickSupportWindow", "MessageBox", "explanation", "show_message", "tk_root"]
 
 log = logging.getLogger(__name__)
 
@@ -43,19 +43,66 @@ def explanation(lang: str, case: dict[str, Any]) -> str:
     return ""
 
 
+def tk_root() -> Any:
+    """A new Tk root window; NoDisplay where none can be shown (ImportError without tkinter)."""
+    import tkinter as tk
+
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY")
+                                                 or os.environ.get("WAYLAND_DISPLAY")):
+        raise NoDisplay("no display")
+    try:
+        return tk.Tk()
+    except tk.TclError as exc:
+        raise NoDisplay(f"no display: {exc}") from None
+
+
+class MessageBox:
+    """A small window with a message and an OK button, for an error that stops the agent."""
+
+    def __init__(self, lang: str, message: str) -> None:
+        import tkinter as tk
+
+        self.root = root = tk_root()
+        root.title(text(lang, "error.cannot_start.title"))
+        root.resizable(False, False)
+        frame = tk.Frame(root, padx=24, pady=18)
+        frame.pack(fill="both", expand=True)
+        tk.Label(frame, text=text(lang, "error.cannot_start"), font=("TkDefaultFont", 12, "bold"),
+                 justify="left").pack(anchor="w")
+        self.message = tk.Label(frame, text=message[:1].upper() + message[1:], wraplength=420,
+                                justify="left")
+        self.message.pack(anchor="w", pady=(8, 16))
+        self.button = tk.Button(frame, text=text(lang, "button.ok"), width=10, command=root.destroy)
+        self.button.pack()
+        root.bind("<Return>", lambda event: root.destroy())
+        root.bind("<Escape>", lambda event: root.destroy())
+        root.protocol("WM_DELETE_WINDOW", root.destroy)
+
+    def run(self) -> None:
+        """Show the box until the customer closes it (OK, Return, Escape or the window's X)."""
+        self.root.lift()
+        self.root.focus_force()
+        self.root.mainloop()
+
+
+def show_message(lang: str, message: str) -> bool:
+    """Show *message* in a MessageBox until it is closed; False when there is no display."""
+    try:
+        box = MessageBox(lang, message)
+    except (ImportError, NoDisplay) as exc:
+        log.debug("no message box: %s", exc)
+        return False
+    box.run()
+    return True
+
+
 class QuickSupportWindow:
     """The window; ``run(start)`` gets the case, follows it, returns the exit status."""
 
     def __init__(self, agent: "Agent") -> None:
         import tkinter as tk  # ImportError: the caller falls back to headless
 
-        if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY")
-                                                     or os.environ.get("WAYLAND_DISPLAY")):
-            raise NoDisplay("no display")
-        try:
-            self.root = tk.Tk()
-        except tk.TclError as exc:
-            raise NoDisplay(f"no display: {exc}") from None
+        self.root = tk_root()
         self.tk = tk
         self.agent = agent
         self.lang = agent.lang

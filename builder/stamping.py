@@ -21,7 +21,9 @@ import time
 from pathlib import Path
 
 from agent.branding import strip_stamp, write_stamp
+from agent.errors import BrandingError
 
+from .errors import BuilderError
 from .images import icon_files
 from .options import BuildOptions, output_stem
 
@@ -72,7 +74,11 @@ def personalize(base: Path, options: BuildOptions, module_id: str) -> Result:
             temporary(final).write_bytes(data)
         tmp_exe = temporary(exe_path)
         pending[tmp_exe] = exe_path
-        write_stamp(base, tmp_exe, branding)
+        try:
+            write_stamp(base, tmp_exe, branding)
+        except BrandingError as exc:  # a damaged stamp in the base: its extent is unknown
+            raise BuilderError(f"the base {base} cannot be stamped: {exc}; use a base agent "
+                               "(sos-builder --base-only) or a personalized one in one piece") from None
         # The stamp is the only difference from the base, so the version is the base's.
         version = base_agent_version(strip_stamp(Path(base).read_bytes()))
         with open(tmp_exe, "rb") as f:

@@ -5,14 +5,38 @@ from __future__ import annotations
 import json
 import os
 import queue
+import select
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def start_xvfb(xvfb: str, screen: str = "640x480x24") -> tuple[subprocess.Popen, str | None]:
+    """Xvfb on a display it picks itself (-displayfd: no clash with other runs) and its name,
+    or None for the name if it did not start within 10 s (the caller stops the process)."""
+    read, write = os.pipe()
+    try:
+        proc = subprocess.Popen([xvfb, "-displayfd", str(write), "-nolisten", "tcp", "-screen", "0", screen],
+                                pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    finally:
+        os.close(write)
+    number = b""
+    try:
+        deadline = time.monotonic() + 10
+        while not number.endswith(b"\n") and time.monotonic() < deadline:
+            if select.select([read], [], [], 0.1)[0]:
+                chunk = os.read(read, 16)
+                if not chunk:
+                    break
+                number += chunk
+    finally:
+        os.close(read)
+    return proc, (":" + number.decode().strip()) if number.strip() else None
 
 
 def agent_env(tmp_path: Path) -> dict[str, str]:
@@ -44,11 +68,12 @@ def write_branding(tmp_path: Path, server_url: str, **fields: Any) -> Path:
 
 
 class AgentProcess:
-    """``python -m agent ...`` with its stdout read line by line by a thread."""
+    """``python -m agent ...`` (or python *launcher* ...) with its stdout read line by line."""
 
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+    def __init__(self, args: list[str], env: dict[str, str],
+                 launcher: Sequence[str] = ("-m", "agent")) -> None:
         self.args = args
-        self.proc = subprocess.Popen([sys.executable, "-m", "agent", *args], cwd=ROOT, env=env,
+        self.proc = subprocess.Popen([sys.executable, *launcher, *args], cwd=ROOT, env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.seen: list[str] = []

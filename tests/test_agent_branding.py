@@ -63,6 +63,9 @@ def test_invalid_branding_is_one_message_exit_2(tmp_path: Path, capsys: pytest.C
     assert expected in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
-def test_missing_config_file_is_one_message(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_missing_config_file_is_one_message(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in ("DISPLAY", "WAYLAND_DISPLAY"):  # no display: stderr only, no message box
+        monkeypatch.delenv(variable, raising=False)
     assert main(["--config", str(tmp_path / "nope.json"), "sos"]) == 2
     assert "cannot read branding file" in capsys.readouterr().err

@@ -2,23 +2,42 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
 
 from agent.client import Ticket
-from agent.errors import CaseGone, ModuleRevoked, RateLimited, ServerError, ServerUnreachable
-from agent.flow import CaseFlow
+from agent.errors import (CaseGone, CertificateRefused, ModuleRevoked, RateLimited, RequestFailed,
+                          ServerError, ServerUnreachable)
+from agent.flow import MIN_DELAY, CaseFlow, backoff_delay
 from agent.keystore import CASE_TOKEN, DEVICE_ID, Secrets
 from agent_helpers import FakeClient, MemoryStore, Recorder, customer_case
 
 
-def make_flow(tmp_path: Path, client: FakeClient, store: MemoryStore | None = None):
+class NoWaiting(threading.Event):
+    """A stop event whose waits return at once and are recorded: the flow's pauses."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pauses: list[float] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.pauses.append(timeout)  # type: ignore[arg-type]
+        return self.is_set()
+
+
+def make_flow(tmp_path: Path, client: FakeClient, store: MemoryStore | None = None, **options):
     store = store or MemoryStore()
     recorder = Recorder()
     flow = CaseFlow(lambda: client, Secrets(store, tmp_path / "lock"), {"hostname": "pc"}, recorder,
-                    backoff=lambda attempt: 0)
+                    stop=NoWaiting(), **options)
     return flow, recorder, store
+
+
+def test_backoff_doubles_from_half_a_second_and_is_capped() -> None:
+    assert [backoff_delay(n) for n in range(7)] == [0.5, 1, 2, 4, 8, 10, 10]
+    assert backoff_delay(10_000) == 10
 
 
 def test_sos_then_start_then_follow_to_closed(tmp_path: Path) -> None:
@@ -69,6 +88,43 @@ def test_unreachable_server_is_retried_with_one_notice_and_recovery(tmp_path: Pa
     notices = [e for e in recorder.events if e[0] == "notice"]
     assert notices == [("notice", "unreachable"), ("notice", "reconnected")]
     assert len({c[1] for c in client.calls if c[0] == "sos"}) == 1  # always the same device id
+    assert flow.stop.pauses == [0.5, 1, 2]  # one owner of the back-off: the flow
+
+
+@pytest.mark.parametrize("error", [ServerError(408, "request_timeout", ""),
+                                   ServerError(200, "invalid_response", "not JSON")])
+def test_a_timed_out_request_or_a_page_not_json_is_retried(tmp_path: Path, error) -> None:
+    client = FakeClient(sos=[error, Ticket(customer_case(), "tok", True)], start=[customer_case()])
+    flow, _, _ = make_flow(tmp_path, client)
+    flow.request_support()
+    assert [c[0] for c in client.calls] == ["sos", "sos", "start"]
+
+
+@pytest.mark.parametrize("error", [
+    CertificateRefused("the support server's certificate was refused: self-signed certificate"),
+    RequestFailed("cannot talk to the support server: redirect loop"),
+    ServerError(400, "invalid_input", "bad device"),
+    ServerError(413, "too_large", "too large"),
+])
+def test_what_retrying_cannot_heal_ends_the_flow_at_once(tmp_path: Path, error) -> None:
+    client = FakeClient(sos=[error, Ticket(customer_case(), "tok", True)])
+    flow, recorder, _ = make_flow(tmp_path, client)
+    with pytest.raises(type(error)) as caught:
+        flow.request_support()
+    assert caught.value is error and len(client.calls) == 1
+    assert flow.stop.pauses == [] and recorder.events == []  # no "retrying" notice either
+
+
+def test_the_back_off_never_goes_below_half_a_second(tmp_path: Path) -> None:
+    down = ServerUnreachable("down")
+    client = FakeClient(sos=[down, down, RateLimited(429, "too_many_requests", "", 0.0),
+                             Ticket(customer_case(), "t", True)],
+                        start=[customer_case()],
+                        case=[customer_case()] * 4 + [customer_case(status="closed", version=2)])
+    flow, _, _ = make_flow(tmp_path, client, backoff=lambda attempt: 0)
+    flow.request_support()
+    flow.follow()  # three unchanged instant answers: the "answered too fast" back-off
+    assert flow.stop.pauses == [MIN_DELAY] * 6
 
 
 def test_recovery_during_follow_asks_without_waiting(tmp_path: Path) -> None:
@@ -116,11 +172,9 @@ def test_start_on_a_case_closed_meanwhile_follows_to_its_end(tmp_path: Path) -> 
 
 
 def test_unchanged_instant_answers_back_off_instead_of_spinning(tmp_path: Path) -> None:
-    pauses: list[int] = []
     client = FakeClient(sos=[Ticket(customer_case(), "t", True)], start=[customer_case()],
                         case=[customer_case()] * 4 + [customer_case(status="closed", version=2)])
     flow, _, _ = make_flow(tmp_path, client)
-    flow.backoff = lambda attempt: pauses.append(attempt) or 0
     flow.request_support()
     flow.follow()
-    assert pauses == [0, 1, 2]
+    assert flow.stop.pauses == [0.5, 1, 2]

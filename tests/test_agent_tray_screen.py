@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from typing import Any, Callable, Iterator, TypeVar
 import pytest
 from PIL import Image, ImageGrab
 
-from agent_helpers import agent_env, queue_of, start_agent, write_branding
+from agent_helpers import agent_env, queue_of, start_agent, start_xvfb, write_branding
 from conftest import ROOT, require_tool
 
 Xlib = pytest.importorskip("Xlib")  # pystray's own X dependency on Linux
@@ -64,31 +63,13 @@ class Desktop:
 
     def __init__(self) -> None:
         xvfb, trayer = require_tool("Xvfb"), require_tool("trayer")
-        self.procs: list[subprocess.Popen] = []
         self.x: Xlib.display.Display | None = None
-        read, write = os.pipe()
-        try:
-            # -displayfd: Xvfb picks a free display itself and writes its number once ready.
-            self.procs.append(subprocess.Popen(
-                [xvfb, "-displayfd", str(write), "-nolisten", "tcp", "-screen", "0", "480x200x24"],
-                pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        finally:
-            os.close(write)
-        number = b""
-        try:
-            deadline = time.monotonic() + 10
-            while not number.endswith(b"\n") and time.monotonic() < deadline:
-                if select.select([read], [], [], 0.1)[0]:
-                    chunk = os.read(read, 16)
-                    if not chunk:
-                        break
-                    number += chunk
-        finally:
-            os.close(read)
-        if not number.strip():
+        server, name = start_xvfb(xvfb, "480x200x24")
+        self.procs: list[subprocess.Popen] = [server]
+        if name is None:
             self.close()
             pytest.fail("Xvfb did not start")
-        self.name = ":" + number.decode().strip()
+        self.name = name
         self.x = Xlib.display.Display(self.name)
         self.root = self.x.screen().root
         self.trayer = subprocess.Popen(

@@ -96,7 +96,7 @@ def failing_window(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, secrets_fold
     return window
 
 
-@pytest.mark.parametrize("start", ["unwritable config folder", "unexpected error"])
+@pytest.mark.parametrize("start", ["unwritable config folder", "unexpected error", "refused certificate"])
 def test_window_reports_a_failing_start_instead_of_connecting_forever(
         display: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start: str) -> None:
     blocker = tmp_path / "not-a-folder"
@@ -106,6 +106,16 @@ def test_window_reports_a_failing_start_instead_of_connecting_forever(
         def begin(flow: Any) -> None:
             flow.request_support()
         expected = f"cannot use the folder {blocker / 'config'}: Not a directory"
+    elif start == "refused certificate":
+        from agent.errors import CertificateRefused
+
+        expected = "the support server's certificate was refused: self-signed certificate"
+
+        def begin(flow: Any) -> None:
+            flow.client = FakeClient(sos=[CertificateRefused(expected)])
+            flow.secrets.device_id = lambda: "d" * 20
+            flow.secrets.case_token = lambda: None
+            flow.request_support()
     else:
         def begin(flow: Any) -> None:
             raise RuntimeError("a bug")
@@ -144,4 +154,22 @@ def test_close_button_comes_back_after_a_failed_close(display: str, tmp_path: Pa
     finally:
         window.root.destroy()
         del window
+        gc.collect()
+
+
+def test_the_message_box_says_why_in_the_customers_language(display: str) -> None:
+    tk = pytest.importorskip("tkinter")
+    from agent.window import MessageBox
+
+    box = MessageBox("de", "invalid branding: company_name must be a non-empty text")
+    try:
+        box.root.update()
+        assert box.root.title() == "Support-Programm kann nicht starten"
+        assert box.message.cget("text") == "Invalid branding: company_name must be a non-empty text"
+        assert box.button.cget("text") == "OK"
+        box.button.invoke()  # OK closes it
+        with pytest.raises(tk.TclError):
+            box.root.winfo_exists()
+    finally:
+        del box
         gc.collect()

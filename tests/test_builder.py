@@ -245,6 +245,30 @@ def test_a_stamped_agent_can_be_restamped(inputs):
     assert strip_stamp(again.read_bytes()) == inputs["base"].read_bytes()
 
 
+def test_a_signed_agent_can_be_restamped_and_a_damaged_one_is_refused(inputs):
+    first = run_builder(*with_args(["--company", "First"], inputs), "-q", cwd=inputs["tmp"])
+    assert first.returncode == 0, first.stderr
+    stamped = inputs["out"] / "First-QuickSupport"
+    with open(stamped, "ab") as f:
+        f.write(b"\x00" * 512)  # what code signing appends
+    second = run_builder(*with_args(["--company", "Second", "--base", str(stamped)], inputs), "-q",
+                         cwd=inputs["tmp"])
+    assert second.returncode == 0, second.stderr
+    assert strip_stamp((inputs["out"] / "Second-QuickSupport").read_bytes()) == inputs["base"].read_bytes()
+
+    damaged = inputs["tmp"] / "damaged"
+    damaged.write_bytes(stamped.read_bytes().replace(b'"First"', b'"Firsx"'))
+    out = inputs["tmp"] / "out2"
+    third = run_builder(*with_args(["--company", "Third", "--base", str(damaged), "--out", str(out)],
+                                   inputs), "-q", cwd=inputs["tmp"])
+    assert third.returncode == 1 and "Traceback" not in third.stderr
+    assert third.stderr.strip() == (
+        f"sos-builder: the base {damaged} cannot be stamped: it carries a damaged branding stamp "
+        "(its checksum does not match its content), so where the program ends is not known; use a "
+        "base agent (sos-builder --base-only) or a personalized one in one piece")
+    assert files_in(out) == []
+
+
 def test_the_target_os_comes_from_the_base(inputs):
     windows = fake_base(inputs["tmp"] / "base.exe", header=b"MZ")
     result = run_builder(*with_args(["--base", str(windows)], inputs), "-q", cwd=inputs["tmp"])

@@ -14,7 +14,7 @@ from typing import Iterator
 
 import pytest
 
-from agent.branding import read_stamp
+from agent.branding import Branding, read_stamp, write_stamp
 from builder import base as base_module
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -159,3 +159,30 @@ def test_two_companies_agents_file_cases_in_their_own_groups(built_base, live_se
     assert "Traceback" not in revoked.stderr
     assert "error module_revoked" in revoked.lines
     assert not [line for line in revoked.lines if line.startswith("code ")]
+
+
+def test_the_frozen_agent_runs_signed_and_stops_on_a_damaged_stamp(built_base, live_server, tmp_path,
+                                                                   runs):
+    exe = tmp_path / "ACME-QuickSupport"
+    write_stamp(built_base, exe, Branding(company_name="ACME", server_url=live_server.url,
+                                          create_shortcut=False, language="en"))
+    with open(exe, "ab") as f:
+        f.write(b"\x00" * 8 + bytes(range(256)) * 32)  # what code signing appends
+    signed = HeadlessRun(exe, tmp_path / "home-signed")
+    runs.append(signed)
+    code = signed.wait_for("code ").split()[1]
+    assert live_server.api("GET", f"/api/v1/sessions/{code}").json()["groupid"] == "default"
+    closed = live_server.api("PUT", f"/api/v1/sessions/{code}", json={"state": "closed"})
+    assert closed.status_code == 200, closed.text
+    assert signed.finish() == 0, signed.stderr  # a killed onefile parent would leave its child
+
+    edited = tmp_path / "ACMD-QuickSupport"
+    edited.write_bytes(exe.read_bytes().replace(b'"ACME"', b'"ACMD"'))
+    edited.chmod(0o755)
+    damaged = HeadlessRun(edited, tmp_path / "home-damaged")
+    runs.append(damaged)
+    assert damaged.finish() == 2
+    time.sleep(0.2)  # let the readers finish
+    assert damaged.lines == []  # it never started: no case, no "cannot reach support"
+    assert "is damaged (its checksum does not match its content)" in damaged.stderr
+    assert "Traceback" not in damaged.stderr
