@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import stat
 import subprocess
 import time
@@ -19,6 +18,7 @@ import pytest
 from PIL import Image
 
 from agent.branding import Branding
+from conftest import require_tool
 from installer import ConflictError, InstallerError, install, status, uninstall
 from installer import _linux
 from installer._linux import desktop_dir, escape_value, exec_line
@@ -151,16 +151,6 @@ def run_exec(entry: Path, agent: Path) -> list[str]:
     return (agent.parent / "argv.txt").read_text(encoding="utf-8").splitlines()
 
 
-def require_tool(name: str, package: str) -> str:
-    """The tool's path; skip (visibly) when missing, but fail in CI, which must have it."""
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} is required in CI: apt-get install -y {package}")
-        pytest.skip(f"{name} is not installed (apt-get install -y {package})")
-    return path
-
-
 def paths(home: Path) -> dict[str, Path]:
     data = home / ".local" / "share"
     return {
@@ -217,7 +207,7 @@ def test_mark_trusted_sets_gnome_and_xfce_metadata_through_gio(tmp_path, monkeyp
 
 
 def test_every_entry_passes_desktop_file_validate(home, agent, branding):
-    validate = require_tool("desktop-file-validate", "desktop-file-utils")
+    validate = require_tool("desktop-file-validate")
     install(branding, agent)
     for key in ("menu", "desktop", "autostart"):
         result = subprocess.run([validate, str(paths(home)[key])], capture_output=True, text=True)
@@ -234,9 +224,7 @@ def test_launcher_exec_starts_the_agent_in_sos_mode(home, agent, branding):
 
 def test_gio_launch_starts_the_agent_from_the_launcher(home, agent, branding):
     # A second opinion from GLib, which is what GNOME's desktop itself uses.
-    gio = shutil.which("gio")
-    if gio is None:
-        pytest.skip("gio is not installed (Debian package libglib2.0-bin)")
+    gio = require_tool("gio")
     install(branding, agent)
     subprocess.run([gio, "launch", str(paths(home)["desktop"])], check=True, timeout=10,
                    capture_output=True)

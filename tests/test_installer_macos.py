@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from agent.branding import Branding
+from conftest import skip_missing
 from installer import ConflictError, install, status, uninstall
 from installer.icons import can_write_icns
 
@@ -70,8 +71,9 @@ def test_desktop_bundle_opens_the_sos_mode(home, agent):
     assert (agent.parent / "argv.txt").read_text(encoding="utf-8").splitlines() == ["sos"]
 
 
-@pytest.mark.skipif(not can_write_icns(), reason="this Pillow cannot write .icns")
 def test_icns_opens_at_every_size(home, agent):
+    if not can_write_icns():
+        skip_missing("Pillow with .icns support is not installed (pip install -U Pillow)")
     install(Branding(company_name=COMPANY, primary_color="#6f42c1"), agent)
     contents = home / "Desktop" / BUNDLE / "Contents"
     with open(contents / "Info.plist", "rb") as f:
