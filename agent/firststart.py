@@ -53,11 +53,13 @@ def first_start(branding: Branding, state: State, executable: str | None = None)
         log.info("the installer is not available: %s", exc)
         return False
     try:
-        installer.install(branding, executable or agent_executable())
+        status = installer.install(branding, executable or agent_executable())
     except Exception as exc:  # InstallerError, OSError, an older or broken installer: never stop an SOS
         log.warning("could not install the SOS shortcut and autostart: %s", exc)
         return False
     log.info("installed the SOS shortcut and the autostart")
+    for note in getattr(status, "notes", ()):
+        log.info("%s", note)
     try:
         state.set(FIRST_START_DONE, True)
     except AgentError as exc:  # e.g. the config folder is read-only: carry on all the same

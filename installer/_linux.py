@@ -5,7 +5,8 @@ Files, all for the current user only:
 * ``$XDG_DATA_HOME/icons/hicolor/256x256/apps/sosdesk-<app_id>.png``: the icon;
 * ``$XDG_DATA_HOME/applications/sosdesk-<app_id>.desktop``: the SOS menu entry;
 * ``<XDG desktop folder>/<Company> Support.desktop``: the SOS launcher, executable
-  and marked trusted so that a click starts it (GNOME, KDE, XFCE);
+  and marked trusted so that a click starts it (GNOME, KDE, XFCE); left out,
+  with a note, when that folder does not exist;
 * ``$XDG_CONFIG_HOME/autostart/sosdesk-<app_id>-tray.desktop``: the tray at login.
 
 Exec lines follow the Desktop Entry Specification's quoting rules, so paths with
@@ -26,7 +27,7 @@ from pathlib import Path
 from agent.branding import Branding
 
 from . import icons
-from .artefacts import Artefact, safe_filename, shortcut_name
+from .artefacts import Artefact, Plan, no_desktop_note, safe_filename, shortcut_name
 from .errors import InstallerError
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ _RESERVED = set(" \t\n\"'\\><~|&;$*?#()`")
 _QUOTED_ESCAPES = re.compile(r'(["`$\\])')
 
 
-def plan(branding: Branding, executable: str) -> list[Artefact]:
+def plan(branding: Branding, executable: str) -> Plan:
     """The icon, menu entry, desktop launcher and autostart entry for *branding*."""
     if not os.access(executable, os.X_OK):
         raise InstallerError(f"the agent program {executable} is not executable")
@@ -71,20 +72,19 @@ def plan(branding: Branding, executable: str) -> list[Artefact]:
         Artefact(data_home / "applications" / f"{stem}.desktop", "menu entry", sos_entry),
         Artefact(config_home / "autostart" / f"{stem}-tray.desktop", "autostart entry", tray_entry),
     ]
+    skipped = []
     if branding.create_shortcut:
         desktop = desktop_dir(home, config_home)
-        if not desktop.is_dir():
-            raise InstallerError(
-                f"the desktop folder {desktop} does not exist, so the {name} shortcut cannot be put there"
-            )
         if desktop == home:  # how xdg-user-dirs says "no desktop"
             log.info("the desktop is turned off (XDG_DESKTOP_DIR is $HOME); no desktop launcher")
+        elif not desktop.is_dir():
+            skipped.append(no_desktop_note(desktop, name))
         else:
             artefacts.append(Artefact(
                 desktop / f"{safe_filename(name, branding.app_id)}.desktop", "desktop shortcut",
                 sos_entry, executable=True, after=mark_trusted,
             ))
-    return artefacts
+    return Plan(artefacts, skipped)
 
 
 def _home() -> Path:

@@ -5,6 +5,7 @@ Files, all for the current user only:
 * ``~/Desktop/<Company> Support.app``, a bundle of three files:
   ``Contents/Info.plist``, ``Contents/MacOS/sos`` (a shell script that runs
   ``<agent> sos``) and ``Contents/Resources/<app_id>.icns`` (the icon);
+  left out, with a note, when there is no Desktop folder;
 * ``~/Library/LaunchAgents/com.sosdesk.<app_id>.tray.plist``: starts ``<agent>``
   (the tray) at login.
 
@@ -25,13 +26,13 @@ from pathlib import Path
 from agent.branding import Branding
 
 from . import icons
-from .artefacts import Artefact, safe_filename, shortcut_name
+from .artefacts import Artefact, Plan, no_desktop_note, safe_filename, shortcut_name
 from .errors import InstallerError
 
 LAUNCHER = "sos"
 
 
-def plan(branding: Branding, executable: str) -> list[Artefact]:
+def plan(branding: Branding, executable: str) -> Plan:
     """The LaunchAgent for the tray and, if wanted, the SOS app bundle on the Desktop."""
     if not os.access(executable, os.X_OK):
         raise InstallerError(f"the agent program {executable} is not executable")
@@ -41,13 +42,11 @@ def plan(branding: Branding, executable: str) -> list[Artefact]:
         Artefact(home / "Library" / "LaunchAgents" / f"{label}.plist", "autostart entry",
                  launch_agent_plist(label, [executable])),
     ]
+    desktop = home / "Desktop"
+    name = shortcut_name(branding)
+    if branding.create_shortcut and not desktop.is_dir():
+        return Plan(artefacts, [no_desktop_note(desktop, name)])
     if branding.create_shortcut:
-        desktop = home / "Desktop"
-        name = shortcut_name(branding)
-        if not desktop.is_dir():
-            raise InstallerError(
-                f"the desktop folder {desktop} does not exist, so the {name} shortcut cannot be put there"
-            )
         contents = desktop / f"{safe_filename(name, branding.app_id)}.app" / "Contents"
         icon_file = f"{branding.app_id}.icns" if icons.can_write_icns() else None
         artefacts += [
@@ -60,7 +59,7 @@ def plan(branding: Branding, executable: str) -> list[Artefact]:
             icns = io.BytesIO()
             icons.write_icns(branding, icns)
             artefacts.append(Artefact(contents / "Resources" / icon_file, "icon", icns.getvalue()))
-    return artefacts
+    return Plan(artefacts)
 
 
 def launch_agent_plist(label: str, argv: list[str]) -> bytes:

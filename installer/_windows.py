@@ -3,7 +3,8 @@
 Files, all for the current user only (no administrator rights):
 
 * ``%LOCALAPPDATA%\\sosdesk\\icons\\<app_id>.ico``: the icon, 16 to 256 pixels;
-* ``<Desktop>\\<Company> Support.lnk``: runs ``<agent> sos``;
+* ``<Desktop>\\<Company> Support.lnk``: runs ``<agent> sos``; left out, with a
+  note, when the desktop folder does not exist;
 * ``%APPDATA%\\Microsoft\\Windows\\Start Menu\\Programs\\Startup\\<Company> Support.lnk``:
   runs ``<agent>`` (the tray) at login.
 
@@ -31,7 +32,7 @@ from agent.branding import Branding
 
 from . import icons
 from .api import PLATFORM_ENV
-from .artefacts import Artefact, safe_filename, shortcut_name
+from .artefacts import Artefact, Plan, no_desktop_note, safe_filename, shortcut_name
 from .errors import InstallerError
 
 # The shell's known folders; they follow OneDrive and group-policy redirection,
@@ -52,7 +53,7 @@ class Shortcut:
     description: str
 
 
-def plan(branding: Branding, executable: str) -> list[Artefact]:
+def plan(branding: Branding, executable: str) -> Plan:
     """The icon, the desktop SOS shortcut and the Startup tray shortcut for *branding*."""
     desktop = _known_folder(_FOLDERID_DESKTOP) or _env_folder("USERPROFILE") / "Desktop"
     startup = _known_folder(_FOLDERID_STARTUP) or (
@@ -78,15 +79,16 @@ def plan(branding: Branding, executable: str) -> list[Artefact]:
         Artefact(startup / filename, "autostart entry", shortcut_script(tray).encode("utf-8"),
                  make=_make_lnk),
     ]
+    skipped = []
     if branding.create_shortcut:
         if not desktop.is_dir():
-            raise InstallerError(
-                f"the desktop folder {desktop} does not exist, so the {name} shortcut cannot be put there"
-            )
-        sos = shortcut(desktop / filename, "sos", f"Start a remote support session with {branding.company_name}")
-        artefacts.append(Artefact(desktop / filename, "desktop shortcut",
-                                  shortcut_script(sos).encode("utf-8"), make=_make_lnk))
-    return artefacts
+            skipped.append(no_desktop_note(desktop, name))
+        else:
+            sos = shortcut(desktop / filename, "sos",
+                           f"Start a remote support session with {branding.company_name}")
+            artefacts.append(Artefact(desktop / filename, "desktop shortcut",
+                                      shortcut_script(sos).encode("utf-8"), make=_make_lnk))
+    return Plan(artefacts, skipped)
 
 
 def shortcut_script(shortcut: Shortcut) -> str:

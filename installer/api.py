@@ -3,7 +3,7 @@
 The per-OS knowledge lives in one backend module each (``_linux``,
 ``_windows``, ``_macos``), and each offers a single function::
 
-    plan(branding, executable) -> list[Artefact]   # the files to put where
+    plan(branding, executable) -> Plan   # the files to put where, and what is left out
 
 Everything else happens here, once for every OS: refusing to overwrite a
 file that is not ours, writing with rollback, the manifest, uninstalling.
@@ -23,7 +23,7 @@ from typing import Callable, TypeVar
 
 from agent.branding import Branding
 
-from .artefacts import Artefact
+from .artefacts import Artefact, Plan
 from .errors import ConflictError, InstallerError, UnsupportedPlatformError
 from .manifest import (
     CHANGED,
@@ -135,12 +135,15 @@ def install(branding: Branding, executable: str | os.PathLike[str]) -> Status:
     """Put the SOS shortcut, the tray autostart and the icon in place for this user.
 
     Running it again changes nothing; with a new *executable* or branding it
-    updates the files in place. Raises InstallerError (and changes nothing)
-    when a file it would write is the user's own or a folder is not writable.
+    updates the files in place. A desktop shortcut whose folder does not exist
+    is left out and the status says so in a note. Raises InstallerError (and
+    changes nothing) when a file it would write is the user's own or a folder
+    is not writable.
     """
     platform = platform_name()
     agent = _agent_path(executable)
-    artefacts = _backend(platform).plan(branding, agent)
+    layout: Plan = _backend(platform).plan(branding, agent)
+    artefacts = layout.artefacts
     record = manifest_path(branding.app_id)
     old = Manifest.load(record)
     previous = old or Manifest(branding.app_id, platform, agent)
@@ -151,7 +154,7 @@ def install(branding: Branding, executable: str | os.PathLike[str]) -> Status:
 
     planned = {a.path for a in artefacts}
     changed: list[Path] = []
-    notes: list[str] = []
+    notes: list[str] = list(layout.skipped)
     tx = Transaction()
     try:
         with tx:

@@ -19,6 +19,7 @@ from PIL import Image
 
 from agent.branding import Branding
 from conftest import require_tool
+from desktop_entry import entry_values, parse_exec
 from installer import ConflictError, InstallerError, install, status, uninstall
 from installer import _linux
 from installer._linux import desktop_dir, escape_value, exec_line
@@ -93,54 +94,6 @@ def snapshot(root: Path, with_times: bool = False) -> dict[str, tuple]:
                 entry += (info.st_mtime_ns,)
             tree[str(path.relative_to(root))] = entry
     return tree
-
-
-def parse_exec(value: str) -> list[str]:
-    """Split an Exec value the way the Desktop Entry Specification says a launcher must."""
-    # 1. the general string escapes, 2. the quoting rules, 3. field codes.
-    unescaped, i = [], 0
-    while i < len(value):
-        if value[i] == "\\" and i + 1 < len(value):
-            unescaped.append({"s": " ", "n": "\n", "t": "\t", "r": "\r", "\\": "\\"}[value[i + 1]])
-            i += 2
-        else:
-            unescaped.append(value[i])
-            i += 1
-    text = "".join(unescaped)
-    args: list[str] = []
-    current: list[str] | None = None
-    i = 0
-    while i < len(text):
-        c = text[i]
-        if c == " ":
-            if current is not None:
-                args.append("".join(current))
-                current = None
-        elif c == '"':
-            current = current if current is not None else []
-            i += 1
-            while text[i] != '"':
-                if text[i] == "\\":
-                    assert text[i + 1] in '"`$\\', f"bad escape in {text!r}"
-                    i += 1
-                current.append(text[i])
-                i += 1
-        else:
-            assert c not in "\t\n\"'\\><~|&;$*?#()`", f"unquoted reserved {c!r} in {text!r}"
-            current = (current or []) + [c]
-        i += 1
-    if current is not None:
-        args.append("".join(current))
-    for arg in args:
-        assert "%" not in arg.replace("%%", ""), f"field code in {arg!r}"
-    return [arg.replace("%%", "%") for arg in args]
-
-
-def entry_values(path: Path) -> dict[str, str]:
-    """The raw key=value pairs of a desktop entry's [Desktop Entry] group."""
-    lines = path.read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "[Desktop Entry]"
-    return dict(line.split("=", 1) for line in lines[1:] if line and not line.startswith("#"))
 
 
 def run_exec(entry: Path, agent: Path) -> list[str]:
@@ -362,12 +315,21 @@ def test_failed_update_restores_the_previous_files(home, tmp_path, agent, brandi
     assert run_exec(paths(home)["menu"], agent) == ["sos"]
 
 
-def test_missing_desktop_folder_fails_clearly_and_leaves_nothing(home, agent, branding):
-    (home / "Schreibtisch").rmdir()
-    before = snapshot(home)
-    with pytest.raises(InstallerError, match="desktop folder .*Schreibtisch does not exist"):
-        install(branding, agent)
-    assert snapshot(home) == before
+def test_a_missing_desktop_folder_skips_only_the_launcher_and_says_so(home, agent, branding):
+    (home / "Schreibtisch").rmdir()  # a fresh account, or a server: no desktop folder yet
+
+    result = install(branding, agent)
+
+    where = paths(home)
+    assert {f.path for f in result.files} == {where[k] for k in ("menu", "autostart", "icon")}
+    assert not (home / "Schreibtisch").exists()  # not created behind the user's back
+    assert result.notes == (f"skipped the Müller & Söhne IT Support desktop shortcut: the desktop folder "
+                            f"{home / 'Schreibtisch'} does not exist (create it and install again to add "
+                            "the shortcut)",)
+    assert run_exec(where["menu"], agent) == ["sos"]
+    # Once the folder exists, installing again adds the launcher.
+    (home / "Schreibtisch").mkdir()
+    assert install(branding, agent).changed == (where["desktop"],)
 
 
 def test_unwritable_autostart_folder_rolls_back_what_was_written(home, agent, branding):

@@ -114,3 +114,11 @@ def test_without_create_shortcut_only_the_launch_agent_is_installed(home, agent)
     result = install(Branding(company_name=COMPANY, create_shortcut=False), agent)
     assert [f.path for f in result.files] == [launch_agent(home)]
     assert list((home / "Desktop").iterdir()) == []
+
+
+def test_a_missing_desktop_skips_only_the_bundle_and_says_so(home, agent):
+    (home / "Desktop").rmdir()
+    result = install(Branding(company_name=COMPANY), agent)
+    assert [f.path for f in result.files] == [launch_agent(home)]
+    assert not (home / "Desktop").exists()
+    assert len(result.notes) == 1 and str(home / "Desktop") in result.notes[0]

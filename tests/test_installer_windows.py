@@ -208,8 +208,17 @@ def test_the_script_quotes_every_value():
 
 def test_a_windows_agent_path_gives_a_windows_working_folder(profile):
     exe = r"C:\Program Files\Müller & Söhne\sos-agent.exe"
-    artefacts = _windows.plan(Branding(company_name=COMPANY), exe)
+    artefacts = _windows.plan(Branding(company_name=COMPANY), exe).artefacts
     desktop = next(a for a in artefacts if a.kind == "desktop shortcut")
     fields = shortcut_fields(desktop.data.decode("utf-8"))
     assert fields["TargetPath"] == exe
     assert fields["WorkingDirectory"] == r"C:\Program Files\Müller & Söhne"
+
+
+def test_a_missing_desktop_skips_only_the_desktop_shortcut(profile, scripts, agent):
+    (profile / "Desktop").rmdir()
+    result = install(Branding(company_name=COMPANY), agent)
+    assert [f.kind for f in result.files] == ["icon", "autostart entry"]
+    [note] = result.notes
+    assert "skipped the Müller & Söhne IT Support desktop shortcut" in note
+    assert str(profile / "Desktop") in note
