@@ -4,10 +4,11 @@ Files, all for the current user only:
 
 * ``~/Desktop/<Company> Support.app``, a bundle of three files:
   ``Contents/Info.plist``, ``Contents/MacOS/sos`` (a shell script that runs
-  ``<agent> sos``) and ``Contents/Resources/<app_id>.icns`` (the icon);
+  ``<agent command> sos``) and ``Contents/Resources/<app_id>.icns`` (the icon);
   left out, with a note, when there is no Desktop folder;
-* ``~/Library/LaunchAgents/com.sosdesk.<app_id>.tray.plist``: starts ``<agent>``
-  (the tray) at login.
+* ``~/Library/LaunchAgents/com.sosdesk.<app_id>.tray.plist``: starts
+  ``<agent command>`` (the tray) at login, each argument its own
+  ``ProgramArguments`` item (no shell, so no quoting).
 
 A bundle rather than a ``.command`` file, because a ``.command`` opens a
 Terminal window that stays open, while a bundle starts like any app, with the
@@ -22,6 +23,7 @@ import os
 import plistlib
 import shlex
 from pathlib import Path
+from typing import Sequence
 
 from agent.branding import Branding
 
@@ -32,15 +34,15 @@ from .errors import InstallerError
 LAUNCHER = "sos"
 
 
-def plan(branding: Branding, executable: str) -> Plan:
-    """The LaunchAgent for the tray and, if wanted, the SOS app bundle on the Desktop."""
-    if not os.access(executable, os.X_OK):
-        raise InstallerError(f"the agent program {executable} is not executable")
+def plan(branding: Branding, command: Sequence[str]) -> Plan:
+    """The tray's LaunchAgent and, if wanted, the Desktop SOS app bundle; both run *command*."""
+    if not os.access(command[0], os.X_OK):
+        raise InstallerError(f"the agent program {command[0]} is not executable")
     home = Path(os.environ.get("HOME") or Path.home())
     label = f"com.sosdesk.{branding.app_id}.tray"
     artefacts = [
         Artefact(home / "Library" / "LaunchAgents" / f"{label}.plist", "autostart entry",
-                 launch_agent_plist(label, [executable])),
+                 launch_agent_plist(label, list(command))),
     ]
     desktop = home / "Desktop"
     name = shortcut_name(branding)
@@ -53,7 +55,7 @@ def plan(branding: Branding, executable: str) -> Plan:
             Artefact(contents / "Info.plist", "desktop shortcut (app info)",
                      bundle_info_plist(branding, name, icon_file)),
             Artefact(contents / "MacOS" / LAUNCHER, "desktop shortcut (launcher script)",
-                     launcher_script([executable, "sos"]), executable=True),
+                     launcher_script([*command, "sos"]), executable=True),
         ]
         if icon_file is not None:
             icns = io.BytesIO()

@@ -1,15 +1,23 @@
-"""End to end: ``sos-agent --config FILE install`` as a customer runs it."""
+"""End to end: ``sos-agent --config FILE install`` as a customer runs it, then the shortcut
+it made, started exactly as a desktop would start it, against the real server process.
+
+No ``sos-agent`` is on PATH (agent_helpers.agent_env), as on a fresh machine.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 import sysconfig
 from pathlib import Path
 
 import pytest
 
-from agent_helpers import agent_env
+from agent_helpers import AgentProcess, agent_env, queue_of
+from conftest import ServerProcess
+from desktop_entry import entry_values, parse_exec
 
 
 def sos_agent_script() -> Path:
@@ -31,6 +39,44 @@ def acme_branding(tmp_path: Path, server_url: str, **fields: object) -> Path:
     path.parent.mkdir()
     path.write_text(json.dumps({"company_name": "ACME", "server_url": server_url, **fields}))
     return path
+
+
+def test_the_shortcut_starts_the_branded_agent_in_the_installers_language(
+        server_process: ServerProcess, tmp_path: Path, agents: list) -> None:
+    module = server_process.api("POST", "/api/v1/modules", json={"name": "ACME", "groupid": "acme"})
+    assert module.status_code == 201, module.text
+    module_id = module.json()["module_id"]
+    branding = acme_branding(tmp_path, server_process.url, module_id=module_id)
+    env = agent_env(tmp_path)
+    home = Path(env["HOME"])
+    (home / "Desktop").mkdir()
+
+    # As typed in the folder holding the file: a relative --config.
+    installed = run_sos_agent(env, branding.parent, "--config", "acme.json", "--language", "de", "install")
+    assert installed.returncode == 0, installed.stderr
+    assert installed.stderr == ""
+
+    launcher = home / "Desktop" / "ACME Support.desktop"
+    assert f"installed {launcher}" in installed.stdout.splitlines()
+    shortcut = parse_exec(entry_values(launcher)["Exec"])
+    menu = parse_exec(entry_values(home / ".local/share/applications/sosdesk-acme.desktop")["Exec"])
+    autostart = parse_exec(entry_values(home / ".config/autostart/sosdesk-acme-tray.desktop")["Exec"])
+    assert menu == shortcut and autostart == shortcut[:-1]
+
+    # A double click: the exact command, started in the home folder, without a display.
+    clicked = AgentProcess([], env, program=shortcut, cwd=home)
+    agents.append(clicked)
+    code = clicked.expect("code").split()[1]  # an unbranded agent would try 127.0.0.1:8080 instead
+    clicked.expect("status pending")
+    [case] = queue_of(server_process)
+    assert (case["code"], case["groupid"], case["custom_module_id"]) == (code, "acme", module_id)
+    server_process.api("PUT", f"/api/v1/sessions/{code}", json={"state": "closed"})
+    clicked.expect("status closed")
+    assert clicked.wait() == 0
+    assert clicked.stderr_text == "sos-agent: Keine Anzeige verfügbar: ohne Fenster weiter.\n"  # German
+    assert [p.name for p in (home / "Desktop").iterdir()] == ["ACME Support.desktop"]  # no second shortcut
+    assert os.path.samefile(shortcut[0], sys.executable)  # this venv's Python, not a name on PATH
+    assert shortcut[1:] == ["-P", "-m", "agent", "--config", str(branding), "--language", "de", "sos"]
 
 
 def test_install_without_a_desktop_folder_installs_the_rest_and_says_what_it_skipped(

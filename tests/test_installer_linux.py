@@ -8,6 +8,7 @@ run a launcher's Exec line and see that it really starts the agent.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import stat
 import subprocess
@@ -29,6 +30,8 @@ COMPANY = "Müller & Söhne IT"
 REAL_MARK_TRUSTED = _linux.mark_trusted
 #: Spaces, quotes, $, %, backtick, backslash, '=', non-ASCII: all legal in a Linux path.
 ODD_FOLDER = "Programme (x86)/Müller's \"SOS\" $HOME 100% `tools` a\\b=c"
+#: Options after the program, as the agent passes its branding file and language on.
+ODD_OPTIONS = ["-P", "-m", "agent", "--config", f"/home/jörg/{ODD_FOLDER}/acme.json", "--language", "de"]
 
 
 # -- fixtures and helpers --------------------------------------------------
@@ -178,14 +181,31 @@ def test_launcher_exec_starts_the_agent_in_sos_mode(home, agent, branding):
 def test_gio_launch_starts_the_agent_from_the_launcher(home, agent, branding):
     # A second opinion from GLib, which is what GNOME's desktop itself uses.
     gio = require_tool("gio")
-    install(branding, agent)
+    install(branding, [agent, *ODD_OPTIONS])
     subprocess.run([gio, "launch", str(paths(home)["desktop"])], check=True, timeout=10,
                    capture_output=True)
     argv_file = agent.parent / "argv.txt"
     deadline = time.monotonic() + 5
     while not (argv_file.exists() and argv_file.read_text()) and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert argv_file.read_text(encoding="utf-8").splitlines() == ["sos"]
+    assert argv_file.read_text(encoding="utf-8").splitlines() == [*ODD_OPTIONS, "sos"]
+
+
+def test_every_entry_runs_the_whole_agent_command(home, agent, branding):
+    """``python -m agent --config FILE --language de``: every option reaches the agent intact."""
+    install(branding, [agent, *ODD_OPTIONS])
+    where = paths(home)
+    assert run_exec(where["desktop"], agent) == [*ODD_OPTIONS, "sos"]
+    assert run_exec(where["menu"], agent) == [*ODD_OPTIONS, "sos"]
+    assert run_exec(where["autostart"], agent) == ODD_OPTIONS
+    assert status(branding).command == (str(agent), *ODD_OPTIONS)
+
+
+def test_a_new_option_updates_the_entries_in_place(home, agent, branding):
+    install(branding, agent)
+    result = install(branding, [agent, "--language", "de"])
+    assert set(result.changed) == {paths(home)[k] for k in ("menu", "desktop", "autostart")}
+    assert run_exec(paths(home)["desktop"], agent) == ["--language", "de", "sos"]
 
 
 def test_without_create_shortcut_there_is_no_desktop_launcher(home, agent):
@@ -343,6 +363,18 @@ def test_unwritable_autostart_folder_rolls_back_what_was_written(home, agent, br
 def test_missing_agent_program_is_refused(home, tmp_path, branding):
     with pytest.raises(InstallerError, match="does not exist"):
         install(branding, tmp_path / "nowhere" / "agent")
+
+
+def test_a_record_from_before_commands_means_the_program_alone(home, agent, branding):
+    install(branding, [agent, "--language", "de"])
+    record = json.loads(paths(home)["manifest"].read_text(encoding="utf-8"))
+    assert record["command"] == [str(agent), "--language", "de"] and record["executable"] == str(agent)
+    del record["command"]
+    paths(home)["manifest"].write_text(json.dumps(record), encoding="utf-8")
+    assert status(branding).command == (str(agent),)
+    # Installing over it brings the entries up to date.
+    assert set(install(branding, agent).changed) == {paths(home)[k] for k in ("menu", "desktop", "autostart")}
+    assert run_exec(paths(home)["desktop"], agent) == ["sos"]
 
 
 def test_damaged_manifest_gives_a_clear_message(home, agent, branding):

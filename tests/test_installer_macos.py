@@ -116,6 +116,21 @@ def test_without_create_shortcut_only_the_launch_agent_is_installed(home, agent)
     assert list((home / "Desktop").iterdir()) == []
 
 
+#: What a Python agent passes on: the branding file (a path needing shell quoting) and the language.
+OPTIONS = ["-P", "-m", "agent", "--config", "/Users/jörg/Müller's \"SOS\" $HOME `x` 100%/acme.json",
+           "--language", "de"]
+
+
+def test_launch_agent_and_bundle_run_the_whole_agent_command(home, agent):
+    install(Branding(company_name=COMPANY), [agent, *OPTIONS])
+    with open(launch_agent(home), "rb") as f:
+        assert plistlib.load(f)["ProgramArguments"] == [str(agent), *OPTIONS]
+
+    subprocess.run([str(home / "Desktop" / BUNDLE / "Contents" / "MacOS" / "sos")], check=True, timeout=10)
+
+    assert (agent.parent / "argv.txt").read_text(encoding="utf-8").splitlines() == [*OPTIONS, "sos"]
+
+
 def test_a_missing_desktop_skips_only_the_bundle_and_says_so(home, agent):
     (home / "Desktop").rmdir()
     result = install(Branding(company_name=COMPANY), agent)
