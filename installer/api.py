@@ -37,11 +37,12 @@ from .manifest import (
     data_sha256,
     file_sha256,
     manifest_path,
+    manifests_dir,
 )
 from .transaction import Transaction
 
 __all__ = ["PLATFORM_ENV", "Command", "InstalledFile", "Status", "install", "uninstall", "status",
-           "platform_name"]
+           "installed", "platform_name"]
 
 log = logging.getLogger(__name__)
 
@@ -221,6 +222,26 @@ def status(branding: Branding) -> Status:
     if manifest is None:
         return Status(branding.app_id, None, record, None)
     return _status(manifest, record, [], [])
+
+
+@_installer_errors_only
+def installed() -> list[Status]:
+    """Every company's installation recorded for this user, by app id.
+
+    For a caller that does not know the branding (``python -m installer
+    status`` without ``--config``): the records say what each one starts.
+    """
+    folder = manifests_dir()
+    try:
+        records = sorted(folder.glob("*.json"))
+    except OSError as exc:
+        raise InstallerError(f"cannot list the installed files in {folder}: {exc.strerror}") from None
+    found = []
+    for record in records:
+        manifest = Manifest.load(record)
+        if manifest is not None:
+            found.append(_status(manifest, record, [], []))
+    return found
 
 
 def _agent_command(command: Command) -> tuple[str, ...]:

@@ -32,7 +32,8 @@ from agent.storage import CONFIG_DIR_ENV, config_dir
 
 from .errors import InstallerError
 
-__all__ = ["CONFIG_DIR_ENV", "Entry", "Manifest", "config_dir", "manifest_path", "file_sha256", "data_sha256"]
+__all__ = ["CONFIG_DIR_ENV", "Entry", "Manifest", "config_dir", "manifests_dir", "manifest_path",
+           "file_sha256", "data_sha256"]
 
 # CONFIG_DIR_ENV and config_dir() are the agent's (agent.storage), re-exported here:
 # the installer keeps its manifests in the same folder as the agent's own files.
@@ -41,9 +42,14 @@ FORMAT = 1
 INTACT, CHANGED, MISSING = "intact", "changed", "missing"
 
 
+def manifests_dir() -> Path:
+    """The folder holding one record per installed company."""
+    return config_dir() / "installed"
+
+
 def manifest_path(app_id: str) -> Path:
     """Where the record for the company *app_id* is kept."""
-    return config_dir() / "installed" / f"{app_id}.json"
+    return manifests_dir() / f"{app_id}.json"
 
 
 def file_sha256(path: Path) -> str | None:

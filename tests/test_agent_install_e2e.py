@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from agent_helpers import AgentProcess, agent_env, queue_of
-from conftest import ServerProcess
+from conftest import ROOT, ServerProcess
 from desktop_entry import entry_values, parse_exec
 
 
@@ -77,6 +77,14 @@ def test_the_shortcut_starts_the_branded_agent_in_the_installers_language(
     assert [p.name for p in (home / "Desktop").iterdir()] == ["ACME Support.desktop"]  # no second shortcut
     assert os.path.samefile(shortcut[0], sys.executable)  # this venv's Python, not a name on PATH
     assert shortcut[1:] == ["-P", "-m", "agent", "--config", str(branding), "--language", "de", "sos"]
+
+    # What install made is found without repeating --config.
+    status = subprocess.run(
+        [sys.executable, "-m", "installer", "status", "--executable", str(sos_agent_script())],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert status.returncode == 0, status.stderr
+    assert status.stdout.startswith("acme: installed (intact), starts ")
+    assert f"--config '{branding}' --language de" in status.stdout.splitlines()[0]
 
 
 def test_install_without_a_desktop_folder_installs_the_rest_and_says_what_it_skipped(
