@@ -47,7 +47,6 @@ import argparse
 import importlib
 import dataclasses
 import logging
-import os
 import sys
 import threading
 from typing import Any, Callable, Sequence
@@ -57,11 +56,12 @@ from .branding import LANGUAGES, Branding, default_language, load_branding
 from .client import Client
 from .device import device_info
 from .errors import AgentError, BrandingError, ModuleRevoked, NoDisplay, ServerError
-from .firststart import FIRST_START_DONE, agent_executable, first_start, load_installer
+from .firststart import FIRST_START_DONE, first_start, load_installer
 from .flow import CaseFlow, Listener, Stopped
 from .headless import HeadlessView
 from .i18n import text
 from .keystore import Secrets, open_secrets
+from .launch import agent_command
 from .storage import State
 
 __all__ = ["main", "Agent", "drive", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_REVOKED"]
@@ -85,7 +85,8 @@ class Agent:
     secrets: Secrets
     state: State
     device: dict[str, str]
-    #: How to start this agent again with the same options (the tray opens the window so).
+    #: How to start this agent again with the same branding and language
+    #: (``agent.launch.agent_command``): the tray opens the window so.
     argv: list[str] | None = None
 
     @property
@@ -157,13 +158,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.headless and command not in ("install", "uninstall"):
             _show_message(args.language or default_language(), str(exc))
         return EXIT_USAGE
+    # The one answer to "how do I start myself": for the shortcut, the autostart and the tray's window.
+    own_command = agent_command(branding, args.config, args.language)
     if command in ("install", "uninstall"):
-        return _install_command(command, branding)
-    agent = Agent(branding, open_secrets(branding.app_id), State(branding.app_id), device_info(),
-                  _relaunch_argv(args))
+        return _install_command(command, branding, own_command)
+    agent = Agent(branding, open_secrets(branding.app_id), State(branding.app_id), device_info(), own_command)
     try:
         if not args.no_install:
-            first_start(branding, agent.state)
+            first_start(branding, agent.state, own_command)
         if command == "sos":
             return run_case(agent, lambda flow: flow.request_support(), args.headless)
         if command == "join":
@@ -222,21 +224,11 @@ def run_tray(agent: Agent, headless: bool) -> int:
     return drive(agent, flow, resume, view.error)
 
 
-def _relaunch_argv(args: argparse.Namespace) -> list[str]:
-    """This agent's command line with the options that choose branding and language."""
-    argv = [sys.executable] if getattr(sys, "frozen", False) else [sys.executable, "-m", "agent"]
-    if args.config:
-        argv += ["--config", os.path.abspath(args.config)]
-    if args.language:
-        argv += ["--language", args.language]
-    return [*argv, "--no-install"]
-
-
-def _install_command(command: str, branding: Branding) -> int:
+def _install_command(command: str, branding: Branding, own_command: list[str]) -> int:
     try:
         installer = load_installer()
         if command == "install":
-            status = installer.install(branding, agent_executable())
+            status = installer.install(branding, own_command)
             lines = [f"installed {f.path}" for f in status.files]
         else:
             status = installer.uninstall(branding)

@@ -8,28 +8,17 @@ here is logged and the agent carries on.
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import sys
-from typing import Any
+from typing import Any, Sequence
 
 from .branding import Branding
 from .errors import AgentError
 from .storage import State
 
-__all__ = ["FIRST_START_DONE", "agent_executable", "first_start", "load_installer"]
+__all__ = ["FIRST_START_DONE", "first_start", "load_installer"]
 
 log = logging.getLogger(__name__)
 
 FIRST_START_DONE = "first_start_done"
-
-
-def agent_executable() -> str:
-    """The program the shortcuts should start: the frozen executable, else ``sos-agent``."""
-    if getattr(sys, "frozen", False):
-        return sys.executable
-    found = shutil.which("sos-agent")
-    return os.path.abspath(found or sys.argv[0])
 
 
 def load_installer() -> Any:
@@ -39,8 +28,11 @@ def load_installer() -> Any:
     return installer
 
 
-def first_start(branding: Branding, state: State, executable: str | None = None) -> bool:
+def first_start(branding: Branding, state: State, command: Sequence[str]) -> bool:
     """Install shortcut and autostart unless done before; whether it ran and worked.
+
+    The shortcut and autostart run *command*, how this agent starts itself
+    (``agent.launch.agent_command``).
 
     Recorded only after success, so a missing installer is tried again next
     time, while a shortcut the customer deleted on purpose never comes back.
@@ -53,11 +45,13 @@ def first_start(branding: Branding, state: State, executable: str | None = None)
         log.info("the installer is not available: %s", exc)
         return False
     try:
-        installer.install(branding, executable or agent_executable())
+        status = installer.install(branding, list(command))
     except Exception as exc:  # InstallerError, OSError, an older or broken installer: never stop an SOS
         log.warning("could not install the SOS shortcut and autostart: %s", exc)
         return False
     log.info("installed the SOS shortcut and the autostart")
+    for note in getattr(status, "notes", ()):
+        log.info("%s", note)
     try:
         state.set(FIRST_START_DONE, True)
     except AgentError as exc:  # e.g. the config folder is read-only: carry on all the same

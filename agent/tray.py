@@ -137,7 +137,8 @@ class Tray:
         if self.agent.argv is None:
             return
         try:
-            subprocess.Popen([*self.agent.argv, "sos"], close_fds=True)
+            # --no-install: this agent's own start did (or skipped) the installation.
+            subprocess.Popen([*self.agent.argv, "--no-install", "sos"], close_fds=True)
         except OSError as exc:
             log.warning("could not open the QuickSupport window: %s", exc)
 

@@ -2,11 +2,13 @@
 
 The agent calls :func:`install` on its first start and ``sos-agent uninstall``
 calls :func:`uninstall`; both raise :class:`InstallerError` only, with a
-message for the user, so the agent can catch it and keep running::
+message for the user, so the agent can catch it and keep running. The
+shortcuts run the agent's command, as the agent starts itself::
 
+    from agent.launch import agent_command
     from installer import InstallerError, install
     try:
-        install(branding, sys.executable)
+        install(branding, agent_command(branding, config, language))
     except InstallerError as exc:
         log.warning("no desktop shortcut: %s", exc)
 
@@ -18,7 +20,17 @@ from __future__ import annotations
 
 import logging
 
-from .api import PLATFORM_ENV, InstalledFile, Status, install, platform_name, status, uninstall
+from .api import (
+    PLATFORM_ENV,
+    Command,
+    InstalledFile,
+    Status,
+    install,
+    installed,
+    platform_name,
+    status,
+    uninstall,
+)
 from .errors import ConflictError, InstallerError, UnsupportedPlatformError
 from .manifest import CONFIG_DIR_ENV
 
@@ -26,6 +38,8 @@ __all__ = [
     "install",
     "uninstall",
     "status",
+    "installed",
+    "Command",
     "platform_name",
     "Status",
     "InstalledFile",

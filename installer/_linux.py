@@ -5,11 +5,14 @@ Files, all for the current user only:
 * ``$XDG_DATA_HOME/icons/hicolor/256x256/apps/sosdesk-<app_id>.png``: the icon;
 * ``$XDG_DATA_HOME/applications/sosdesk-<app_id>.desktop``: the SOS menu entry;
 * ``<XDG desktop folder>/<Company> Support.desktop``: the SOS launcher, executable
-  and marked trusted so that a click starts it (GNOME, KDE, XFCE);
+  and marked trusted so that a click starts it (GNOME, KDE, XFCE); left out,
+  with a note, when that folder does not exist;
 * ``$XDG_CONFIG_HOME/autostart/sosdesk-<app_id>-tray.desktop``: the tray at login.
 
-Exec lines follow the Desktop Entry Specification's quoting rules, so paths with
-spaces, quotes, ``$`` or ``%`` work.
+Each entry runs the agent's whole command (program and options, e.g.
+``python -P -m agent --config /abs/acme.json``) plus ``sos`` for the SOS
+entries. Exec lines follow the Desktop Entry Specification's quoting rules, so
+arguments with spaces, quotes, ``$`` or ``%`` work.
 """
 
 from __future__ import annotations
@@ -22,11 +25,12 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Sequence
 
 from agent.branding import Branding
 
 from . import icons
-from .artefacts import Artefact, safe_filename, shortcut_name
+from .artefacts import Artefact, Plan, no_desktop_note, safe_filename, shortcut_name
 from .errors import InstallerError
 
 log = logging.getLogger(__name__)
@@ -38,10 +42,10 @@ _RESERVED = set(" \t\n\"'\\><~|&;$*?#()`")
 _QUOTED_ESCAPES = re.compile(r'(["`$\\])')
 
 
-def plan(branding: Branding, executable: str) -> list[Artefact]:
-    """The icon, menu entry, desktop launcher and autostart entry for *branding*."""
-    if not os.access(executable, os.X_OK):
-        raise InstallerError(f"the agent program {executable} is not executable")
+def plan(branding: Branding, command: Sequence[str]) -> Plan:
+    """The icon, menu entry, desktop launcher and autostart entry that run *command*."""
+    if not os.access(command[0], os.X_OK):
+        raise InstallerError(f"the agent program {command[0]} is not executable")
     home = _home()
     data_home = _xdg_base("XDG_DATA_HOME", home / ".local" / "share")
     config_home = _xdg_base("XDG_CONFIG_HOME", home / ".config")
@@ -55,14 +59,14 @@ def plan(branding: Branding, executable: str) -> list[Artefact]:
         name=name,
         comment=f"Start a remote support session with {branding.company_name}",
         comment_de=f"Fernwartung durch {branding.company_name} starten",
-        argv=launch_argv(executable, "sos"),
+        argv=launch_argv(command, "sos"),
         icon=str(icon_path),
     )
     tray_entry = desktop_entry(
         name=f"{name} (tray)",
         comment=f"Shows the {branding.company_name} support icon in the tray",
         comment_de=f"Zeigt das {branding.company_name}-Support-Symbol im Infobereich",
-        argv=launch_argv(executable),
+        argv=launch_argv(command),
         icon=str(icon_path),
         autostart=True,
     )
@@ -71,20 +75,19 @@ def plan(branding: Branding, executable: str) -> list[Artefact]:
         Artefact(data_home / "applications" / f"{stem}.desktop", "menu entry", sos_entry),
         Artefact(config_home / "autostart" / f"{stem}-tray.desktop", "autostart entry", tray_entry),
     ]
+    skipped = []
     if branding.create_shortcut:
         desktop = desktop_dir(home, config_home)
-        if not desktop.is_dir():
-            raise InstallerError(
-                f"the desktop folder {desktop} does not exist, so the {name} shortcut cannot be put there"
-            )
         if desktop == home:  # how xdg-user-dirs says "no desktop"
             log.info("the desktop is turned off (XDG_DESKTOP_DIR is $HOME); no desktop launcher")
+        elif not desktop.is_dir():
+            skipped.append(no_desktop_note(desktop, name))
         else:
             artefacts.append(Artefact(
                 desktop / f"{safe_filename(name, branding.app_id)}.desktop", "desktop shortcut",
                 sos_entry, executable=True, after=mark_trusted,
             ))
-    return artefacts
+    return Plan(artefacts, skipped)
 
 
 def _home() -> Path:
@@ -141,16 +144,26 @@ def desktop_entry(name: str, comment: str, comment_de: str, argv: list[str], ico
         return ("\n".join(lines) + "\n").encode("utf-8")
     except UnicodeEncodeError:
         # Desktop entries are UTF-8 only; a path in another encoding cannot be named.
-        raise InstallerError(f"the path {argv[0]!r} is not valid UTF-8 and cannot be used in a shortcut") from None
+        bad = next((a for a in (*argv, icon) if not _is_utf8(a)), argv[0])
+        raise InstallerError(
+            f"the path {bad!r} is not valid UTF-8 and cannot be used in a shortcut") from None
 
 
-def launch_argv(executable: str, *args: str) -> list[str]:
-    """The command line that starts *executable* with *args* from a desktop entry."""
-    if "%" in executable:
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def launch_argv(command: Sequence[str], *args: str) -> list[str]:
+    """The command line that runs *command* with *args* from a desktop entry."""
+    if "%" in command[0]:
         # GLib (GNOME) looks the program up before turning %% back into %, so
         # it rejects such an entry; a shell in front keeps the path an argument.
-        return ["/bin/sh", "-c", 'exec "$0" "$@"', executable, *args]
-    return [executable, *args]
+        return ["/bin/sh", "-c", 'exec "$0" "$@"', *command, *args]
+    return [*command, *args]
 
 
 def exec_line(argv: list[str]) -> str:

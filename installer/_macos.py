@@ -4,9 +4,11 @@ Files, all for the current user only:
 
 * ``~/Desktop/<Company> Support.app``, a bundle of three files:
   ``Contents/Info.plist``, ``Contents/MacOS/sos`` (a shell script that runs
-  ``<agent> sos``) and ``Contents/Resources/<app_id>.icns`` (the icon);
-* ``~/Library/LaunchAgents/com.sosdesk.<app_id>.tray.plist``: starts ``<agent>``
-  (the tray) at login.
+  ``<agent command> sos``) and ``Contents/Resources/<app_id>.icns`` (the icon);
+  left out, with a note, when there is no Desktop folder;
+* ``~/Library/LaunchAgents/com.sosdesk.<app_id>.tray.plist``: starts
+  ``<agent command>`` (the tray) at login, each argument its own
+  ``ProgramArguments`` item (no shell, so no quoting).
 
 A bundle rather than a ``.command`` file, because a ``.command`` opens a
 Terminal window that stays open, while a bundle starts like any app, with the
@@ -21,46 +23,45 @@ import os
 import plistlib
 import shlex
 from pathlib import Path
+from typing import Sequence
 
 from agent.branding import Branding
 
 from . import icons
-from .artefacts import Artefact, safe_filename, shortcut_name
+from .artefacts import Artefact, Plan, no_desktop_note, safe_filename, shortcut_name
 from .errors import InstallerError
 
 LAUNCHER = "sos"
 
 
-def plan(branding: Branding, executable: str) -> list[Artefact]:
-    """The LaunchAgent for the tray and, if wanted, the SOS app bundle on the Desktop."""
-    if not os.access(executable, os.X_OK):
-        raise InstallerError(f"the agent program {executable} is not executable")
+def plan(branding: Branding, command: Sequence[str]) -> Plan:
+    """The tray's LaunchAgent and, if wanted, the Desktop SOS app bundle; both run *command*."""
+    if not os.access(command[0], os.X_OK):
+        raise InstallerError(f"the agent program {command[0]} is not executable")
     home = Path(os.environ.get("HOME") or Path.home())
     label = f"com.sosdesk.{branding.app_id}.tray"
     artefacts = [
         Artefact(home / "Library" / "LaunchAgents" / f"{label}.plist", "autostart entry",
-                 launch_agent_plist(label, [executable])),
+                 launch_agent_plist(label, list(command))),
     ]
+    desktop = home / "Desktop"
+    name = shortcut_name(branding)
+    if branding.create_shortcut and not desktop.is_dir():
+        return Plan(artefacts, [no_desktop_note(desktop, name)])
     if branding.create_shortcut:
-        desktop = home / "Desktop"
-        name = shortcut_name(branding)
-        if not desktop.is_dir():
-            raise InstallerError(
-                f"the desktop folder {desktop} does not exist, so the {name} shortcut cannot be put there"
-            )
         contents = desktop / f"{safe_filename(name, branding.app_id)}.app" / "Contents"
         icon_file = f"{branding.app_id}.icns" if icons.can_write_icns() else None
         artefacts += [
             Artefact(contents / "Info.plist", "desktop shortcut (app info)",
                      bundle_info_plist(branding, name, icon_file)),
             Artefact(contents / "MacOS" / LAUNCHER, "desktop shortcut (launcher script)",
-                     launcher_script([executable, "sos"]), executable=True),
+                     launcher_script([*command, "sos"]), executable=True),
         ]
         if icon_file is not None:
             icns = io.BytesIO()
             icons.write_icns(branding, icns)
             artefacts.append(Artefact(contents / "Resources" / icon_file, "icon", icns.getvalue()))
-    return artefacts
+    return Plan(artefacts)
 
 
 def launch_agent_plist(label: str, argv: list[str]) -> bytes:

@@ -3,9 +3,18 @@
 Files, all for the current user only (no administrator rights):
 
 * ``%LOCALAPPDATA%\\sosdesk\\icons\\<app_id>.ico``: the icon, 16 to 256 pixels;
-* ``<Desktop>\\<Company> Support.lnk``: runs ``<agent> sos``;
+* ``<Desktop>\\<Company> Support.lnk``: runs ``<agent command> sos``; left out,
+  with a note, when the desktop folder does not exist;
 * ``%APPDATA%\\Microsoft\\Windows\\Start Menu\\Programs\\Startup\\<Company> Support.lnk``:
-  runs ``<agent>`` (the tray) at login.
+  runs ``<agent command>`` (the tray) at login.
+
+A .lnk holds a program (``TargetPath``) and one string of arguments: the
+agent command's first item is the program, the rest (e.g. ``-P -m agent
+--config C:\\...\\acme.json``) are joined by the Microsoft C runtime's quoting
+rules (:func:`subprocess.list2cmdline`), which python.exe and a PyInstaller
+executable use to split them again. (The shell may expand ``%NAME%`` of a
+defined environment variable when it starts a shortcut; a path holding such
+text is not passed literally, and there is no escape for it.)
 
 Python cannot write a .lnk itself, so each is made by a small PowerShell
 script. :func:`shortcut_script` writes that script (a pure function, checked
@@ -26,12 +35,13 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Sequence
 
 from agent.branding import Branding
 
 from . import icons
 from .api import PLATFORM_ENV
-from .artefacts import Artefact, safe_filename, shortcut_name
+from .artefacts import Artefact, Plan, no_desktop_note, safe_filename, shortcut_name
 from .errors import InstallerError
 
 # The shell's known folders; they follow OneDrive and group-policy redirection,
@@ -52,8 +62,8 @@ class Shortcut:
     description: str
 
 
-def plan(branding: Branding, executable: str) -> list[Artefact]:
-    """The icon, the desktop SOS shortcut and the Startup tray shortcut for *branding*."""
+def plan(branding: Branding, command: Sequence[str]) -> Plan:
+    """The icon, the desktop SOS shortcut and the Startup tray shortcut that run *command*."""
     desktop = _known_folder(_FOLDERID_DESKTOP) or _env_folder("USERPROFILE") / "Desktop"
     startup = _known_folder(_FOLDERID_STARTUP) or (
         _env_folder("APPDATA") / "Microsoft" / "Windows" / "Start Menu" / "Programs" / "Startup"
@@ -67,26 +77,29 @@ def plan(branding: Branding, executable: str) -> list[Artefact]:
     icon_ico = io.BytesIO()
     icons.write_ico(branding, icon_ico)
 
-    def shortcut(lnk: Path, arguments: str, description: str) -> Shortcut:
-        return Shortcut(lnk=str(lnk), target=executable, arguments=arguments,
-                        working_dir=ntpath.dirname(executable),
+    program, options = command[0], list(command[1:])
+
+    def shortcut(lnk: Path, arguments: list[str], description: str) -> Shortcut:
+        return Shortcut(lnk=str(lnk), target=program, arguments=subprocess.list2cmdline(arguments),
+                        working_dir=ntpath.dirname(program),
                         icon=str(icon_path), description=description)
 
-    tray = shortcut(startup / filename, "", f"{branding.company_name} support (tray)")
+    tray = shortcut(startup / filename, options, f"{branding.company_name} support (tray)")
     artefacts = [
         Artefact(icon_path, "icon", icon_ico.getvalue()),
         Artefact(startup / filename, "autostart entry", shortcut_script(tray).encode("utf-8"),
                  make=_make_lnk),
     ]
+    skipped = []
     if branding.create_shortcut:
         if not desktop.is_dir():
-            raise InstallerError(
-                f"the desktop folder {desktop} does not exist, so the {name} shortcut cannot be put there"
-            )
-        sos = shortcut(desktop / filename, "sos", f"Start a remote support session with {branding.company_name}")
-        artefacts.append(Artefact(desktop / filename, "desktop shortcut",
-                                  shortcut_script(sos).encode("utf-8"), make=_make_lnk))
-    return artefacts
+            skipped.append(no_desktop_note(desktop, name))
+        else:
+            sos = shortcut(desktop / filename, [*options, "sos"],
+                           f"Start a remote support session with {branding.company_name}")
+            artefacts.append(Artefact(desktop / filename, "desktop shortcut",
+                                      shortcut_script(sos).encode("utf-8"), make=_make_lnk))
+    return Plan(artefacts, skipped)
 
 
 def shortcut_script(shortcut: Shortcut) -> str:

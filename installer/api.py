@@ -3,7 +3,11 @@
 The per-OS knowledge lives in one backend module each (``_linux``,
 ``_windows``, ``_macos``), and each offers a single function::
 
-    plan(branding, executable) -> list[Artefact]   # the files to put where
+    plan(branding, command) -> Plan   # the files to put where, and what is left out
+
+*command* is the agent's whole command line, program first (``[exe]`` for a
+personalized agent, ``[python, "-P", "-m", "agent", "--config", FILE]`` for
+an installed Python one): see ``agent.launch.agent_command``.
 
 Everything else happens here, once for every OS: refusing to overwrite a
 file that is not ours, writing with rollback, the manifest, uninstalling.
@@ -19,11 +23,11 @@ import os
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Callable, TypeVar
+from typing import Callable, Sequence, TypeVar, Union
 
 from agent.branding import Branding
 
-from .artefacts import Artefact
+from .artefacts import Artefact, Plan
 from .errors import ConflictError, InstallerError, UnsupportedPlatformError
 from .manifest import (
     CHANGED,
@@ -33,16 +37,21 @@ from .manifest import (
     data_sha256,
     file_sha256,
     manifest_path,
+    manifests_dir,
 )
 from .transaction import Transaction
 
-__all__ = ["PLATFORM_ENV", "InstalledFile", "Status", "install", "uninstall", "status", "platform_name"]
+__all__ = ["PLATFORM_ENV", "Command", "InstalledFile", "Status", "install", "uninstall", "status",
+           "installed", "platform_name"]
 
 log = logging.getLogger(__name__)
 
 #: Forces a backend: linux, windows or macos (tests produce other OSes' files).
 PLATFORM_ENV = "SOSDESK_INSTALLER_PLATFORM"
 _BACKENDS = {"linux": "._linux", "windows": "._windows", "macos": "._macos"}
+
+#: The agent's command line, program first; a single path is a program without options.
+Command = Union[str, os.PathLike[str], Sequence[Union[str, os.PathLike[str]]]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,13 +73,18 @@ class Status:
     platform: str | None
     #: Where the record of installed files is kept.
     manifest: Path
-    #: The agent program the shortcuts start (None when nothing is installed).
-    executable: str | None
+    #: The command the shortcuts start, program first (None when nothing is installed).
+    command: tuple[str, ...] | None
     files: tuple[InstalledFile, ...] = ()
     #: Files this call wrote or removed (empty when it had nothing to do).
     changed: tuple[Path, ...] = ()
     #: Messages for the user about this call, e.g. a changed file left in place.
     notes: tuple[str, ...] = ()
+
+    @property
+    def executable(self) -> str | None:
+        """The agent program the shortcuts start (None when nothing is installed)."""
+        return self.command[0] if self.command else None
 
     @property
     def installed(self) -> bool:
@@ -131,16 +145,20 @@ def _installer_errors_only(function: Callable[..., _Result]) -> Callable[..., _R
 
 
 @_installer_errors_only
-def install(branding: Branding, executable: str | os.PathLike[str]) -> Status:
+def install(branding: Branding, command: Command) -> Status:
     """Put the SOS shortcut, the tray autostart and the icon in place for this user.
 
-    Running it again changes nothing; with a new *executable* or branding it
-    updates the files in place. Raises InstallerError (and changes nothing)
-    when a file it would write is the user's own or a folder is not writable.
+    The shortcut runs *command* plus ``sos``, the autostart *command* alone.
+    Running it again changes nothing; with a new *command* or branding it
+    updates the files in place. A desktop shortcut whose folder does not exist
+    is left out and the status says so in a note. Raises InstallerError (and
+    changes nothing) when a file it would write is the user's own or a folder
+    is not writable.
     """
     platform = platform_name()
-    agent = _agent_path(executable)
-    artefacts = _backend(platform).plan(branding, agent)
+    agent = _agent_command(command)
+    layout: Plan = _backend(platform).plan(branding, agent)
+    artefacts = layout.artefacts
     record = manifest_path(branding.app_id)
     old = Manifest.load(record)
     previous = old or Manifest(branding.app_id, platform, agent)
@@ -151,7 +169,7 @@ def install(branding: Branding, executable: str | os.PathLike[str]) -> Status:
 
     planned = {a.path for a in artefacts}
     changed: list[Path] = []
-    notes: list[str] = []
+    notes: list[str] = list(layout.skipped)
     tx = Transaction()
     try:
         with tx:
@@ -206,12 +224,35 @@ def status(branding: Branding) -> Status:
     return _status(manifest, record, [], [])
 
 
-def _agent_path(executable: str | os.PathLike[str]) -> str:
-    """The absolute path of the agent program; it must exist."""
-    path = os.path.abspath(os.fspath(executable))
+@_installer_errors_only
+def installed() -> list[Status]:
+    """Every company's installation recorded for this user, by app id.
+
+    For a caller that does not know the branding (``python -m installer
+    status`` without ``--config``): the records say what each one starts.
+    """
+    folder = manifests_dir()
+    try:
+        records = sorted(folder.glob("*.json"))
+    except OSError as exc:
+        raise InstallerError(f"cannot list the installed files in {folder}: {exc.strerror}") from None
+    found = []
+    for record in records:
+        manifest = Manifest.load(record)
+        if manifest is not None:
+            found.append(_status(manifest, record, [], []))
+    return found
+
+
+def _agent_command(command: Command) -> tuple[str, ...]:
+    """*command* as strings, its program an absolute path that exists."""
+    parts = [command] if isinstance(command, (str, os.PathLike)) else list(command)
+    if not parts:
+        raise InstallerError("no agent program given")
+    path = os.path.abspath(os.fspath(parts[0]))
     if not os.path.isfile(path):
         raise InstallerError(f"the agent program {path} does not exist")
-    return path
+    return (path, *(os.fspath(part) for part in parts[1:]))
 
 
 def _intact(manifest: Manifest, path: Path) -> bool:
@@ -272,5 +313,5 @@ def _rolled_back(action: str, exc: InstallerError, tx: Transaction) -> Installer
 
 def _status(manifest: Manifest, record: Path, changed: list[Path], notes: list[str]) -> Status:
     files = tuple(InstalledFile(e.path, e.kind, e.state()) for e in manifest.files)
-    return Status(manifest.app_id, manifest.platform, record, manifest.executable, files,
+    return Status(manifest.app_id, manifest.platform, record, manifest.command, files,
                   tuple(changed), tuple(notes))

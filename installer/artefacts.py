@@ -14,7 +14,7 @@ from typing import Callable
 
 from agent.branding import Branding
 
-__all__ = ["Artefact", "shortcut_name", "safe_filename"]
+__all__ = ["Artefact", "Plan", "shortcut_name", "safe_filename", "no_desktop_note"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,6 +34,21 @@ class Artefact:
     #: A best-effort step once the file is in place (mark a launcher trusted);
     #: its failure is logged, never raised, because the file already works.
     after: Callable[[Path], None] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What a backend would put in place, and what it leaves out and why."""
+
+    artefacts: list[Artefact]
+    #: One sentence each for the user, e.g. no desktop folder, so no desktop shortcut.
+    skipped: list[str] = dataclasses.field(default_factory=list)
+
+
+def no_desktop_note(desktop: Path, name: str) -> str:
+    """Why the desktop shortcut was left out: its folder does not exist."""
+    return (f"skipped the {name} desktop shortcut: the desktop folder {desktop} does not exist "
+            "(create it and install again to add the shortcut)")
 
 
 def shortcut_name(branding: Branding) -> str:

@@ -5,21 +5,30 @@
     python -m installer status    [--executable AGENT] [--config BRANDING.json]
 
 The branding is found as the agent finds it (stamp in AGENT, sidecar file,
---config, defaults). Exit status: 0 done; 1 failed; 2 the command line, or a
-file it names, is wrong. Every error is one line on stderr, never a traceback.
+--config, defaults). The shortcuts install makes run AGENT, with ``--config``
+(as an absolute path) when the branding came from that file. ``status``
+without a branding of its own (no stamp, sidecar or --config) shows every
+company installed for this user, each with the command its shortcuts run, so
+what ``sos-agent --config acme.json install`` made is found without repeating
+--config. Exit status: 0 done; 1 failed; 2 the command line, or a file it
+names, is wrong. Every error is one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
+import subprocess
 import sys
 from typing import NoReturn, Sequence, TextIO
 
 from agent.branding import load_branding
 from agent.errors import BrandingError
+from agent.launch import agent_command
 
-from .api import Status, install, status, uninstall
+from .api import Status, install, installed, status, uninstall
+from .manifest import manifests_dir
 from .errors import InstallerError
 
 __all__ = ["main"]
@@ -49,24 +58,32 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m installer") -
         return EXIT_USAGE
     try:
         if args.command == "install":
-            result = install(branding, executable)
-            _say(f"{branding.company_name}: installed, {_count(result.changed, 'file')} changed", sys.stdout)
+            command = agent_command(branding, args.config, program=[os.path.abspath(executable)])
+            result = install(branding, command)
+            changed = _count(result.changed, "file")
+            shown = [(f"{branding.company_name}: installed, {changed} changed", result)]
         elif args.command == "uninstall":
             result = uninstall(branding)
-            _say(f"{branding.company_name}: {_count(result.changed, 'file')} removed", sys.stdout)
+            shown = [(f"{branding.company_name}: {_count(result.changed, 'file')} removed", result)]
+        elif branding.source == "defaults":  # no company named: every one installed for this user
+            shown = [(f"{result.app_id}: {_summary(result)}", result) for result in installed()]
         else:
             result = status(branding)
-            _say(f"{branding.company_name}: {_summary(result)}", sys.stdout)
+            shown = [(f"{branding.company_name}: {_summary(result)}", result)]
     except InstallerError as exc:
         _say(f"{prog}: {exc}", sys.stderr)
         return EXIT_FAILED
     except Exception as exc:  # a bug: still one line, as promised to the customer
         _say(f"{prog}: unexpected error: {exc!r}", sys.stderr)
         return EXIT_FAILED
-    for file in result.files:
-        _say(f"  {file.state:<8} {file.kind:<34} {file.path}", sys.stdout)
-    for note in result.notes:
-        _say(f"note: {note}", sys.stdout)
+    if not shown:
+        _say(f"not installed (nothing recorded in {manifests_dir()})", sys.stdout)
+    for headline, result in shown:
+        _say(headline, sys.stdout)
+        for file in result.files:
+            _say(f"  {file.state:<8} {file.kind:<34} {file.path}", sys.stdout)
+        for note in result.notes:
+            _say(f"note: {note}", sys.stdout)
     return EXIT_OK
 
 
@@ -101,7 +118,13 @@ def _executable(given: str | None, required: bool) -> str | None:
 def _summary(result: Status) -> str:
     if not result.installed:
         return "not installed"
-    return f"installed ({'intact' if result.intact else 'some files changed or missing'}), starts {result.executable}"
+    state = "intact" if result.intact else "some files changed or missing"
+    return f"installed ({state}), starts {_shown(result.command or ())}"
+
+
+def _shown(command: Sequence[str]) -> str:
+    """*command* as the user would type it on this OS."""
+    return subprocess.list2cmdline(command) if os.name == "nt" else shlex.join(command)
 
 
 def _count(items: Sequence[object], noun: str) -> str:

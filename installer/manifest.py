@@ -2,9 +2,15 @@
 
 One small JSON file per company (``app_id``) in the user's config folder::
 
-    {"format": 1, "app_id": "acme", "platform": "linux", "executable": "/opt/acme/sos-agent",
+    {"format": 1, "app_id": "acme", "platform": "linux", "executable": "/venv/bin/python",
+     "command": ["/venv/bin/python", "-P", "-m", "agent", "--config", "/home/bob/acme.json"],
      "files": [{"path": "...", "kind": "icon", "sha256": "...", "recipe": "..."}],
      "created_dirs": ["..."]}
+
+``command`` is what the shortcuts run (program first; ``sos`` added for the
+SOS shortcut). ``executable`` is its program, kept for readers of records made
+before ``command`` was added; a record without ``command`` ran ``executable``
+alone.
 
 ``sha256`` is the hash of the file as installed: a file whose hash no longer
 matches was changed by the user and is left alone. ``recipe`` is the hash of
@@ -26,7 +32,8 @@ from agent.storage import CONFIG_DIR_ENV, config_dir
 
 from .errors import InstallerError
 
-__all__ = ["CONFIG_DIR_ENV", "Entry", "Manifest", "config_dir", "manifest_path", "file_sha256", "data_sha256"]
+__all__ = ["CONFIG_DIR_ENV", "Entry", "Manifest", "config_dir", "manifests_dir", "manifest_path",
+           "file_sha256", "data_sha256"]
 
 # CONFIG_DIR_ENV and config_dir() are the agent's (agent.storage), re-exported here:
 # the installer keeps its manifests in the same folder as the agent's own files.
@@ -35,9 +42,14 @@ FORMAT = 1
 INTACT, CHANGED, MISSING = "intact", "changed", "missing"
 
 
+def manifests_dir() -> Path:
+    """The folder holding one record per installed company."""
+    return config_dir() / "installed"
+
+
 def manifest_path(app_id: str) -> Path:
     """Where the record for the company *app_id* is kept."""
-    return config_dir() / "installed" / f"{app_id}.json"
+    return manifests_dir() / f"{app_id}.json"
 
 
 def file_sha256(path: Path) -> str | None:
@@ -76,7 +88,8 @@ class Manifest:
 
     app_id: str
     platform: str
-    executable: str
+    #: What the shortcuts run, program first.
+    command: tuple[str, ...]
     files: tuple[Entry, ...] = ()
     created_dirs: tuple[Path, ...] = ()
 
@@ -92,7 +105,8 @@ class Manifest:
             "format": FORMAT,
             "app_id": self.app_id,
             "platform": self.platform,
-            "executable": self.executable,
+            "executable": self.command[0],
+            "command": list(self.command),
             "files": [
                 {"path": str(e.path), "kind": e.kind, "sha256": e.sha256, "recipe": e.recipe}
                 for e in self.files
@@ -117,7 +131,7 @@ class Manifest:
             return cls(
                 app_id=str(data["app_id"]),
                 platform=str(data["platform"]),
-                executable=str(data["executable"]),
+                command=_command(data),
                 files=tuple(
                     Entry(Path(f["path"]), str(f["kind"]), str(f["sha256"]), str(f["recipe"]))
                     for f in data["files"]
@@ -129,3 +143,11 @@ class Manifest:
                 f"the list of installed files {path} is damaged ({exc}); remove it and the "
                 "shortcuts by hand, then install again"
             ) from None
+
+
+def _command(data: dict) -> tuple[str, ...]:
+    """The recorded command; a record from before ``command`` ran its executable alone."""
+    command = data.get("command", [data["executable"]])
+    if not isinstance(command, list) or not command or not all(isinstance(a, str) for a in command):
+        raise ValueError("command must be a non-empty list of texts")
+    return tuple(command)

@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,8 +39,16 @@ def start_xvfb(xvfb: str, screen: str = "640x480x24") -> tuple[subprocess.Popen,
     return proc, (":" + number.decode().strip()) if number.strip() else None
 
 
+def path_without_agent() -> str:
+    """$PATH without any folder holding ``sos-agent`` (a venv's bin): a fresh machine's PATH,
+    where CI runs, so an agent that looks itself up on PATH fails here as it does there."""
+    folders = os.environ.get("PATH", os.defpath).split(os.pathsep)
+    return os.pathsep.join(f for f in folders if f and not os.path.exists(os.path.join(f, "sos-agent")))
+
+
 def agent_env(tmp_path: Path) -> dict[str, str]:
-    """An environment where the agent's config, home and desktop are all under *tmp_path*."""
+    """An environment where the agent's config, home and desktop are all under *tmp_path*,
+    and no ``sos-agent`` is on PATH."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS")}
     home = tmp_path / "home"
@@ -53,6 +61,7 @@ def agent_env(tmp_path: Path) -> dict[str, str]:
         "XDG_DESKTOP_DIR": str(home / "Desktop"),
         "LANG": "C.UTF-8",
         "PYTHONUNBUFFERED": "1",
+        "PATH": path_without_agent(),
         # No keyring daemon in tests: the file fallback, without probing every backend.
         "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
     })
@@ -68,12 +77,13 @@ def write_branding(tmp_path: Path, server_url: str, **fields: Any) -> Path:
 
 
 class AgentProcess:
-    """``python -m agent ...`` (or python *launcher* ...) with its stdout read line by line."""
+    """``python -m agent ...`` (or another *program*) with its stdout read line by line by a thread."""
 
-    def __init__(self, args: list[str], env: dict[str, str],
-                 launcher: Sequence[str] = ("-m", "agent")) -> None:
+    def __init__(self, args: list[str], env: dict[str, str], program: list[str] | None = None,
+                 cwd: Path = ROOT) -> None:
         self.args = args
-        self.proc = subprocess.Popen([sys.executable, *launcher, *args], cwd=ROOT, env=env,
+        program = [sys.executable, "-m", "agent"] if program is None else program
+        self.proc = subprocess.Popen([*program, *args], cwd=cwd, env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.seen: list[str] = []

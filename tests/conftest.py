@@ -1,5 +1,6 @@
 """Shared fixtures: a real sosdesk server on a loopback port, in-process or as a
-process, and a way to require system tools (skip on a developer box, fail in CI)."""
+process, and a way to require system tools and modules (skip on a developer box,
+fail in CI: see ci_skips)."""
 
 from __future__ import annotations
 
@@ -20,23 +21,21 @@ import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-IN_CI = os.environ.get("CI", "").lower() == "true"
 
+# The hooks that turn a skip for something missing into a failure under CI=true.
+from ci_skips import (  # noqa: E402,F401
+    in_ci,
+    pytest_make_collect_report,
+    pytest_runtest_makereport,
+    require_module,
+    require_tool,
+    skip_missing,
+)
 from server_stub.app import App, Server, start_timers  # noqa: E402
 from server_stub.store import Store  # noqa: E402
 
+IN_CI = in_ci()
 EXPERT_PASSWORD = "correct horse battery"
-
-
-def require_tool(name: str) -> str:
-    """The path of system tool *name*; skips the test without it (fails in CI)."""
-    path = shutil.which(name)
-    if path is None:
-        message = f"{name} is not installed (.ci/run installs it)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 def free_port() -> int:

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from agent import firststart
 from agent.branding import Branding
 from agent.cli import main
 from agent.firststart import FIRST_START_DONE, first_start
@@ -27,8 +26,8 @@ def fake_installer(monkeypatch: pytest.MonkeyPatch, fail: BaseException | None =
     module = types.ModuleType("installer")
     module.InstallerError = InstallerError  # type: ignore[attr-defined]
 
-    def install(branding: Branding, executable: str) -> Any:
-        calls.append(("install", branding.app_id, executable))
+    def install(branding: Branding, command: list[str]) -> Any:
+        calls.append(("install", branding.app_id, command))
         if fail:
             raise fail
         return types.SimpleNamespace(files=[types.SimpleNamespace(path="/desk/sos.desktop")], notes=())
@@ -45,9 +44,9 @@ def fake_installer(monkeypatch: pytest.MonkeyPatch, fail: BaseException | None =
 def test_installs_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = fake_installer(monkeypatch)
     state = State("acme", tmp_path)
-    assert first_start(Branding(company_name="Acme"), state, "/opt/sos-agent")
-    assert not first_start(Branding(company_name="Acme"), state, "/opt/sos-agent")
-    assert calls == [("install", "acme", "/opt/sos-agent")] and state.get(FIRST_START_DONE)
+    assert first_start(Branding(company_name="Acme"), state, ["/opt/sos-agent"])
+    assert not first_start(Branding(company_name="Acme"), state, ["/opt/sos-agent"])
+    assert calls == [("install", "acme", ["/opt/sos-agent"])] and state.get(FIRST_START_DONE)
 
 
 def warnings_in(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -62,8 +61,8 @@ def test_failures_are_logged_and_tried_again_next_time(tmp_path: Path, monkeypat
                                                         error: BaseException) -> None:
     calls = fake_installer(monkeypatch, error)
     state = State("acme", tmp_path)
-    assert not first_start(Branding(), state, "/x")
-    assert not first_start(Branding(), state, "/x")
+    assert not first_start(Branding(), state, ["/x"])
+    assert not first_start(Branding(), state, ["/x"])
     assert len(calls) == 2 and not state.get(FIRST_START_DONE)
     assert warnings_in(caplog) == [f"could not install the SOS shortcut and autostart: {error}"] * 2
 
@@ -72,16 +71,9 @@ def test_without_an_installer_package(tmp_path: Path, monkeypatch: pytest.Monkey
                                       caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setitem(sys.modules, "installer", None)  # import raises ImportError
     caplog.set_level(logging.INFO, logger="agent.firststart")
-    assert not first_start(Branding(), State("x", tmp_path), "/x")
+    assert not first_start(Branding(), State("x", tmp_path), ["/x"])
     assert warnings_in(caplog) == []  # not bundled is no problem: no warning at every start
     assert [r.getMessage().split(":")[0] for r in caplog.records] == ["the installer is not available"]
-
-
-def test_executable_is_the_sos_agent_script_when_not_frozen(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(firststart.shutil, "which", lambda name: "/venv/bin/sos-agent")
-    assert firststart.agent_executable() == "/venv/bin/sos-agent"
-    monkeypatch.setattr(sys, "frozen", True, raising=False)
-    assert firststart.agent_executable() == sys.executable
 
 
 def test_install_and_uninstall_commands_delegate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -115,7 +107,7 @@ def unwritable_folder(tmp_path: Path) -> Path:
 def test_a_first_start_that_cannot_be_recorded_is_logged_not_raised(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     calls = fake_installer(monkeypatch)
-    assert not first_start(Branding(), State("x", unwritable_folder(tmp_path)), "/x")
+    assert not first_start(Branding(), State("x", unwritable_folder(tmp_path)), ["/x"])
     assert len(calls) == 1
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "could not record it: cannot save" in warnings[0]

@@ -198,7 +198,7 @@ def test_a_signed_agent_files_its_case_with_the_stamped_server(base: Path, tmp_p
                                     create_shortcut=False, language="en"))
     with open(exe, "ab") as f:
         f.write(signature())
-    agent = AgentProcess(["--headless", "sos"], agent_env(tmp_path), launcher=["-c", FROZEN, str(exe)])
+    agent = AgentProcess(["--headless", "sos"], agent_env(tmp_path), program=[sys.executable, "-c", FROZEN, str(exe)])
     agents.append(agent)
     agent.expect("status pending")
     [case] = queue_of(server_process)

@@ -171,3 +171,13 @@ def test_icon_has_a_status_badge() -> None:
     corner = (52, 52)
     assert plain.getpixel(corner) != pending.getpixel(corner)
     assert pending.getpixel(corner)[:3] == (0xd2, 0x99, 0x22)
+
+
+def test_open_window_starts_this_agent_again_in_sos_mode(tray: tray_module.Tray,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[list[str]] = []
+    monkeypatch.setattr(tray_module.subprocess, "Popen", lambda argv, **kwargs: started.append(argv))
+    tray.agent.argv = ["/venv/bin/python", "-P", "-m", "agent", "--config", "/home/bob/acme.json"]
+    tray.open_window()
+    assert started == [["/venv/bin/python", "-P", "-m", "agent", "--config", "/home/bob/acme.json",
+                        "--no-install", "sos"]]

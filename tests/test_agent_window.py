@@ -15,7 +15,7 @@ from agent.branding import Branding
 from agent.keystore import Secrets
 from agent.storage import State
 from agent_helpers import FakeClient, MemoryStore, customer_case
-from conftest import require_tool
+from conftest import require_module, require_tool
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +49,7 @@ def display(xvfb: str, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def test_window_shows_code_status_expert_and_close_button(display: str, tmp_path: Path) -> None:
-    pytest.importorskip("tkinter")
+    require_module("tkinter")
     from agent.cli import Agent
     from agent.window import QuickSupportWindow
 
@@ -80,7 +80,7 @@ def test_window_shows_code_status_expert_and_close_button(display: str, tmp_path
 
 def failing_window(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, secrets_folder: Path) -> object:
     """A window whose run() ends quickly once done; a safety timer ends a hanging one."""
-    pytest.importorskip("tkinter")
+    require_module("tkinter")
     from agent import window as window_module
     from agent.cli import Agent
     from agent.window import QuickSupportWindow
@@ -131,7 +131,7 @@ def test_window_reports_a_failing_start_instead_of_connecting_forever(
 
 
 def test_close_button_comes_back_after_a_failed_close(display: str, tmp_path: Path) -> None:
-    pytest.importorskip("tkinter")
+    require_module("tkinter")
     from agent.cli import Agent
     from agent.errors import ServerUnreachable
     from agent.window import QuickSupportWindow

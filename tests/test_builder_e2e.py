@@ -16,6 +16,7 @@ import pytest
 
 from agent.branding import Branding, read_stamp, write_stamp
 from builder import base as base_module
+from desktop_entry import entry_values, parse_exec
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -146,6 +147,12 @@ def test_two_companies_agents_file_cases_in_their_own_groups(built_base, live_se
         assert run.finish() == 0, run.stderr
         assert "status closed" in run.lines
         assert "Traceback" not in run.stderr
+
+        # The first start's autostart runs this very executable: the branding travels inside it.
+        home = tmp_path / f"home-{group}"
+        autostart = home / ".config" / "autostart" / f"sosdesk-{branding.app_id}-tray.desktop"
+        [program] = parse_exec(entry_values(autostart)["Exec"])
+        assert os.path.samefile(program, exe)
 
     assert modules["ACME"] != modules["Globex Support"]
 

@@ -21,9 +21,9 @@ from typing import Iterator
 
 import pytest
 
-from conftest import EXPERT_PASSWORD, ROOT, LiveServer, require_tool
+from conftest import EXPERT_PASSWORD, ROOT, LiveServer, require_module, require_tool
 
-sync_api = pytest.importorskip("playwright.sync_api")
+sync_api = require_module("playwright.sync_api")
 expect = sync_api.expect
 
 pytestmark = pytest.mark.slow

@@ -103,8 +103,40 @@ def test_a_broken_branding_file_exits_2(env, agent, tmp_path):
 
 
 def test_a_failed_install_exits_1_with_one_line(env, agent):
+    (Path(env["HOME"]) / ".config" / "autostart").write_text("a file where the folder belongs")
+    assert_one_line_error(run(env, "install", "--executable", str(agent)), 1, "autostart")
+
+
+def test_a_missing_desktop_folder_is_a_note_not_a_failure(env, agent):
     (Path(env["HOME"]) / "Schreibtisch").rmdir()
-    assert_one_line_error(run(env, "install", "--executable", str(agent)), 1, "does not exist")
+    installed = run(env, "install", "--executable", str(agent))
+    assert installed.returncode == 0, installed.stderr
+    assert "sosdesk: installed, 3 files changed" in installed.stdout
+    assert "note: skipped the sosdesk Support desktop shortcut: the desktop folder" in installed.stdout
+
+
+def test_the_shortcuts_keep_the_branding_file_and_status_finds_them_without_it(env, agent, branding_file,
+                                                                               tmp_path):
+    home = Path(env["HOME"])
+    # A relative --config, as typed: the shortcut must name it absolutely (it starts elsewhere).
+    installed = subprocess.run([sys.executable, "-m", "installer", "install", "--executable", str(agent),
+                                "--config", branding_file.name], env=env, cwd=tmp_path,
+                               capture_output=True, text=True, timeout=60)
+    assert installed.returncode == 0, installed.stderr
+    exec_line = next(line for line in (home / "Schreibtisch" / "Müller & Söhne IT Support.desktop")
+                     .read_text(encoding="utf-8").splitlines() if line.startswith("Exec="))
+    assert exec_line == f'Exec="{agent}" --config {branding_file} sos'
+
+    shown = run(env, "status")  # no --config, no --executable: every company installed here
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0] == f"muller-sohne-it: installed (intact), starts '{agent}' --config {branding_file}"
+    assert len(lines) == 5 and all(line.startswith("  intact ") for line in lines[1:])
+    assert run(env, "status", "--executable", str(agent)).stdout == shown.stdout
+
+    run(env, "uninstall", "--config", str(branding_file))
+    shown = run(env, "status")
+    assert shown.returncode == 0 and shown.stdout.startswith("not installed (nothing recorded in ")
 
 
 def test_an_unknown_forced_platform_exits_1(env, agent):

@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from agent.branding import Branding
+from conftest import skip_missing
 from installer.icons import ICO_SIZES, can_write_icns, make_icon, write_ico, write_icns, write_png
 
 
@@ -60,8 +61,9 @@ def test_write_helpers_produce_files_pillow_opens():
     assert Image.open(io.BytesIO(out.getvalue())).info["sizes"] == {(s, s) for s in ICO_SIZES}
 
 
-@pytest.mark.skipif(not can_write_icns(), reason="this Pillow cannot write .icns")
 def test_write_icns_accepts_a_path(tmp_path):
+    if not can_write_icns():
+        skip_missing("Pillow with .icns support is not installed (pip install -U Pillow)")
     path = tmp_path / "icon.icns"
     write_icns(Branding(company_name="ACME"), path)
     with Image.open(path) as image:

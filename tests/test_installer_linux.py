@@ -8,8 +8,8 @@ run a launcher's Exec line and see that it really starts the agent.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
-import shutil
 import stat
 import subprocess
 import time
@@ -19,6 +19,8 @@ import pytest
 from PIL import Image
 
 from agent.branding import Branding
+from conftest import require_tool
+from desktop_entry import entry_values, parse_exec
 from installer import ConflictError, InstallerError, install, status, uninstall
 from installer import _linux
 from installer._linux import desktop_dir, escape_value, exec_line
@@ -28,6 +30,8 @@ COMPANY = "Müller & Söhne IT"
 REAL_MARK_TRUSTED = _linux.mark_trusted
 #: Spaces, quotes, $, %, backtick, backslash, '=', non-ASCII: all legal in a Linux path.
 ODD_FOLDER = "Programme (x86)/Müller's \"SOS\" $HOME 100% `tools` a\\b=c"
+#: Options after the program, as the agent passes its branding file and language on.
+ODD_OPTIONS = ["-P", "-m", "agent", "--config", f"/home/jörg/{ODD_FOLDER}/acme.json", "--language", "de"]
 
 
 # -- fixtures and helpers --------------------------------------------------
@@ -95,70 +99,12 @@ def snapshot(root: Path, with_times: bool = False) -> dict[str, tuple]:
     return tree
 
 
-def parse_exec(value: str) -> list[str]:
-    """Split an Exec value the way the Desktop Entry Specification says a launcher must."""
-    # 1. the general string escapes, 2. the quoting rules, 3. field codes.
-    unescaped, i = [], 0
-    while i < len(value):
-        if value[i] == "\\" and i + 1 < len(value):
-            unescaped.append({"s": " ", "n": "\n", "t": "\t", "r": "\r", "\\": "\\"}[value[i + 1]])
-            i += 2
-        else:
-            unescaped.append(value[i])
-            i += 1
-    text = "".join(unescaped)
-    args: list[str] = []
-    current: list[str] | None = None
-    i = 0
-    while i < len(text):
-        c = text[i]
-        if c == " ":
-            if current is not None:
-                args.append("".join(current))
-                current = None
-        elif c == '"':
-            current = current if current is not None else []
-            i += 1
-            while text[i] != '"':
-                if text[i] == "\\":
-                    assert text[i + 1] in '"`$\\', f"bad escape in {text!r}"
-                    i += 1
-                current.append(text[i])
-                i += 1
-        else:
-            assert c not in "\t\n\"'\\><~|&;$*?#()`", f"unquoted reserved {c!r} in {text!r}"
-            current = (current or []) + [c]
-        i += 1
-    if current is not None:
-        args.append("".join(current))
-    for arg in args:
-        assert "%" not in arg.replace("%%", ""), f"field code in {arg!r}"
-    return [arg.replace("%%", "%") for arg in args]
-
-
-def entry_values(path: Path) -> dict[str, str]:
-    """The raw key=value pairs of a desktop entry's [Desktop Entry] group."""
-    lines = path.read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "[Desktop Entry]"
-    return dict(line.split("=", 1) for line in lines[1:] if line and not line.startswith("#"))
-
-
 def run_exec(entry: Path, agent: Path) -> list[str]:
     """Run *entry*'s Exec line as a launcher would; the arguments the agent saw."""
     argv = parse_exec(entry_values(entry)["Exec"])
     (agent.parent / "argv.txt").unlink(missing_ok=True)
     subprocess.run(argv, check=True, timeout=10)
     return (agent.parent / "argv.txt").read_text(encoding="utf-8").splitlines()
-
-
-def require_tool(name: str, package: str) -> str:
-    """The tool's path; skip (visibly) when missing, but fail in CI, which must have it."""
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} is required in CI: apt-get install -y {package}")
-        pytest.skip(f"{name} is not installed (apt-get install -y {package})")
-    return path
 
 
 def paths(home: Path) -> dict[str, Path]:
@@ -217,7 +163,7 @@ def test_mark_trusted_sets_gnome_and_xfce_metadata_through_gio(tmp_path, monkeyp
 
 
 def test_every_entry_passes_desktop_file_validate(home, agent, branding):
-    validate = require_tool("desktop-file-validate", "desktop-file-utils")
+    validate = require_tool("desktop-file-validate")
     install(branding, agent)
     for key in ("menu", "desktop", "autostart"):
         result = subprocess.run([validate, str(paths(home)[key])], capture_output=True, text=True)
@@ -234,17 +180,32 @@ def test_launcher_exec_starts_the_agent_in_sos_mode(home, agent, branding):
 
 def test_gio_launch_starts_the_agent_from_the_launcher(home, agent, branding):
     # A second opinion from GLib, which is what GNOME's desktop itself uses.
-    gio = shutil.which("gio")
-    if gio is None:
-        pytest.skip("gio is not installed (Debian package libglib2.0-bin)")
-    install(branding, agent)
+    gio = require_tool("gio")
+    install(branding, [agent, *ODD_OPTIONS])
     subprocess.run([gio, "launch", str(paths(home)["desktop"])], check=True, timeout=10,
                    capture_output=True)
     argv_file = agent.parent / "argv.txt"
     deadline = time.monotonic() + 5
     while not (argv_file.exists() and argv_file.read_text()) and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert argv_file.read_text(encoding="utf-8").splitlines() == ["sos"]
+    assert argv_file.read_text(encoding="utf-8").splitlines() == [*ODD_OPTIONS, "sos"]
+
+
+def test_every_entry_runs_the_whole_agent_command(home, agent, branding):
+    """``python -m agent --config FILE --language de``: every option reaches the agent intact."""
+    install(branding, [agent, *ODD_OPTIONS])
+    where = paths(home)
+    assert run_exec(where["desktop"], agent) == [*ODD_OPTIONS, "sos"]
+    assert run_exec(where["menu"], agent) == [*ODD_OPTIONS, "sos"]
+    assert run_exec(where["autostart"], agent) == ODD_OPTIONS
+    assert status(branding).command == (str(agent), *ODD_OPTIONS)
+
+
+def test_a_new_option_updates_the_entries_in_place(home, agent, branding):
+    install(branding, agent)
+    result = install(branding, [agent, "--language", "de"])
+    assert set(result.changed) == {paths(home)[k] for k in ("menu", "desktop", "autostart")}
+    assert run_exec(paths(home)["desktop"], agent) == ["--language", "de", "sos"]
 
 
 def test_without_create_shortcut_there_is_no_desktop_launcher(home, agent):
@@ -374,12 +335,21 @@ def test_failed_update_restores_the_previous_files(home, tmp_path, agent, brandi
     assert run_exec(paths(home)["menu"], agent) == ["sos"]
 
 
-def test_missing_desktop_folder_fails_clearly_and_leaves_nothing(home, agent, branding):
-    (home / "Schreibtisch").rmdir()
-    before = snapshot(home)
-    with pytest.raises(InstallerError, match="desktop folder .*Schreibtisch does not exist"):
-        install(branding, agent)
-    assert snapshot(home) == before
+def test_a_missing_desktop_folder_skips_only_the_launcher_and_says_so(home, agent, branding):
+    (home / "Schreibtisch").rmdir()  # a fresh account, or a server: no desktop folder yet
+
+    result = install(branding, agent)
+
+    where = paths(home)
+    assert {f.path for f in result.files} == {where[k] for k in ("menu", "autostart", "icon")}
+    assert not (home / "Schreibtisch").exists()  # not created behind the user's back
+    assert result.notes == (f"skipped the Müller & Söhne IT Support desktop shortcut: the desktop folder "
+                            f"{home / 'Schreibtisch'} does not exist (create it and install again to add "
+                            "the shortcut)",)
+    assert run_exec(where["menu"], agent) == ["sos"]
+    # Once the folder exists, installing again adds the launcher.
+    (home / "Schreibtisch").mkdir()
+    assert install(branding, agent).changed == (where["desktop"],)
 
 
 def test_unwritable_autostart_folder_rolls_back_what_was_written(home, agent, branding):
@@ -393,6 +363,18 @@ def test_unwritable_autostart_folder_rolls_back_what_was_written(home, agent, br
 def test_missing_agent_program_is_refused(home, tmp_path, branding):
     with pytest.raises(InstallerError, match="does not exist"):
         install(branding, tmp_path / "nowhere" / "agent")
+
+
+def test_a_record_from_before_commands_means_the_program_alone(home, agent, branding):
+    install(branding, [agent, "--language", "de"])
+    record = json.loads(paths(home)["manifest"].read_text(encoding="utf-8"))
+    assert record["command"] == [str(agent), "--language", "de"] and record["executable"] == str(agent)
+    del record["command"]
+    paths(home)["manifest"].write_text(json.dumps(record), encoding="utf-8")
+    assert status(branding).command == (str(agent),)
+    # Installing over it brings the entries up to date.
+    assert set(install(branding, agent).changed) == {paths(home)[k] for k in ("menu", "desktop", "autostart")}
+    assert run_exec(paths(home)["desktop"], agent) == ["sos"]
 
 
 def test_damaged_manifest_gives_a_clear_message(home, agent, branding):

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from agent.branding import Branding
+from conftest import skip_missing
 from installer import ConflictError, install, status, uninstall
 from installer.icons import can_write_icns
 
@@ -70,8 +71,9 @@ def test_desktop_bundle_opens_the_sos_mode(home, agent):
     assert (agent.parent / "argv.txt").read_text(encoding="utf-8").splitlines() == ["sos"]
 
 
-@pytest.mark.skipif(not can_write_icns(), reason="this Pillow cannot write .icns")
 def test_icns_opens_at_every_size(home, agent):
+    if not can_write_icns():
+        skip_missing("Pillow with .icns support is not installed (pip install -U Pillow)")
     install(Branding(company_name=COMPANY, primary_color="#6f42c1"), agent)
     contents = home / "Desktop" / BUNDLE / "Contents"
     with open(contents / "Info.plist", "rb") as f:
@@ -112,3 +114,26 @@ def test_without_create_shortcut_only_the_launch_agent_is_installed(home, agent)
     result = install(Branding(company_name=COMPANY, create_shortcut=False), agent)
     assert [f.path for f in result.files] == [launch_agent(home)]
     assert list((home / "Desktop").iterdir()) == []
+
+
+#: What a Python agent passes on: the branding file (a path needing shell quoting) and the language.
+OPTIONS = ["-P", "-m", "agent", "--config", "/Users/jörg/Müller's \"SOS\" $HOME `x` 100%/acme.json",
+           "--language", "de"]
+
+
+def test_launch_agent_and_bundle_run_the_whole_agent_command(home, agent):
+    install(Branding(company_name=COMPANY), [agent, *OPTIONS])
+    with open(launch_agent(home), "rb") as f:
+        assert plistlib.load(f)["ProgramArguments"] == [str(agent), *OPTIONS]
+
+    subprocess.run([str(home / "Desktop" / BUNDLE / "Contents" / "MacOS" / "sos")], check=True, timeout=10)
+
+    assert (agent.parent / "argv.txt").read_text(encoding="utf-8").splitlines() == [*OPTIONS, "sos"]
+
+
+def test_a_missing_desktop_skips_only_the_bundle_and_says_so(home, agent):
+    (home / "Desktop").rmdir()
+    result = install(Branding(company_name=COMPANY), agent)
+    assert [f.path for f in result.files] == [launch_agent(home)]
+    assert not (home / "Desktop").exists()
+    assert len(result.notes) == 1 and str(home / "Desktop") in result.notes[0]

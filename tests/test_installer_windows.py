@@ -208,8 +208,87 @@ def test_the_script_quotes_every_value():
 
 def test_a_windows_agent_path_gives_a_windows_working_folder(profile):
     exe = r"C:\Program Files\Müller & Söhne\sos-agent.exe"
-    artefacts = _windows.plan(Branding(company_name=COMPANY), exe)
+    artefacts = _windows.plan(Branding(company_name=COMPANY), [exe]).artefacts
     desktop = next(a for a in artefacts if a.kind == "desktop shortcut")
     fields = shortcut_fields(desktop.data.decode("utf-8"))
     assert fields["TargetPath"] == exe
     assert fields["WorkingDirectory"] == r"C:\Program Files\Müller & Söhne"
+
+
+
+def command_line_to_argv(line: str) -> list[str]:
+    """Split a command line as the Microsoft C runtime (and CommandLineToArgvW) do, after the program."""
+    args: list[str] = []
+    current: list[str] = []
+    in_quotes = started = False
+    i = 0
+    while i < len(line):
+        c = line[i]
+        if c == "\\":
+            run = len(line[i:]) - len(line[i:].lstrip("\\"))
+            if i + run < len(line) and line[i + run] == '"':
+                current.append("\\" * (run // 2))
+                if run % 2:
+                    current.append('"')
+                    i += run + 1
+                else:
+                    i += run
+                started = True
+                continue
+            current.append("\\" * run)
+            i += run
+            started = True
+            continue
+        if c == '"':
+            in_quotes = not in_quotes
+            started = True
+        elif c in " \t" and not in_quotes:
+            if started:
+                args.append("".join(current))
+            current, started = [], False
+        else:
+            current.append(c)
+            started = True
+        i += 1
+    if started:
+        args.append("".join(current))
+    return args
+
+
+#: What a Python agent in a venv passes: a config path with spaces, quotes and a trailing backslash folder.
+OPTIONS = ["-P", "-m", "agent", "--config", r'C:\Users\Jörg Müller\Müller "SOS" IT\acme.json',
+           "--language", "de", "C:\\trailing slash\\", ""]
+
+
+def test_both_shortcuts_run_the_whole_agent_command(profile, scripts, agent):
+    python = agent.with_name("pythonw.exe")
+    python.write_bytes(b"MZ")
+    install(Branding(company_name=COMPANY), [python, *OPTIONS])
+
+    desktop = shortcut_fields((profile / "Desktop" / LNK).read_bytes().decode("utf-8"))
+    tray = shortcut_fields((startup(profile) / LNK).read_bytes().decode("utf-8"))
+    assert desktop["TargetPath"] == tray["TargetPath"] == str(python)
+    assert command_line_to_argv(desktop["Arguments"]) == [*OPTIONS, "sos"]
+    assert command_line_to_argv(tray["Arguments"]) == OPTIONS
+    assert status(Branding(company_name=COMPANY)).command == (str(python), *OPTIONS)
+
+
+@pytest.mark.parametrize("line, expected", [
+    ('a "b c" d', ["a", "b c", "d"]),
+    (r'"a\"b"', ['a"b']),
+    (r'a\\\"b', ['a\\"b']),
+    (r'"c:\x\\" y', ["c:\\x\\", "y"]),
+    ('""', [""]),
+])
+def test_the_command_line_splitter_follows_the_c_runtime(line, expected):
+    # The examples of Microsoft's "Parsing C command-line arguments".
+    assert command_line_to_argv(line) == expected
+
+
+def test_a_missing_desktop_skips_only_the_desktop_shortcut(profile, scripts, agent):
+    (profile / "Desktop").rmdir()
+    result = install(Branding(company_name=COMPANY), agent)
+    assert [f.kind for f in result.files] == ["icon", "autostart entry"]
+    [note] = result.notes
+    assert "skipped the Müller & Söhne IT Support desktop shortcut" in note
+    assert str(profile / "Desktop") in note
