@@ -105,6 +105,22 @@ def test_manual_case_with_fields_and_field_errors(live_server: LiveServer) -> No
     assert assert_error(unknown, 400)["fields"] == {"assigned_userid": "no such expert"}
 
 
+def test_u0_means_nobody_on_create_and_edit(live_server: LiveServer) -> None:
+    """TeamViewer's "u0" is "nobody": it unassigns, never a 500 from the database."""
+    made = live_server.api("POST", "/api/v1/sessions", json={"assigned_userid": "u0"})
+    assert made.status_code == 201, made.text
+    assert made.json()["assigned_userid"] is None and made.json()["assigned_at"] is None
+    code = made.json()["code"]
+    assigned = live_server.api("PUT", f"/api/v1/sessions/{code}", json={"assigned_userid": "u1"})
+    assert assigned.json()["assigned_userid"] == "u1"
+    unassigned = live_server.api("PUT", f"/api/v1/sessions/{code}", json={"assigned_userid": "u0"})
+    assert unassigned.status_code == 200, unassigned.text
+    assert unassigned.json()["assigned_userid"] is None and unassigned.json()["assigned_name"] is None
+    for path, method in (("/api/v1/sessions", "POST"), (f"/api/v1/sessions/{code}", "PUT")):
+        unknown = live_server.api(method, path, json={"assigned_userid": "u999999999999999999"})
+        assert assert_error(unknown, 400)["fields"] == {"assigned_userid": "no such expert"}
+
+
 @pytest.mark.parametrize("method,path,kwargs,status,code", [
     ("POST", "/api/v1/sessions", {"data": b"{not json"}, 400, "invalid_json"),
     ("POST", "/api/v1/sessions", {"data": b"\xff\xfe"}, 400, "invalid_json"),
