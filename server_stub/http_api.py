@@ -146,18 +146,22 @@ def login(app, req: Request) -> Response:
         app.login_ip_limiter.hit(req.client, req.now)
         raise Unauthorized("wrong name or password", code="login_failed")
     cookie, csrf = app.store.create_web_session(expert["id"], req.now, app.session_ttl)
-    attributes = f"HttpOnly; SameSite=Strict; Path=/; Max-Age={app.session_ttl}"
+    return Response(200, {"expert": _expert_view(expert), "csrf_token": csrf},
+                    [session_cookie(app, cookie, app.session_ttl)])
+
+
+def session_cookie(app, value: str, max_age: int) -> tuple[str, str]:
+    """The Set-Cookie header for the login session; logout clears it with the same attributes."""
+    attributes = f"HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}"
     if app.secure_cookies:
         attributes += "; Secure"
-    return Response(200, {"expert": _expert_view(expert), "csrf_token": csrf},
-                    [("Set-Cookie", f"{SESSION_COOKIE}={cookie}; {attributes}")])
+    return "Set-Cookie", f"{SESSION_COOKIE}={value}; {attributes}"
 
 
 def logout(app, req: Request) -> Response:
     if req.cookie:
         app.store.end_web_session(req.cookie)
-    return Response(200, {"status": "logged_out"},
-                    [("Set-Cookie", f"{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0")])
+    return Response(200, {"status": "logged_out"}, [session_cookie(app, "", 0)])
 
 
 def me(app, req: Request) -> Any:

@@ -330,6 +330,28 @@ def test_console_login_cookie_and_csrf(live_server: LiveServer) -> None:
     assert_error(session.get(live_server.url + "/api/v1/sessions"), 401)
 
 
+@pytest.mark.parametrize("secure", [False, True])
+def test_login_and_logout_cookies_carry_the_same_attributes(live_server: LiveServer,
+                                                             secure: bool) -> None:
+    """Under --secure-cookies the clearing cookie is Secure too (a browser may ignore
+    a non-Secure Set-Cookie that would overwrite a Secure one)."""
+    live_server.app.secure_cookies = secure
+    _, response = login(live_server)
+    set_cookie = response.headers["Set-Cookie"]
+    cookie = set_cookie.split(";")[0].split("=", 1)[1]
+    out = requests.post(live_server.url + "/api/v1/logout", timeout=10, headers={
+        "Cookie": f"sosdesk_session={cookie}", "X-CSRF-Token": response.json()["csrf_token"]})
+    assert out.status_code == 200
+    cleared = out.headers["Set-Cookie"]
+
+    def attributes(header: str) -> set[str]:
+        return {a.strip() for a in header.split(";")[1:] if not a.strip().startswith("Max-Age")}
+
+    assert cleared.startswith("sosdesk_session=;") and "Max-Age=0" in cleared
+    assert attributes(cleared) == attributes(set_cookie)
+    assert ("Secure" in attributes(cleared)) is secure, cleared
+
+
 def test_login_failures_are_rate_limited(live_server: LiveServer) -> None:
     for _ in range(5):
         assert_error(login(live_server, password="wrong password")[1], 401, "login_failed")
