@@ -380,6 +380,11 @@ class Handler(BaseHTTPRequestHandler):
             self._started = time.perf_counter()
             if not self.parse_request():
                 return
+            if _before_http_10(self.request_version):
+                # http.server would answer HTTP/0.9 with a bare body: no status line, no headers.
+                self.send_error(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED,
+                                "HTTP/0.9 is not supported; send HTTP/1.1")
+                return
             app.busy(+1)
             try:
                 self._dispatch()
@@ -400,10 +405,13 @@ class Handler(BaseHTTPRequestHandler):
         lengths = self.headers.get_all("Content-Length") or []
         if not lengths:
             return b""
-        if len(set(lengths)) != 1 or not lengths[0].strip().isdigit():
+        # ASCII digits only: str.isdigit() also takes '²', which int() then refuses.
+        if len(set(lengths)) != 1 or not _DIGITS.fullmatch(lengths[0].strip(" \t")):
             raise HttpError(HTTPStatus.BAD_REQUEST, "bad_content_length",
                             "Content-Length must be one whole number", close=True)
-        length = int(lengths[0])
+        digits = lengths[0].strip(" \t").lstrip("0") or "0"
+        # Over 18 digits is past any body we take (and int() refuses 4,301 digits).
+        length = int(digits) if len(digits) <= 18 else 10**18
         if length > self.server.app.max_body:
             raise HttpError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "body_too_large",
                             f"the body may be at most {self.server.app.max_body} bytes", close=True)
@@ -425,7 +433,11 @@ class Handler(BaseHTTPRequestHandler):
             # left unread would be taken for the next request on this connection.
             raw_body = self._read_body()
             app.watchdog.done(self.connection)  # the request is in; handling may take long
-            url = urlsplit(self.path)
+            try:
+                url = urlsplit(self.path)
+            except ValueError:  # e.g. "http://[x/": an unclosed IPv6 bracket
+                raise HttpError(HTTPStatus.BAD_REQUEST, "bad_request",
+                                "the request target is not a valid URL") from None
             try:
                 query = dict(parse_qsl(url.query, keep_blank_values=True, max_num_fields=50))
             except ValueError:
@@ -517,6 +529,8 @@ class Handler(BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         codes = {400: "bad_request", 414: "uri_too_long", 431: "headers_too_large",
                  501: "method_not_allowed", 505: "unsupported_http_version"}
+        if code == HTTPStatus.BAD_REQUEST and len((getattr(self, "requestline", "") or "").split()) == 2:
+            code = HTTPStatus.HTTP_VERSION_NOT_SUPPORTED  # method and target only: HTTP/0.9
         # Anything http.server rejects is the client's fault: never answer it with a 5xx.
         status = {501: 405, 505: 400}.get(code, code)
         self.close_connection = True
@@ -540,6 +554,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.client_address[0], *args)
+
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def _before_http_10(version: str) -> bool:
+    """Whether a version http.server accepted ('HTTP/0.9' for a line without one) is < 1.0."""
+    major = version.removeprefix("HTTP/").partition(".")[0]
+    return major.isascii() and major.isdigit() and int(major) < 1
 
 
 def _bearer(headers: Any) -> str | None:

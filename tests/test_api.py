@@ -179,6 +179,15 @@ def raw_request(url: str, payload: bytes, timeout: float = 5) -> bytes:
     (b"GET / HTTP/2.0\r\n\r\n", 400, "unsupported_http_version"),
     (b"BREW /api/v1/sessions HTTP/1.1\r\nHost: x\r\n\r\n", 405, "method_not_allowed"),
     (b"garbage\r\n\r\n", 400, "bad_request"),
+    # '\xb2' is read as '\u00b2' ('²'): str.isdigit() says yes, int() says no.
+    (b"POST /api/v1/login HTTP/1.1\r\nHost: x\r\nContent-Length: \xb2\r\n\r\n", 400,
+     "bad_content_length"),
+    (b"POST /api/v1/login HTTP/1.1\r\nHost: x\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n",
+     413, "body_too_large"),
+    (b"GET http://[x/healthz HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad_request"),
+    (b"GET /healthz\r\n\r\n", 400, "unsupported_http_version"),
+    (b"GET /healthz HTTP/0.9\r\n\r\n", 400, "unsupported_http_version"),
+    (b"POST /api/v1/login\r\n\r\n", 400, "unsupported_http_version"),
 ])
 def test_protocol_errors_are_json_and_never_5xx(live_server: LiveServer, payload, status, code) -> None:
     if b"truncated" in payload or b"Content-Length: 50" in payload:
