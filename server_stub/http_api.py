@@ -100,10 +100,39 @@ class Request:
                 raise InvalidInput("this request needs a JSON body", code="missing_body")
             return {}
         try:
-            return json.loads(self.raw_body.decode("utf-8"))
+            text = self.raw_body.decode("utf-8")
+            value = json.loads(text)
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise InvalidInput(f"the body is not valid JSON: {type(exc).__name__}",
                                code="invalid_json") from None
+        # Strict UTF-8 has no surrogates, so only a "\ud800" escape can bring one in.
+        if "\\u" in text and _has_lone_surrogate(value):
+            raise InvalidInput("the body is not valid JSON: a \\u escape is half of a "
+                               "surrogate pair, which is no character", code="invalid_json")
+        return value
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether a parsed JSON value has a lone surrogate in any string or key.
+
+    Such a string cannot be stored (sqlite) or sent (UTF-8), so it is refused
+    once here. Iterative: a body may nest as deep as json.loads allows.
+    """
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclasses.dataclass
@@ -395,6 +424,9 @@ class Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
         except (TimeoutError, ConnectionError, OSError):
             self.close_connection = True
+        except Exception:  # a bug outside _dispatch's own net: log it, close cleanly
+            log.exception("internal error while handling a request from %s", self.client_address[0])
+            self.close_connection = True
         finally:
             app.watchdog.done(self.connection)
 
@@ -500,12 +532,7 @@ class Handler(BaseHTTPRequestHandler):
             raise Forbidden("missing or wrong X-CSRF-Token header", code="csrf_failed")
 
     def _send(self, response: Response) -> None:
-        if response.raw is not None:
-            payload = response.raw
-        elif response.body is None:
-            payload = b""
-        else:
-            payload = json.dumps(response.body, ensure_ascii=False).encode("utf-8")
+        payload = _payload(response)
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(payload)))
@@ -563,6 +590,19 @@ def _before_http_10(version: str) -> bool:
     """Whether a version http.server accepted ('HTTP/0.9' for a line without one) is < 1.0."""
     major = version.removeprefix("HTTP/").partition(".")[0]
     return major.isascii() and major.isdigit() and int(major) < 1
+
+
+def _payload(response: Response) -> bytes:
+    """The bytes of a response body; never fails for JSON-able bodies."""
+    if response.raw is not None:
+        return response.raw
+    if response.body is None:
+        return b""
+    try:
+        return json.dumps(response.body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate echoed from somewhere: JSON's \u escapes still carry it.
+        return json.dumps(response.body).encode("ascii")
 
 
 def _bearer(headers: Any) -> str | None:

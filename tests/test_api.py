@@ -130,6 +130,18 @@ def test_u0_means_nobody_on_create_and_edit(live_server: LiveServer) -> None:
     ("POST", "/api/v1/sessions", {"data": b"[" * 100000}, 413, "body_too_large"),
     ("POST", "/api/v1/sessions", {"data": b"[" * 60000}, 400, "invalid_json"),
     ("POST", "/api/v1/sessions", {"data": b"9" * 5000}, 400, "invalid_json"),
+    # Lone surrogates: valid JSON escapes, but no character (sqlite and UTF-8 refuse them).
+    ("POST", "/api/v1/sessions", {"data": b'{"description": "\\ud800"}'}, 400, "invalid_json"),
+    ("POST", "/api/v1/sessions", {"data": b'{"end_customer": {"name": "a\\udfffb"}}'}, 400,
+     "invalid_json"),
+    ("POST", "/api/v1/sessions", {"data": b'{"\\ud800": 1}'}, 400, "invalid_json"),
+    ("POST", "/api/v1/customer/sos",
+     {"data": b'{"device_id": "device-0000000000001", "description": "\\ud800"}'}, 400,
+     "invalid_json"),
+    ("POST", "/api/v1/customer/sos", {"data": b'{"device_id": "device-0000000000001", "\\udc00": 1}'},
+     400, "invalid_json"),
+    ("POST", "/api/v1/login", {"data": b'{"name": "\\ud800", "password": "a good password"}'}, 400,
+     "invalid_json"),
     ("POST", "/api/v1/sessions/delete", {"json": {"codes": "s12-345-678"}}, 400, "invalid_input"),
     ("POST", "/api/v1/sessions/delete", {"json": {"codes": []}}, 400, "invalid_input"),
     ("GET", "/api/v1/sessions?limit=abc", {}, 400, "invalid_input"),
@@ -150,6 +162,13 @@ def test_bad_requests_get_documented_errors(live_server: LiveServer, method, pat
     headers = {"Content-Type": "application/json"}
     assert_error(live_server.api(method, path, headers=headers, **kwargs), status, code)
     assert live_server.api("GET", "/healthz", token=None).status_code == 200
+
+
+def test_a_surrogate_pair_is_one_character_and_welcome(live_server: LiveServer) -> None:
+    made = live_server.api("POST", "/api/v1/sessions",
+                           data=b'{"description": "printer \\ud83d\\udda8"}')
+    assert made.status_code == 201, made.text
+    assert made.json()["description"] == "printer \U0001f5a8"
 
 
 def raw_request(url: str, payload: bytes, timeout: float = 5) -> bytes:
