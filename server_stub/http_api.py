@@ -407,7 +407,17 @@ class Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 return
             self._started = time.perf_counter()
-            if not self.parse_request():
+            head = _HeadLines(self.rfile)
+            self.rfile = head
+            try:
+                parsed = self.parse_request()
+            finally:
+                self.rfile = head.rfile
+            if not parsed:
+                return
+            if head.bad or _bad_head_line(self.raw_requestline) or _malformed(self.headers):
+                self.send_error(HTTPStatus.BAD_REQUEST, "malformed request head: a line with a "
+                                "CR or NUL inside, without a colon, or folded")
                 return
             if _before_http_10(self.request_version):
                 # http.server would answer HTTP/0.9 with a bare body: no status line, no headers.
@@ -584,6 +594,45 @@ class Handler(BaseHTTPRequestHandler):
 
 
 _DIGITS = re.compile(r"[0-9]+")
+
+
+class _HeadLines:
+    """The connection's reader while http.server parses a request head: notes any
+    line with a CR inside it or a NUL.
+
+    http.server's header parser splits lines at a bare CR too, so "X: a<CR>Content-
+    Length: 5" would be two headers here and one to a proxy in front: a request
+    smuggled past it. RFC 9110 (5.5) says to reject such lines.
+    """
+
+    def __init__(self, rfile: Any) -> None:
+        self.rfile = rfile
+        self.bad = False
+
+    def readline(self, limit: int = -1) -> bytes:
+        line = self.rfile.readline(limit)
+        self.bad = self.bad or _bad_head_line(line)
+        return line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.rfile, name)
+
+
+def _bad_head_line(line: bytes) -> bool:
+    """Whether a line of a request head has a CR (other than its CRLF end) or a NUL."""
+    content = line[:-2] if line.endswith(b"\r\n") else line.removesuffix(b"\n")
+    return b"\r" in content or b"\0" in content
+
+
+def _malformed(headers: Any) -> bool:
+    """Whether http.server's (email) parser read the header lines other than as sent.
+
+    It stops at a line without a colon ("Content-Length : 5", "0") and takes the
+    rest for a body, drops a "From " line and keeps folded lines: a proxy in front
+    may frame such a request differently, so it is refused (RFC 9112, 5).
+    """
+    return bool(headers.defects or headers.get_payload() or headers.get_unixfrom()
+                or any("\r" in value or "\n" in value for value in headers.values()))
 
 
 def _before_http_10(version: str) -> bool:

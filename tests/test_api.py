@@ -207,6 +207,10 @@ def raw_request(url: str, payload: bytes, timeout: float = 5) -> bytes:
     (b"GET /healthz\r\n\r\n", 400, "unsupported_http_version"),
     (b"GET /healthz HTTP/0.9\r\n\r\n", 400, "unsupported_http_version"),
     (b"POST /api/v1/login\r\n\r\n", 400, "unsupported_http_version"),
+    # A bare CR splits a line for http.server's parser but not for a proxy in front.
+    (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX: a\rContent-Length: 5\r\n\r\nhello", 400,
+     "bad_request"),
+    (b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length : 5\r\n\r\nhello", 400, "bad_request"),
 ])
 def test_protocol_errors_are_json_and_never_5xx(live_server: LiveServer, payload, status, code) -> None:
     if b"truncated" in payload or b"Content-Length: 50" in payload:
