@@ -415,7 +415,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.rfile = head.rfile
             if not parsed:
                 return
-            if head.bad or _bad_head_line(self.raw_requestline) or _malformed(self.headers):
+            if head.bad or _bad_request_line(self.raw_requestline):
                 self.send_error(HTTPStatus.BAD_REQUEST, "malformed request head: a line with a "
                                 "CR or NUL inside, without a colon, or folded")
                 return
@@ -597,12 +597,15 @@ _DIGITS = re.compile(r"[0-9]+")
 
 
 class _HeadLines:
-    """The connection's reader while http.server parses a request head: notes any
-    line with a CR inside it or a NUL.
+    """The connection's reader while http.server parses the header lines: notes any
+    line other than ``name: value`` (a token, a colon, no CR inside and no NUL).
 
-    http.server's header parser splits lines at a bare CR too, so "X: a<CR>Content-
-    Length: 5" would be two headers here and one to a proxy in front: a request
-    smuggled past it. RFC 9110 (5.5) says to reject such lines.
+    http.server reads lines up to LF, but its (email) header parser also splits
+    at a bare CR, stops at a line without a colon ("Content-Length : 5") and takes
+    the rest for a body, drops a "From " line and joins folded lines. A proxy in
+    front may frame such a request otherwise: "X: a<CR>Content-Length: 5" is one
+    header there and two here, a request smuggled past it. RFC 9110 (5.5) and
+    RFC 9112 (5) say to reject these.
     """
 
     def __init__(self, rfile: Any) -> None:
@@ -611,28 +614,23 @@ class _HeadLines:
 
     def readline(self, limit: int = -1) -> bytes:
         line = self.rfile.readline(limit)
-        self.bad = self.bad or _bad_head_line(line)
+        if line not in (b"\r\n", b"\n", b"") and not _HEADER_LINE.fullmatch(line):
+            self.bad = True
         return line
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.rfile, name)
 
 
-def _bad_head_line(line: bytes) -> bool:
-    """Whether a line of a request head has a CR (other than its CRLF end) or a NUL."""
+# A field name (any visible ASCII but ':', as the email parser takes it), a colon,
+# a value without CR, LF or NUL, the line's end (none on a head cut off by EOF).
+_HEADER_LINE = re.compile(rb"[!-9;-~]+:[^\r\n\0]*\r?\n?")
+
+
+def _bad_request_line(line: bytes) -> bool:
+    """Whether a request line has a CR (other than its CRLF end) or a NUL."""
     content = line[:-2] if line.endswith(b"\r\n") else line.removesuffix(b"\n")
     return b"\r" in content or b"\0" in content
-
-
-def _malformed(headers: Any) -> bool:
-    """Whether http.server's (email) parser read the header lines other than as sent.
-
-    It stops at a line without a colon ("Content-Length : 5", "0") and takes the
-    rest for a body, drops a "From " line and keeps folded lines: a proxy in front
-    may frame such a request differently, so it is refused (RFC 9112, 5).
-    """
-    return bool(headers.defects or headers.get_payload() or headers.get_unixfrom()
-                or any("\r" in value or "\n" in value for value in headers.values()))
 
 
 def _before_http_10(version: str) -> bool:

@@ -211,6 +211,9 @@ def raw_request(url: str, payload: bytes, timeout: float = 5) -> bytes:
     (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX: a\rContent-Length: 5\r\n\r\nhello", 400,
      "bad_request"),
     (b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length : 5\r\n\r\nhello", 400, "bad_request"),
+    (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX: a\r\n Content-Length: 5\r\n\r\nhello", 400,
+     "bad_request"),
+    (b"GET /healthz HTTP/1.1\r\nFrom nobody\r\nHost: x\r\nX: a\0b\r\n\r\n", 400, "bad_request"),
 ])
 def test_protocol_errors_are_json_and_never_5xx(live_server: LiveServer, payload, status, code) -> None:
     if b"truncated" in payload or b"Content-Length: 50" in payload:
