@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import importlib.resources
 import logging
+import re
 import secrets
 import sqlite3
 import threading
@@ -571,7 +572,7 @@ class Store:
             args.append(filters["groupid"])
         if filters.get("assigned_userid"):
             value = filters["assigned_userid"]
-            if not (value.startswith("u") and value[1:].isdigit() and len(value) < 20):
+            if not re.fullmatch(r"u[0-9]{1,18}", value):
                 errors["assigned_userid"] = "must be an expert id like u1"
             else:
                 where.append("c.assigned_userid = ?")

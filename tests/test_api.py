@@ -171,6 +171,18 @@ def test_a_surrogate_pair_is_one_character_and_welcome(live_server: LiveServer) 
     assert made.json()["description"] == "printer \U0001f5a8"
 
 
+def test_non_ascii_digits_in_a_case_token_or_filter_are_client_errors(live_server: LiveServer) -> None:
+    """'²' passes str.isdigit() and fails int(); 'é' fails hmac.compare_digest: both were 500."""
+    case_id = live_server.sos()["token"].partition(".")[0]
+    for token in (f"{case_id}." + "\u00e9" * 64, "\u00b2." + "0" * 64):
+        answer = raw_request(live_server.url, b"GET /api/v1/customer/case HTTP/1.1\r\nHost: x\r\n"
+                             b"Authorization: Bearer " + token.encode("latin-1") + b"\r\n"
+                             b"Connection: close\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 401 "), answer[:200]
+    unknown = live_server.api("GET", "/api/v1/sessions?assigned_userid=u%C2%B2")
+    assert assert_error(unknown, 400)["fields"] == {"assigned_userid": "must be an expert id like u1"}
+
+
 def raw_request(url: str, payload: bytes, timeout: float = 5) -> bytes:
     host, port = url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=timeout) as sock:
