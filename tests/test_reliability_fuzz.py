@@ -2,10 +2,11 @@
 
 Random methods, paths (route templates filled with junk), headers, JSON shapes,
 huge and negative numbers, invalid UTF-8, truncated bodies and wrong
-Content-Length; header values and request targets over all of Unicode
-(surrogates included) and every ASCII byte; valid JSON bodies with one string,
-value or key, replaced by any text (lone surrogates included); HTTP/0.9 request
-lines. Every request must get exactly one well-formed HTTP/1.x answer (the raw
+Content-Length; header values, Content-Length, request targets, query values
+and credentials shaped like real ones over all of Unicode (surrogates included),
+every ASCII byte and every latin-1 digit ('²'); valid JSON bodies with one
+string, value or key, replaced by any text (lone surrogates included); HTTP/0.9
+request lines. Every request must get exactly one well-formed HTTP/1.x answer (the raw
 bytes parsed strictly) or a clean close within a bound, never a 5xx, and the
 server must keep serving normal requests.
 """
@@ -18,6 +19,7 @@ import re
 import threading
 import time
 from typing import Iterator
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -243,7 +245,7 @@ def test_random_bytes_never_get_a_5xx_or_hang(target: Target, payload: bytes) ->
     target.exchange(payload)
 
 
-# -- every character: header values, request targets, JSON strings ----------------------
+# -- every character: headers, targets, queries, credentials, JSON strings ------------
 
 # Hypothesis leaves surrogates out of text unless asked; a lone one is what broke.
 any_char = st.characters(blacklist_categories=())
@@ -256,6 +258,15 @@ any_text = st.one_of(
     st.text(st.characters(whitelist_categories=("Nd", "No")), min_size=1, max_size=4),  # '٣'
     st.builds(lambda a, s, b: a + s + b, st.text(any_char, max_size=8), lone_surrogate,
               st.text(any_char, max_size=8)))
+
+# What str takes for a number or a blank among the bytes a head is read as (latin-1):
+# '²'.isdigit() is True, but int('²') fails.
+number_like = st.text(st.sampled_from([c for c in map(chr, range(256)) if c.isdigit()
+                                       or c.isnumeric() or c.isspace() or c in "+-.,_"]),
+                      min_size=1, max_size=6)
+# Only what str.isdigit() takes among latin-1: ASCII digits and '²', '³', '¹'.
+digits_like = st.text(st.sampled_from(sorted(c for c in map(chr, range(256)) if c.isdigit())),
+                      min_size=1, max_size=6)
 
 
 def _wire(text: str) -> bytes:
@@ -291,13 +302,6 @@ def test_header_values_over_all_of_unicode(target: Target, method: str, path: st
     target.exchange(b"\r\n".join(lines) + b"\r\n\r\n" + body)
 
 
-# What str takes for a number or a blank among the bytes a head is read as (latin-1):
-# '²'.isdigit() is True, but int('²') fails.
-number_like = st.text(st.sampled_from([c for c in map(chr, range(256)) if c.isdigit()
-                                       or c.isnumeric() or c.isspace() or c in "+-.,_"]),
-                      min_size=1, max_size=6)
-
-
 @FUZZ
 @given(value=st.one_of(number_like, any_text, st.integers(-1, 10**30).map(str)),
        path=st.sampled_from(["/api/v1/customer/sos", "/api/v1/login", "/healthz"]),
@@ -322,6 +326,59 @@ def test_request_targets_over_all_of_unicode(target: Target, method: str, prefix
                                              version: str) -> None:
     target.exchange(method.encode() + b" " + _wire(prefix + rest) + b" " + version.encode()
                     + b"\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+
+
+QUERY_KEYS = ["since", "wait", "limit", "offset", "status", "state", "groupid", "assigned_userid",
+              "x"]
+query_values = st.one_of(any_text, number_like, digits_like, digits_like.map(lambda t: "u" + t),
+                         digits_like.map(lambda t: "-" + t))
+
+
+@pytest.mark.parametrize("key", QUERY_KEYS)
+@settings(FUZZ, max_examples=EXAMPLES // 6)
+@given(value=query_values, other=st.lists(st.tuples(st.sampled_from(QUERY_KEYS), query_values),
+                                          max_size=2),
+       path=st.sampled_from(["/api/v1/sessions", "/api/v1/changes", "/api/v1/customer/case"]))
+def test_query_values_over_all_of_unicode(target: Target, key: str, value: str, other,
+                                          path: str) -> None:
+    """Query values percent-encoded, as a browser sends them: they arrive decoded ('u²')."""
+    encoded = "&".join(f"{name}={quote(text, safe='', errors='surrogatepass')}"
+                       for name, text in [(key, value), *other])
+    token = target.customer_token if path.endswith("case") else target.expert_token
+    statuses = target.exchange(f"GET {path}?{encoded} HTTP/1.1\r\nHost: x\r\n"
+                               f"Authorization: Bearer {token}\r\n\r\n".encode())
+    assert len(statuses) == 1, statuses
+
+
+# A customer token is '<case id>.<64 hex>': hex and every byte above ASCII (read as latin-1).
+mac_like = st.one_of(
+    st.text(st.sampled_from(list("0123456789abcdef") + [chr(c) for c in range(0x80, 0x100)]),
+            min_size=64, max_size=64),
+    st.text(any_char, min_size=64, max_size=64), any_text)
+CREDENTIAL_SHAPES = {
+    "case token of the case": lambda case_id, _, mac: ("Authorization", f"Bearer {case_id}.{mac}"),
+    "case token, any id": lambda _, any_id, mac: ("Authorization", f"Bearer {any_id}.{mac}"),
+    "expert token": lambda _, any_id, mac: ("Authorization", f"Bearer sdx_{mac}"),
+    "authorization": lambda _, any_id, mac: ("Authorization", mac),
+    "cookie": lambda _, any_id, mac: ("Cookie", f"sosdesk_session={mac}"),
+    "csrf": lambda _, any_id, mac: ("X-CSRF-Token", mac),
+}
+
+
+@pytest.mark.parametrize("shape", CREDENTIAL_SHAPES)
+@settings(FUZZ, max_examples=EXAMPLES // 3)
+@given(any_id=st.one_of(digits_like, any_text), mac=mac_like,
+       route=st.sampled_from([("GET", "/api/v1/customer/case"), ("POST", "/api/v1/customer/case/start"),
+                              ("POST", "/api/v1/customer/case/close"), ("GET", "/api/v1/sessions"),
+                              ("POST", "/api/v1/logout")]))
+def test_credentials_over_all_of_unicode(target: Target, shape: str, any_id: str, mac: str,
+                                         route) -> None:
+    """Credentials shaped like real ones, with any text in one part."""
+    case_id = target.customer_token.partition(".")[0]
+    name, value = CREDENTIAL_SHAPES[shape](case_id, any_id, mac)
+    method, path = route
+    target.exchange(f"{method} {path} HTTP/1.1\r\nHost: x\r\n".encode() + name.encode()
+                    + b": " + _wire(value) + b"\r\nContent-Length: 2\r\n\r\n{}")
 
 
 def _json_routes(fuzz: Target) -> list[tuple[str, str, bool, dict]]:
