@@ -449,7 +449,7 @@ class Store:
                 module = db.execute("SELECT * FROM modules WHERE id = ?", (module_id,)).fetchone()
                 if module is None:
                     raise NotFound("this support agent is not registered with the server",
-                                   code="module_not_found")
+                                   code="module_not_found", fields={"module_id": "no such module"})
                 if module["revoked_at"] is not None:
                     raise Forbidden("this support agent has been revoked by the support company; "
                                     "please ask them for a new one", code="module_revoked")

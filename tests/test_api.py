@@ -432,6 +432,9 @@ def test_modules_over_http(live_server: LiveServer) -> None:
                               json={"device_id": "device-new-00000000000", "module_id": module_id})
     assert_error(refused, 403, "module_revoked")
     assert "acme" in live_server.api("GET", "/api/v1/groups").json()["groups"]
+    unknown = live_server.api("POST", "/api/v1/customer/sos", token=None,
+                              json={"device_id": "device-new-00000000000", "module_id": "m0000"})
+    assert assert_error(unknown, 404, "module_not_found")["fields"] == {"module_id": "no such module"}
 
 
 def test_server_process_prints_the_first_login_once_and_stops_gracefully(server_process) -> None:
