@@ -82,8 +82,17 @@ def _open_store(path: Path, validity: int = core.DEFAULT_VALIDITY, create: bool 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         return Store(str(path), default_validity=validity)
-    except (OSError, sqlite3.Error) as exc:
+    except (OSError, sqlite3.Error, UnicodeError) as exc:  # sqlite takes UTF-8 paths only
         raise CliError(f"cannot open the database {path}: {exc}") from None
+
+
+def _text(value: str, what: str) -> str:
+    """*value* if it is text; arguments and stdin may carry bytes that are no UTF-8."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise CliError(f"{what} is not valid UTF-8 text") from None
+    return value
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -136,12 +145,14 @@ def run(argv: list[str] | None = None) -> int:
             raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
         return 0
     path = _db_path(args.db)
+    name = _text(args.name, "NAME") if args.action != "list" else ""
     store = _open_store(path, create=args.action == "add")
     now = int(time.time())
     # Which database, every time: the server and these commands must use the same one.
     # Where stdout is for scripts (list, token), it goes to stderr.
     if args.action == "add":
-        expert, token = store.add_expert(args.name, _read_password(args.password_stdin), now)
+        password = _text(_read_password(args.password_stdin), "the password")
+        expert, token = store.add_expert(name, password, now)
         print(f"expert {expert['name']} ({expert['id']}) added (database: {path}). "
               f"API token (shown once): {token}")
     elif args.action == "list":
@@ -151,10 +162,10 @@ def run(argv: list[str] | None = None) -> int:
         for expert in experts:
             print(f"{expert['id']}\t{expert['name']}\t{expert['created_at']}")
     elif args.action == "remove":
-        store.remove_expert(args.name)
-        print(f"expert {args.name} removed (database: {path})")
+        store.remove_expert(name)
+        print(f"expert {name} removed (database: {path})")
     elif args.action == "token":
-        token = store.issue_token(args.name, now)
+        token = store.issue_token(name, now)
         print(f"database: {path}", file=sys.stderr)
         print(token)
     return 0

@@ -128,3 +128,22 @@ def test_every_command_says_which_database_it_uses(tmp_path: Path) -> None:
         assert server.wait(30) == 0
     assert f"No expert account existed in {db}" in started  # dora was removed
     assert f"(database: {db};" in started, started
+
+
+def test_bytes_that_are_no_utf8_get_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """Arguments and stdin may carry any bytes; each is refused in one line."""
+    env = user_env(tmp_path)
+    db = str(tmp_path / "cases.db").encode()
+    sos = str(venv_bin() / "sos-server").encode()
+    cases = [
+        ([sos, b"--db", db, b"expert", b"add", b"anna"], b"\xff\xfe password\n"),
+        ([sos, b"--db", db, b"expert", b"add", b"\xff"], b"a good password\n"),
+        ([sos, b"--db", db, b"expert", b"remove", b"\xffanna"], b""),
+        ([sos, b"--db", db, b"expert", b"token", b"\xff"], b""),
+    ]
+    sos_server(env, "--db", str(tmp_path / "cases.db"), "expert", "add", "ben",
+               stdin=PASSWORD + "\n")
+    for argv, stdin in cases:
+        done = subprocess.run(argv, env=env, input=stdin, capture_output=True, timeout=60)
+        assert done.returncode == 1, (argv, done.stdout, done.stderr)
+        assert done.stderr.count(b"\n") == 1 and b"Traceback" not in done.stderr, done.stderr
