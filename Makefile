@@ -6,7 +6,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
-DB     ?= sosdesk.db
+# Empty: the database every sos-server command uses without --db (the user's data
+# folder), so `sos-server expert add NAME` adds to the database `make run` serves.
+DB     ?=
 PYTEST_ARGS ?=
 
 .PHONY: run test bench install clean
@@ -22,7 +24,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 install: $(VENV)/.installed
 
 run: install
-	$(BIN)/sos-server serve --host $(HOST) --port $(PORT) --db $(DB)
+	$(strip $(BIN)/sos-server $(if $(DB),--db $(DB)) serve --host $(HOST) --port $(PORT))
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -7,6 +7,7 @@ import concurrent.futures
 import hashlib
 import hmac
 import math
+import re
 import secrets
 import threading
 from typing import Callable, TypeVar
@@ -62,12 +63,15 @@ def case_token(key: bytes, case_id: int, device_hash: str) -> str:
     return f"{case_id}.{mac}"
 
 
+_CASE_TOKEN = re.compile(r"([0-9]{1,18})\.([0-9a-f]{64})")
+
+
 def parse_case_token(token: str) -> tuple[int, str] | None:
     """(case id, mac) from a customer token, or None if it is not one."""
-    case_id, _, mac = token.partition(".")
-    if not case_id.isdigit() or len(case_id) > 18 or len(mac) != 64:
-        return None
-    return int(case_id), mac
+    # ASCII only: str.isdigit() takes '²' (int() refuses it) and hmac.compare_digest
+    # refuses str with non-ASCII characters.
+    found = _CASE_TOKEN.fullmatch(token)
+    return (int(found[1]), found[2]) if found else None
 
 
 def check_case_token(key: bytes, token: str, case_id: int, device_hash: str | None) -> bool:

@@ -6,7 +6,9 @@
     sos-server expert remove NAME
     sos-server expert token NAME      issues another API token
 
-Errors are one line on stderr and a non-zero exit (2 for usage, 1 otherwise).
+Every command uses the same database: --db PATH, else <user data folder>/sosdesk/
+sosdesk.db (``make run`` too), and says which. Errors are one line on stderr and
+a non-zero exit (2 for usage, 1 otherwise).
 """
 
 from __future__ import annotations
@@ -67,13 +69,30 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _open_store(path: Path | None, validity: int = core.DEFAULT_VALIDITY) -> Store:
-    path = path or default_db_path()
+def _db_path(given: Path | None) -> Path:
+    """The database every command uses: --db, else the user's data folder (absolute, to show)."""
+    return (given or default_db_path()).expanduser().absolute()
+
+
+def _open_store(path: Path, validity: int = core.DEFAULT_VALIDITY, create: bool = True) -> Store:
+    if not create and not path.exists():
+        # Making an empty database here would hide a wrong path behind "no experts".
+        raise CliError(f"no database at {path}; `sos-server serve` or `sos-server expert add NAME` "
+                       "creates it (the same --db for every command, or none)")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         return Store(str(path), default_validity=validity)
-    except (OSError, sqlite3.Error) as exc:
+    except (OSError, sqlite3.Error, UnicodeError) as exc:  # sqlite takes UTF-8 paths only
         raise CliError(f"cannot open the database {path}: {exc}") from None
+
+
+def _text(value: str, what: str) -> str:
+    """*value* if it is text; arguments and stdin may carry bytes that are no UTF-8."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise CliError(f"{what} is not valid UTF-8 text") from None
+    return value
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -91,7 +110,8 @@ def _ensure_first_expert(store: Store) -> None:
         return
     password = secrets.token_urlsafe(12)
     _, token = store.add_expert("admin", password, int(time.time()))
-    print("No expert account existed, so one was created. This is shown only once:\n"
+    print(f"No expert account existed in {store.path}, so one was created. "
+          "This is shown only once:\n"
           f"  name:      admin\n  password:  {password}\n  API token: {token}\n"
           "Add more with: sos-server expert add NAME", flush=True)
 
@@ -110,7 +130,7 @@ def run(argv: list[str] | None = None) -> int:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         if args.quiet:
             logging.getLogger("sosdesk.access").setLevel(logging.WARNING)
-        store = _open_store(args.db, int(args.validity_hours * 3600))
+        store = _open_store(_db_path(args.db), int(args.validity_hours * 3600))
         _ensure_first_expert(store)
         app = App(store, idle_timeout=args.idle_timeout, secure_cookies=args.secure_cookies,
                   sos_per_10min=args.sos_limit)
@@ -124,19 +144,30 @@ def run(argv: list[str] | None = None) -> int:
         except OSError as exc:
             raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
         return 0
-    store = _open_store(args.db)
+    path = _db_path(args.db)
+    name = _text(args.name, "NAME") if args.action != "list" else ""
+    store = _open_store(path, create=args.action == "add")
     now = int(time.time())
+    # Which database, every time: the server and these commands must use the same one.
+    # Where stdout is for scripts (list, token), it goes to stderr.
     if args.action == "add":
-        expert, token = store.add_expert(args.name, _read_password(args.password_stdin), now)
-        print(f"expert {expert['name']} ({expert['id']}) added. API token (shown once): {token}")
+        password = _text(_read_password(args.password_stdin), "the password")
+        expert, token = store.add_expert(name, password, now)
+        print(f"expert {expert['name']} ({expert['id']}) added (database: {path}). "
+              f"API token (shown once): {token}")
     elif args.action == "list":
-        for expert in store.list_experts():
+        experts = store.list_experts()
+        print(f"database: {path} ({len(experts)} expert{'s' * (len(experts) != 1)})",
+              file=sys.stderr)
+        for expert in experts:
             print(f"{expert['id']}\t{expert['name']}\t{expert['created_at']}")
     elif args.action == "remove":
-        store.remove_expert(args.name)
-        print(f"expert {args.name} removed")
+        store.remove_expert(name)
+        print(f"expert {name} removed (database: {path})")
     elif args.action == "token":
-        print(store.issue_token(args.name, now))
+        token = store.issue_token(name, now)
+        print(f"database: {path}", file=sys.stderr)
+        print(token)
     return 0
 
 

@@ -229,9 +229,10 @@ def validate_case_fields(body: Any, now: int, *, creating: bool) -> dict[str, An
         if value is None:
             out["assigned_userid"] = None
         elif isinstance(value, str) and re.fullmatch(r"u\d{1,18}", value):
-            out["assigned_userid"] = int(value[1:])
+            # TeamViewer's "u0" is nobody: it unassigns, like null.
+            out["assigned_userid"] = int(value[1:]) or None
         else:
-            errors["assigned_userid"] = "must be an expert id like u1, or null"
+            errors["assigned_userid"] = "must be an expert id like u1, or u0 or null for nobody"
     if "valid_until" in body:
         try:
             until = parse_iso(body["valid_until"], "valid_until")

@@ -102,10 +102,39 @@ class Request:
                 raise InvalidInput("this request needs a JSON body", code="missing_body")
             return {}
         try:
-            return json.loads(self.raw_body.decode("utf-8"))
+            text = self.raw_body.decode("utf-8")
+            value = json.loads(text)
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise InvalidInput(f"the body is not valid JSON: {type(exc).__name__}",
                                code="invalid_json") from None
+        # Strict UTF-8 has no surrogates, so only a "\ud800" escape can bring one in.
+        if "\\u" in text and _has_lone_surrogate(value):
+            raise InvalidInput("the body is not valid JSON: a \\u escape is half of a "
+                               "surrogate pair, which is no character", code="invalid_json")
+        return value
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether a parsed JSON value has a lone surrogate in any string or key.
+
+    Such a string cannot be stored (sqlite) or sent (UTF-8), so it is refused
+    once here. Iterative: a body may nest as deep as json.loads allows.
+    """
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclasses.dataclass
@@ -174,18 +203,22 @@ def login(app, req: Request) -> Response:
         raise Unauthorized("wrong name or password", code="login_failed")  # the slots stay taken
     slots.give_back()
     cookie, csrf = app.store.create_web_session(expert["id"], req.now, app.session_ttl)
-    attributes = f"HttpOnly; SameSite=Strict; Path=/; Max-Age={app.session_ttl}"
+    return Response(200, {"expert": _expert_view(expert), "csrf_token": csrf},
+                    [session_cookie(app, cookie, app.session_ttl)])
+
+
+def session_cookie(app, value: str, max_age: int) -> tuple[str, str]:
+    """The Set-Cookie header for the login session; logout clears it with the same attributes."""
+    attributes = f"HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}"
     if app.secure_cookies:
         attributes += "; Secure"
-    return Response(200, {"expert": _expert_view(expert), "csrf_token": csrf},
-                    [("Set-Cookie", f"{SESSION_COOKIE}={cookie}; {attributes}")])
+    return "Set-Cookie", f"{SESSION_COOKIE}={value}; {attributes}"
 
 
 def logout(app, req: Request) -> Response:
     if req.cookie:
         app.store.end_web_session(req.cookie)
-    return Response(200, {"status": "logged_out"},
-                    [("Set-Cookie", f"{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0")])
+    return Response(200, {"status": "logged_out"}, [session_cookie(app, "", 0)])
 
 
 def me(app, req: Request) -> Any:
@@ -414,7 +447,22 @@ class Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 return
             self._started = time.perf_counter()
-            if not self.parse_request():
+            head = _HeadLines(self.rfile)
+            self.rfile = head
+            try:
+                parsed = self.parse_request()
+            finally:
+                self.rfile = head.rfile
+            if not parsed:
+                return
+            if head.bad or _bad_request_line(self.raw_requestline):
+                self.send_error(HTTPStatus.BAD_REQUEST, "malformed request head: a line with a "
+                                "CR or NUL inside, without a colon, or folded")
+                return
+            if _before_http_10(self.request_version):
+                # http.server would answer HTTP/0.9 with a bare body: no status line, no headers.
+                self.send_error(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED,
+                                "HTTP/0.9 is not supported; send HTTP/1.1")
                 return
             app.busy(+1)
             try:
@@ -426,6 +474,9 @@ class Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
         except (TimeoutError, ConnectionError, OSError):
             self.close_connection = True
+        except Exception:  # a bug outside _dispatch's own net: log it, close cleanly
+            log.exception("internal error while handling a request from %s", self.client_address[0])
+            self.close_connection = True
         finally:
             app.watchdog.done(self.connection)
 
@@ -436,10 +487,13 @@ class Handler(BaseHTTPRequestHandler):
         lengths = self.headers.get_all("Content-Length") or []
         if not lengths:
             return b""
-        if len(set(lengths)) != 1 or not lengths[0].strip().isdigit():
+        # ASCII digits only: str.isdigit() also takes '²', which int() then refuses.
+        if len(set(lengths)) != 1 or not _DIGITS.fullmatch(lengths[0].strip(" \t")):
             raise HttpError(HTTPStatus.BAD_REQUEST, "bad_content_length",
                             "Content-Length must be one whole number", close=True)
-        length = int(lengths[0])
+        digits = lengths[0].strip(" \t").lstrip("0") or "0"
+        # Over 18 digits is past any body we take (and int() refuses 4,301 digits).
+        length = int(digits) if len(digits) <= 18 else 10**18
         if length > self.server.app.max_body:
             raise HttpError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "body_too_large",
                             f"the body may be at most {self.server.app.max_body} bytes", close=True)
@@ -461,7 +515,11 @@ class Handler(BaseHTTPRequestHandler):
             # left unread would be taken for the next request on this connection.
             raw_body = self._read_body()
             app.watchdog.done(self.connection)  # the request is in; handling may take long
-            url = urlsplit(self.path)
+            try:
+                url = urlsplit(self.path)
+            except ValueError:  # e.g. "http://[x/": an unclosed IPv6 bracket
+                raise HttpError(HTTPStatus.BAD_REQUEST, "bad_request",
+                                "the request target is not a valid URL") from None
             try:
                 query = dict(parse_qsl(url.query, keep_blank_values=True, max_num_fields=50))
             except ValueError:
@@ -524,12 +582,7 @@ class Handler(BaseHTTPRequestHandler):
             raise Forbidden("missing or wrong X-CSRF-Token header", code="csrf_failed")
 
     def _send(self, response: Response) -> None:
-        if response.raw is not None:
-            payload = response.raw
-        elif response.body is None:
-            payload = b""
-        else:
-            payload = json.dumps(response.body, ensure_ascii=False).encode("utf-8")
+        payload = _payload(response)
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(payload)))
@@ -553,6 +606,8 @@ class Handler(BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         codes = {400: "bad_request", 414: "uri_too_long", 431: "headers_too_large",
                  501: "method_not_allowed", 505: "unsupported_http_version"}
+        if code == HTTPStatus.BAD_REQUEST and len((getattr(self, "requestline", "") or "").split()) == 2:
+            code = HTTPStatus.HTTP_VERSION_NOT_SUPPORTED  # method and target only: HTTP/0.9
         # Anything http.server rejects is the client's fault: never answer it with a 5xx.
         status = {501: 405, 505: 400}.get(code, code)
         self.close_connection = True
@@ -576,6 +631,65 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.client_address[0], *args)
+
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+class _HeadLines:
+    """The connection's reader while http.server parses the header lines: notes any
+    line other than ``name: value`` (a token, a colon, no CR inside and no NUL).
+
+    http.server reads lines up to LF, but its (email) header parser also splits
+    at a bare CR, stops at a line without a colon ("Content-Length : 5") and takes
+    the rest for a body, drops a "From " line and joins folded lines. A proxy in
+    front may frame such a request otherwise: "X: a<CR>Content-Length: 5" is one
+    header there and two here, a request smuggled past it. RFC 9110 (5.5) and
+    RFC 9112 (5) say to reject these.
+    """
+
+    def __init__(self, rfile: Any) -> None:
+        self.rfile = rfile
+        self.bad = False
+
+    def readline(self, limit: int = -1) -> bytes:
+        line = self.rfile.readline(limit)
+        if line not in (b"\r\n", b"\n", b"") and not _HEADER_LINE.fullmatch(line):
+            self.bad = True
+        return line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.rfile, name)
+
+
+# A field name (any visible ASCII but ':', as the email parser takes it), a colon,
+# a value without CR, LF or NUL, the line's end (none on a head cut off by EOF).
+_HEADER_LINE = re.compile(rb"[!-9;-~]+:[^\r\n\0]*\r?\n?")
+
+
+def _bad_request_line(line: bytes) -> bool:
+    """Whether a request line has a CR (other than its CRLF end) or a NUL."""
+    content = line[:-2] if line.endswith(b"\r\n") else line.removesuffix(b"\n")
+    return b"\r" in content or b"\0" in content
+
+
+def _before_http_10(version: str) -> bool:
+    """Whether a version http.server accepted ('HTTP/0.9' for a line without one) is < 1.0."""
+    major = version.removeprefix("HTTP/").partition(".")[0]
+    return major.isascii() and major.isdigit() and int(major) < 1
+
+
+def _payload(response: Response) -> bytes:
+    """The bytes of a response body; never fails for JSON-able bodies."""
+    if response.raw is not None:
+        return response.raw
+    if response.body is None:
+        return b""
+    try:
+        return json.dumps(response.body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate echoed from somewhere: JSON's \u escapes still carry it.
+        return json.dumps(response.body).encode("ascii")
 
 
 def _bearer(headers: Any) -> str | None:

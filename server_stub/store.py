@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.resources
+import logging
+import re
 import secrets
 import sqlite3
 import threading
@@ -22,6 +24,8 @@ from typing import Any, Callable, Iterator
 from . import auth, core
 from .core import CLOSED, NEW, OPEN_STATUSES
 from .errors import Conflict, Forbidden, InvalidInput, NotFound, StorageUnavailable, Unauthorized
+
+log = logging.getLogger("sosdesk.store")
 
 SCHEMA_VERSION = 1
 MAX_PAGE = 1000
@@ -156,6 +160,8 @@ class Store:
                     self._db.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.OperationalError):
                     raise _storage_error(exc) from None
+                if isinstance(exc, sqlite3.IntegrityError):
+                    raise _constraint_error(exc) from None
                 raise
 
     def _read(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
@@ -474,7 +480,7 @@ class Store:
                 module = db.execute("SELECT * FROM modules WHERE id = ?", (module_id,)).fetchone()
                 if module is None:
                     raise NotFound("this support agent is not registered with the server",
-                                   code="module_not_found")
+                                   code="module_not_found", fields={"module_id": "no such module"})
                 if module["revoked_at"] is not None:
                     raise Forbidden("this support agent has been revoked by the support company; "
                                     "please ask them for a new one", code="module_revoked")
@@ -597,7 +603,7 @@ class Store:
             args.append(filters["groupid"])
         if filters.get("assigned_userid"):
             value = filters["assigned_userid"]
-            if not (value.startswith("u") and value[1:].isdigit() and len(value) < 20):
+            if not re.fullmatch(r"u[0-9]{1,18}", value):
                 errors["assigned_userid"] = "must be an expert id like u1"
             else:
                 where.append("c.assigned_userid = ?")
@@ -831,6 +837,26 @@ def _statements(script: str) -> list[str]:
     """Split the schema file into statements (it has no ';' inside strings)."""
     lines = [line.split("--", 1)[0] for line in script.splitlines()]
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+#: A constraint the checks before a write let through (e.g. an expert removed between
+#: the check and the write) -> the stable error code the client gets with a 409.
+_CONSTRAINT_CODES = {
+    "SQLITE_CONSTRAINT_FOREIGNKEY": ("invalid_reference",
+                                     "the request refers to something that does not exist (any more)"),
+    "SQLITE_CONSTRAINT_UNIQUE": ("already_exists", "this exists already"),
+    "SQLITE_CONSTRAINT_PRIMARYKEY": ("already_exists", "this exists already"),
+}
+
+
+def _constraint_error(exc: sqlite3.IntegrityError) -> Conflict:
+    """A constraint violation as a 409: the request contradicts the stored state."""
+    name = getattr(exc, "sqlite_errorname", "SQLITE_CONSTRAINT")
+    code, message = _CONSTRAINT_CODES.get(name, ("constraint_violation",
+                                                 "the change contradicts the stored data"))
+    # Not the client's fault alone: a check before the write missed this, so say so.
+    log.warning("constraint violation reached the store's transaction: %s", name)
+    return Conflict(message, code=code)
 
 
 def _storage_error(exc: sqlite3.OperationalError) -> StorageUnavailable:

@@ -7,6 +7,7 @@ Everything here talks to 127.0.0.1 only and every wait is bounded.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import sqlite3
 import statistics
@@ -61,21 +62,48 @@ def raw_exchange(url: str, payload: bytes, timeout: float = 5.0,
     return b"".join(chunks), time.monotonic() - started, closed
 
 
-def status_lines(answer: bytes) -> list[int]:
-    """Every HTTP status in a stream of (possibly several) responses."""
-    statuses = []
+_STATUS_LINE = re.compile(rb"HTTP/1\.[01] ([1-5][0-9]{2}) [^\r\n]*\r\n")
+_HEADER_LINE = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+): ?([^\r\n]*)\r\n")
+
+
+def responses(answer: bytes, head: bool = False) -> list[tuple[int, dict[bytes, list[bytes]]]]:
+    """Parse a stream of HTTP/1.x responses strictly: [(status, headers by lower-case name)].
+
+    Every byte must belong to a response: a status line, well-formed header
+    lines, an empty line and exactly Content-Length bytes of body (none after a
+    1xx, which is interim and left out; none after HEAD when *head*). Anything
+    else (an HTTP/0.9 body-only answer, a cut-off response) is an AssertionError.
+    """
+    found = []
     rest = answer
-    while rest.startswith(b"HTTP/"):
-        head, sep, rest = rest.partition(b"\r\n\r\n")
-        lines = head.split(b"\r\n")
-        statuses.append(int(lines[0].split(b" ")[1]))
-        length = 0
-        for line in lines[1:]:
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value.strip())
+    while rest:
+        status_line = _STATUS_LINE.match(rest)
+        assert status_line, f"not an HTTP/1.x status line: {rest[:120]!r}"
+        status, rest = int(status_line.group(1)), rest[status_line.end():]
+        headers: dict[bytes, list[bytes]] = {}
+        while not rest.startswith(b"\r\n"):
+            header = _HEADER_LINE.match(rest)
+            assert header, f"malformed header line after {status}: {rest[:120]!r}"
+            headers.setdefault(header.group(1).lower(), []).append(header.group(2))
+            rest = rest[header.end():]
+        rest = rest[2:]
+        if status < 200:
+            continue
+        lengths = headers.get(b"content-length", [])
+        assert len(lengths) == 1 and re.fullmatch(rb"[0-9]+", lengths[0]), \
+            f"{status} without one Content-Length: {headers}"
+        length = int(lengths[0])
+        if head and (not rest or rest.startswith(b"HTTP/1.")):
+            length = 0  # the answer to a HEAD: the length of the body not sent
+        assert len(rest) >= length, f"{status}: body shorter than its Content-Length {length}"
         rest = rest[length:]
-    return statuses
+        found.append((status, headers))
+    return found
+
+
+def status_lines(answer: bytes, head: bool = False) -> list[int]:
+    """The final statuses in a stream of responses (parsed strictly, see ``responses``)."""
+    return [status for status, _ in responses(answer, head)]
 
 
 def percentile(values: Iterable[float], pct: float) -> float:

@@ -105,6 +105,22 @@ def test_manual_case_with_fields_and_field_errors(live_server: LiveServer) -> No
     assert assert_error(unknown, 400)["fields"] == {"assigned_userid": "no such expert"}
 
 
+def test_u0_means_nobody_on_create_and_edit(live_server: LiveServer) -> None:
+    """TeamViewer's "u0" is "nobody": it unassigns, never a 500 from the database."""
+    made = live_server.api("POST", "/api/v1/sessions", json={"assigned_userid": "u0"})
+    assert made.status_code == 201, made.text
+    assert made.json()["assigned_userid"] is None and made.json()["assigned_at"] is None
+    code = made.json()["code"]
+    assigned = live_server.api("PUT", f"/api/v1/sessions/{code}", json={"assigned_userid": "u1"})
+    assert assigned.json()["assigned_userid"] == "u1"
+    unassigned = live_server.api("PUT", f"/api/v1/sessions/{code}", json={"assigned_userid": "u0"})
+    assert unassigned.status_code == 200, unassigned.text
+    assert unassigned.json()["assigned_userid"] is None and unassigned.json()["assigned_name"] is None
+    for path, method in (("/api/v1/sessions", "POST"), (f"/api/v1/sessions/{code}", "PUT")):
+        unknown = live_server.api(method, path, json={"assigned_userid": "u999999999999999999"})
+        assert assert_error(unknown, 400)["fields"] == {"assigned_userid": "no such expert"}
+
+
 @pytest.mark.parametrize("method,path,kwargs,status,code", [
     ("POST", "/api/v1/sessions", {"data": b"{not json"}, 400, "invalid_json"),
     ("POST", "/api/v1/sessions", {"data": b"\xff\xfe"}, 400, "invalid_json"),
@@ -114,6 +130,18 @@ def test_manual_case_with_fields_and_field_errors(live_server: LiveServer) -> No
     ("POST", "/api/v1/sessions", {"data": b"[" * 100000}, 413, "body_too_large"),
     ("POST", "/api/v1/sessions", {"data": b"[" * 60000}, 400, "invalid_json"),
     ("POST", "/api/v1/sessions", {"data": b"9" * 5000}, 400, "invalid_json"),
+    # Lone surrogates: valid JSON escapes, but no character (sqlite and UTF-8 refuse them).
+    ("POST", "/api/v1/sessions", {"data": b'{"description": "\\ud800"}'}, 400, "invalid_json"),
+    ("POST", "/api/v1/sessions", {"data": b'{"end_customer": {"name": "a\\udfffb"}}'}, 400,
+     "invalid_json"),
+    ("POST", "/api/v1/sessions", {"data": b'{"\\ud800": 1}'}, 400, "invalid_json"),
+    ("POST", "/api/v1/customer/sos",
+     {"data": b'{"device_id": "device-0000000000001", "description": "\\ud800"}'}, 400,
+     "invalid_json"),
+    ("POST", "/api/v1/customer/sos", {"data": b'{"device_id": "device-0000000000001", "\\udc00": 1}'},
+     400, "invalid_json"),
+    ("POST", "/api/v1/login", {"data": b'{"name": "\\ud800", "password": "a good password"}'}, 400,
+     "invalid_json"),
     ("POST", "/api/v1/sessions/delete", {"json": {"codes": "s12-345-678"}}, 400, "invalid_input"),
     ("POST", "/api/v1/sessions/delete", {"json": {"codes": []}}, 400, "invalid_input"),
     ("GET", "/api/v1/sessions?limit=abc", {}, 400, "invalid_input"),
@@ -134,6 +162,25 @@ def test_bad_requests_get_documented_errors(live_server: LiveServer, method, pat
     headers = {"Content-Type": "application/json"}
     assert_error(live_server.api(method, path, headers=headers, **kwargs), status, code)
     assert live_server.api("GET", "/healthz", token=None).status_code == 200
+
+
+def test_a_surrogate_pair_is_one_character_and_welcome(live_server: LiveServer) -> None:
+    made = live_server.api("POST", "/api/v1/sessions",
+                           data=b'{"description": "printer \\ud83d\\udda8"}')
+    assert made.status_code == 201, made.text
+    assert made.json()["description"] == "printer \U0001f5a8"
+
+
+def test_non_ascii_digits_in_a_case_token_or_filter_are_client_errors(live_server: LiveServer) -> None:
+    """'²' passes str.isdigit() and fails int(); 'é' fails hmac.compare_digest: both were 500."""
+    case_id = live_server.sos()["token"].partition(".")[0]
+    for token in (f"{case_id}." + "\u00e9" * 64, "\u00b2." + "0" * 64):
+        answer = raw_request(live_server.url, b"GET /api/v1/customer/case HTTP/1.1\r\nHost: x\r\n"
+                             b"Authorization: Bearer " + token.encode("latin-1") + b"\r\n"
+                             b"Connection: close\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 401 "), answer[:200]
+    unknown = live_server.api("GET", "/api/v1/sessions?assigned_userid=u%C2%B2")
+    assert assert_error(unknown, 400)["fields"] == {"assigned_userid": "must be an expert id like u1"}
 
 
 def raw_request(url: str, payload: bytes, timeout: float = 5) -> bytes:
@@ -163,6 +210,22 @@ def raw_request(url: str, payload: bytes, timeout: float = 5) -> bytes:
     (b"GET / HTTP/2.0\r\n\r\n", 400, "unsupported_http_version"),
     (b"BREW /api/v1/sessions HTTP/1.1\r\nHost: x\r\n\r\n", 405, "method_not_allowed"),
     (b"garbage\r\n\r\n", 400, "bad_request"),
+    # '\xb2' is read as '\u00b2' ('²'): str.isdigit() says yes, int() says no.
+    (b"POST /api/v1/login HTTP/1.1\r\nHost: x\r\nContent-Length: \xb2\r\n\r\n", 400,
+     "bad_content_length"),
+    (b"POST /api/v1/login HTTP/1.1\r\nHost: x\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n",
+     413, "body_too_large"),
+    (b"GET http://[x/healthz HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad_request"),
+    (b"GET /healthz\r\n\r\n", 400, "unsupported_http_version"),
+    (b"GET /healthz HTTP/0.9\r\n\r\n", 400, "unsupported_http_version"),
+    (b"POST /api/v1/login\r\n\r\n", 400, "unsupported_http_version"),
+    # A bare CR splits a line for http.server's parser but not for a proxy in front.
+    (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX: a\rContent-Length: 5\r\n\r\nhello", 400,
+     "bad_request"),
+    (b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length : 5\r\n\r\nhello", 400, "bad_request"),
+    (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX: a\r\n Content-Length: 5\r\n\r\nhello", 400,
+     "bad_request"),
+    (b"GET /healthz HTTP/1.1\r\nFrom nobody\r\nHost: x\r\nX: a\0b\r\n\r\n", 400, "bad_request"),
 ])
 def test_protocol_errors_are_json_and_never_5xx(live_server: LiveServer, payload, status, code) -> None:
     if b"truncated" in payload or b"Content-Length: 50" in payload:
@@ -314,6 +377,28 @@ def test_console_login_cookie_and_csrf(live_server: LiveServer) -> None:
     assert_error(session.get(live_server.url + "/api/v1/sessions"), 401)
 
 
+@pytest.mark.parametrize("secure", [False, True])
+def test_login_and_logout_cookies_carry_the_same_attributes(live_server: LiveServer,
+                                                             secure: bool) -> None:
+    """Under --secure-cookies the clearing cookie is Secure too (a browser may ignore
+    a non-Secure Set-Cookie that would overwrite a Secure one)."""
+    live_server.app.secure_cookies = secure
+    _, response = login(live_server)
+    set_cookie = response.headers["Set-Cookie"]
+    cookie = set_cookie.split(";")[0].split("=", 1)[1]
+    out = requests.post(live_server.url + "/api/v1/logout", timeout=10, headers={
+        "Cookie": f"sosdesk_session={cookie}", "X-CSRF-Token": response.json()["csrf_token"]})
+    assert out.status_code == 200
+    cleared = out.headers["Set-Cookie"]
+
+    def attributes(header: str) -> set[str]:
+        return {a.strip() for a in header.split(";")[1:] if not a.strip().startswith("Max-Age")}
+
+    assert cleared.startswith("sosdesk_session=;") and "Max-Age=0" in cleared
+    assert attributes(cleared) == attributes(set_cookie)
+    assert ("Secure" in attributes(cleared)) is secure, cleared
+
+
 def test_login_failures_are_rate_limited(live_server: LiveServer) -> None:
     for _ in range(5):
         assert_error(login(live_server, password="wrong password")[1], 401, "login_failed")
@@ -347,6 +432,9 @@ def test_modules_over_http(live_server: LiveServer) -> None:
                               json={"device_id": "device-new-00000000000", "module_id": module_id})
     assert_error(refused, 403, "module_revoked")
     assert "acme" in live_server.api("GET", "/api/v1/groups").json()["groups"]
+    unknown = live_server.api("POST", "/api/v1/customer/sos", token=None,
+                              json={"device_id": "device-new-00000000000", "module_id": "m0000"})
+    assert assert_error(unknown, 404, "module_not_found")["fields"] == {"module_id": "no such module"}
 
 
 def test_server_process_prints_the_first_login_once_and_stops_gracefully(server_process) -> None:

@@ -126,3 +126,9 @@ def test_iso_round_trip() -> None:
     assert core.iso(0) == "1970-01-01T00:00:00Z"
     assert core.parse_iso("1970-01-01T01:00:00+01:00", "t") == 0
     assert core.iso(None) is None
+
+
+@pytest.mark.parametrize("value", ["u0", "u00", None])
+def test_u0_and_null_mean_nobody(value) -> None:
+    fields = core.validate_case_fields({"assigned_userid": value}, now=0, creating=True)
+    assert fields == {"assigned_userid": None}

@@ -281,3 +281,17 @@ def test_a_long_poll_on_a_finished_case_answers_at_once(store: Store) -> None:
     view = store.wait_customer_case(case_id, since=10**9, timeout=30, clock=clock)
     assert view["status"] == "closed"
     assert len(ticks) <= 2  # one look, no waiting loop (it used to spin at 100 Hz)
+
+
+def test_a_constraint_violation_is_a_client_error_never_a_sqlite_error(store: Store) -> None:
+    """A reference that vanished between check and write (an expert removed while
+    logging in) ends as a 409 ServerError, not as sqlite3.IntegrityError (a 500)."""
+    ben = store.check_password("ben", "password-ben")
+    store.remove_expert("ben")
+    with pytest.raises(Conflict) as info:
+        store.create_web_session(ben["id"], T0, 3600)
+    assert info.value.code == "invalid_reference"
+    with pytest.raises(Conflict) as info:
+        store.create_module({"name": "ACME"}, ben["id"], T0)
+    assert info.value.code == "invalid_reference"
+    assert store.list_modules() == []  # nothing half-written
