@@ -447,6 +447,13 @@ class Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 return
             self._started = time.perf_counter()
+            if len(self.raw_requestline.split()) == 2:
+                # HTTP/0.9: the request line is the whole request, so no headers follow;
+                # answer now instead of waiting for them until the idle timeout.
+                self.requestline = self.raw_requestline.decode("latin-1").rstrip("\r\n")
+                self.send_error(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED,
+                                "HTTP/0.9 is not supported; send HTTP/1.1")
+                return
             head = _HeadLines(self.rfile)
             self.rfile = head
             try:

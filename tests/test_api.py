@@ -217,6 +217,8 @@ def raw_request(url: str, payload: bytes, timeout: float = 5) -> bytes:
      413, "body_too_large"),
     (b"GET http://[x/healthz HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad_request"),
     (b"GET /healthz\r\n\r\n", 400, "unsupported_http_version"),
+    # A real HTTP/0.9 client sends the request line alone and waits: answered at once.
+    (b"GET /healthz\r\n", 400, "unsupported_http_version"),
     (b"GET /healthz HTTP/0.9\r\n\r\n", 400, "unsupported_http_version"),
     (b"POST /api/v1/login\r\n\r\n", 400, "unsupported_http_version"),
     # A bare CR splits a line for http.server's parser but not for a proxy in front.
