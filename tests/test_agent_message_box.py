@@ -16,9 +16,9 @@ from PIL import Image, ImageGrab
 
 from agent.branding import Branding, write_stamp
 from agent_helpers import agent_env, start_xvfb
-from conftest import ROOT, require_tool
+from conftest import ROOT, require_module, require_tool
 
-Xlib = pytest.importorskip("Xlib")  # pystray's own X dependency on Linux
+Xlib = require_module("Xlib")  # pystray's own X dependency on Linux
 import Xlib.display  # noqa: E402
 import Xlib.protocol.event  # noqa: E402
 import Xlib.Xatom  # noqa: E402
@@ -140,7 +140,7 @@ def shows_the_box_until_closed(screen: Screen, proc: subprocess.Popen, close: Ca
 
 
 def test_an_invalid_branding_file_is_shown_in_a_window(screen: Screen, tmp_path: Path) -> None:
-    pytest.importorskip("tkinter")
+    require_module("tkinter")
     config = tmp_path / "branding.json"
     config.write_text(json.dumps({"company_name": "", "server_url": "https://support.example"}))
     proc = start(["-m", "agent", "--config", str(config), "sos"], screen, tmp_path)
@@ -151,7 +151,7 @@ def test_an_invalid_branding_file_is_shown_in_a_window(screen: Screen, tmp_path:
 
 
 def test_a_damaged_stamp_is_shown_in_a_window(screen: Screen, tmp_path: Path) -> None:
-    pytest.importorskip("tkinter")
+    require_module("tkinter")
     base, exe = tmp_path / "base", tmp_path / "ACME-QuickSupport"
     shutil.copyfile(shutil.which("true") or "/bin/true", base)
     write_stamp(base, exe, Branding(company_name="ACME", create_shortcut=False))

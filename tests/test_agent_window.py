@@ -158,7 +158,7 @@ def test_close_button_comes_back_after_a_failed_close(display: str, tmp_path: Pa
 
 
 def test_the_message_box_says_why_in_the_customers_language(display: str) -> None:
-    tk = pytest.importorskip("tkinter")
+    tk = require_module("tkinter")
     from agent.window import MessageBox
 
     box = MessageBox("de", "invalid branding: company_name must be a non-empty text")
