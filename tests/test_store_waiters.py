@@ -13,8 +13,8 @@ from typing import Any, Callable
 
 import pytest
 
-from server_stub.errors import NotFound
-from server_stub.store import Store
+from sosdesk.server_stub.errors import NotFound
+from sosdesk.server_stub.store import Store
 
 T0 = 1_700_000_000
 DAY = 24 * 3600
@@ -71,8 +71,12 @@ def count_reads(store: Store) -> dict[int, int]:
     real_read = store.customer_case
 
     def counted(case_id: int, now: int) -> dict:
-        reads[case_id] = reads.get(case_id, 0) + 1
-        return real_read(case_id, now)
+        # Counted once the read is done: a read still under way when the test makes its
+        # change could see that change already and answer after one read.
+        try:
+            return real_read(case_id, now)
+        finally:
+            reads[case_id] = reads.get(case_id, 0) + 1
 
     store.customer_case = counted  # type: ignore[method-assign]
     return reads
