@@ -27,7 +27,7 @@ run: install
 	$(strip $(BIN)/sos-server $(if $(DB),--db $(DB)) serve --host $(HOST) --port $(PORT))
 
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python bench/server_load.py

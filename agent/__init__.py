@@ -1,7 +1,7 @@
 """sosdesk's customer agent: SOS flow, QuickSupport window, tray icon.
 
 The entry point is ``agent.cli.main`` (console script ``sos-agent``, or
-``python -m agent``); see agent/cli.py for the commands and the headless
+``python -m sosdesk.agent``); see agent/cli.py for the commands and the headless
 output format.
 """
 

@@ -1,8 +1,8 @@
-"""``python -m agent`` (and the PyInstaller entry point): the customer agent."""
+"""``python -m sosdesk.agent`` (and the PyInstaller entry point): the customer agent."""
 
 import sys
 
-from agent.cli import main
+from sosdesk.agent.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,4 +1,4 @@
-"""``sos-agent``: what the customer runs (also ``python -m agent``).
+"""``sos-agent``: what the customer runs (also ``python -m sosdesk.agent``).
 
 Commands::
 

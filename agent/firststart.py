@@ -7,6 +7,7 @@ here is logged and the agent carries on.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from typing import Any, Sequence
 
@@ -23,9 +24,7 @@ FIRST_START_DONE = "first_start_done"
 
 def load_installer() -> Any:
     """The installer package (raises ImportError when it is not there)."""
-    import installer
-
-    return installer
+    return importlib.import_module("sosdesk.installer")
 
 
 def first_start(branding: Branding, state: State, command: Sequence[str]) -> bool:

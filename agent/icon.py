@@ -27,7 +27,7 @@ BADGE_COLOURS: dict[str | None, str | None] = {
 def brand_icon(branding: Branding, size: int) -> Image.Image:
     """The company's icon: the installer's drawing when available (so all icons match)."""
     try:
-        from installer.icons import make_icon
+        from sosdesk.installer.icons import make_icon
     except Exception as exc:  # not bundled, or broken: draw our own
         log.debug("installer icons unavailable: %s", exc)
     else:

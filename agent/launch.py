@@ -3,7 +3,7 @@ shortcut and the autostart.
 
 A personalized agent is one frozen executable that carries its branding, so
 its command is just that file. An installed Python agent (``pip install``,
-``make run``) is this Python with ``-m agent`` and the options that chose its
+``make run``) is this Python with ``-m sosdesk.agent`` and the options that chose its
 branding and language: nothing is looked up on ``PATH``, which in a plain venv
 does not hold ``sos-agent`` at all.
 """
@@ -20,12 +20,12 @@ __all__ = ["agent_program", "agent_command"]
 
 
 def agent_program() -> list[str]:
-    """The program running this agent: the frozen executable, else this Python with ``-m agent``."""
+    """The program running this agent: the frozen executable, else this Python with ``-m sosdesk.agent``."""
     if getattr(sys, "frozen", False):
         return [os.path.abspath(sys.executable)]
     # -P: a shortcut starts in the user's home, where a folder named "agent"
     # must not shadow the installed package (Python 3.11+, as required).
-    return [_windowless_python(), "-P", "-m", "agent"]
+    return [_windowless_python(), "-P", "-m", "sosdesk.agent"]
 
 
 def agent_command(branding: Branding, config: str | os.PathLike[str] | None = None,

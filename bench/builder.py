@@ -27,9 +27,9 @@ sys.path.insert(0, str(ROOT))
 
 from PIL import Image  # noqa: E402
 
-from builder.base import ensure_base  # noqa: E402
-from builder.options import parse_options  # noqa: E402
-from builder.stamping import personalize  # noqa: E402
+from sosdesk.builder.base import ensure_base  # noqa: E402
+from sosdesk.builder.options import parse_options  # noqa: E402
+from sosdesk.builder.stamping import personalize  # noqa: E402
 
 
 def main() -> int:
@@ -62,7 +62,7 @@ def main() -> int:
         for i in range(args.personalizations):
             started = time.perf_counter()
             subprocess.run(
-                [sys.executable, "-m", "builder", "-q", "--company", f"Cli {i}", "--server",
+                [sys.executable, "-m", "sosdesk.builder", "-q", "--company", f"Cli {i}", "--server",
                  "https://support.example", "--logo", str(logo), "--module-id", f"c{i:04d}",
                  "--base", str(base), "--out", str(work / f"cli-{i}")],
                 env=env, check=True, capture_output=True)

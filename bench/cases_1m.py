@@ -5,7 +5,7 @@
 1. Builds a fresh database with ``server_stub.store.Store`` (the real schema)
    and fills it with direct SQL: a realistic mix of statuses, groups and
    creation times over a year (open cases are the newest day's).
-2. Starts the real server (``python -m server_stub serve``) and measures p50/p99
+2. Starts the real server (``python -m sosdesk.server_stub serve``) and measures p50/p99
    of the first page of the queue: open cases, by status, by group, and one
    case by code.
 3. Stops it, makes most open cases due, starts it again and times the expiry
@@ -36,7 +36,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from server_stub.store import Store  # noqa: E402
+from sosdesk.server_stub.store import Store  # noqa: E402
 
 OPEN = ("new", "pending", "in_progress")
 # (status, share of all cases)
@@ -123,7 +123,7 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "server_stub", "--db", str(db), "serve", "--port",
+            [sys.executable, "-m", "sosdesk.server_stub", "--db", str(db), "serve", "--port",
              str(self.port), "--quiet", "--sos-limit", "100000"],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 60

@@ -66,7 +66,7 @@ server.serve_forever()
 
 def start_sosdesk(db: Path) -> tuple[subprocess.Popen, int, str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "server_stub", "--db", str(db), "serve", "--port", "0", "--quiet",
+        [sys.executable, "-m", "sosdesk.server_stub", "--db", str(db), "serve", "--port", "0", "--quiet",
          "--sos-limit", "1000000000"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     token, port = "", 0

@@ -4,7 +4,7 @@ The agent is frozen once per version and platform by PyInstaller (the *base*,
 cached); personalizing stamps a company's branding into a copy of the base,
 which takes about as long as copying the file::
 
-    from builder import ensure_base, parse_options, personalize
+    from sosdesk.builder import ensure_base, parse_options, personalize
     options = parse_options({"company": "ACME", "server": "https://support.acme.example",
                              "module_id": "m1a2b3"}, token_given=False)
     result = personalize(ensure_base(), options, options.module_id)

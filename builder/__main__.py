@@ -1,4 +1,4 @@
-"""``python -m builder``: the same as ``sos-builder``."""
+"""``python -m sosdesk.builder``: the same as ``sos-builder``."""
 
 import sys
 

@@ -35,7 +35,7 @@ __all__ = ["BaseInfo", "agent_version", "platform_tag", "cache_root", "base_dir"
 
 CACHE_ENV = "SOSDESK_BUILDER_CACHE"
 #: The packages frozen into the agent whose own files (translations, schema, ...) must ship.
-AGENT_PACKAGES = ("agent", "installer")
+AGENT_PACKAGES = ("sosdesk.agent", "sosdesk.installer")
 ENTRY_SCRIPT = Path(__file__).with_name("_agent_entry.py")
 #: Seconds between two progress lines while PyInstaller runs.
 PROGRESS_EVERY = 5.0
@@ -49,8 +49,7 @@ class BaseInfo(dict):
 
 def agent_version() -> str:
     """The version of the agent being frozen (the sosdesk distribution's)."""
-    import agent
-
+    from sosdesk import agent
     version = getattr(agent, "__version__", None)
     if version:
         return str(version)
@@ -153,6 +152,26 @@ def own_modules() -> list[str]:
     return found
 
 
+def stage_sources(into: Path) -> Path:
+    """Copy the agent's packages into *into* as a plain ``sosdesk/`` tree; returns *into*.
+
+    The packages live in top-level folders (``agent/``, ``installer/``) that
+    setuptools maps into the ``sosdesk`` namespace; an editable install does it
+    with an import hook that PyInstaller's scan of ``--paths`` cannot see. A
+    real folder tree is what PyInstaller (and every other tool) understands.
+    """
+    for package in AGENT_PACKAGES:
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            raise BaseBuildError(f"{package} is not installed: run pip install -e . in the sosdesk folder")
+        source = Path(list(spec.submodule_search_locations)[0])
+        shutil.copytree(source, into.joinpath(*package.split(".")),
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    # A regular package in the frozen agent: no namespace lookup at every start.
+    into.joinpath("sosdesk", "__init__.py").write_text('"""sosdesk, as frozen into the agent."""\n')
+    return into
+
+
 def hidden_imports() -> list[str]:
     """Every module the agent loads dynamically, derived from the installed packages."""
     return sorted(set(own_modules()) | set(pystray_backends()) | set(keyring_backends()[0]))
@@ -246,8 +265,8 @@ def _read_info(folder: Path) -> BaseInfo:
 def build_base(folder: Path, *, report: Report = lambda line: None,
                fingerprint: str | None = None) -> Path:
     """Freeze the agent with PyInstaller into *folder* (one file, windowed); returns its path."""
-    if importlib.util.find_spec("agent.cli") is None:
-        raise BaseBuildError("the agent is not installed here (no agent.cli module): "
+    if importlib.util.find_spec("sosdesk.agent.cli") is None:
+        raise BaseBuildError("the agent is not installed here (no sosdesk.agent.cli module): "
                              "run pip install -e . in the sosdesk folder")
     if importlib.util.find_spec("PyInstaller") is None:
         raise BaseBuildError("PyInstaller is not installed: pip install 'sosdesk[build]'")
@@ -262,7 +281,7 @@ def build_base(folder: Path, *, report: Report = lambda line: None,
         "--log-level", "INFO", "--name", Path(name).stem,
         "--distpath", str(work / "dist"), "--workpath", str(work / "work"),
         "--specpath", str(work),
-        "--paths", str(Path(importlib.util.find_spec("agent").origin).parent.parent),
+        "--paths", str(stage_sources(work / "src")),
         "--copy-metadata", "sosdesk",
     ]
     for module in imports:

@@ -20,8 +20,8 @@ import secrets
 import time
 from pathlib import Path
 
-from agent.branding import strip_stamp, write_stamp
-from agent.errors import BrandingError
+from sosdesk.agent.branding import strip_stamp, write_stamp
+from sosdesk.agent.errors import BrandingError
 
 from .errors import BuilderError
 from .images import icon_files

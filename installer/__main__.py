@@ -1,4 +1,4 @@
-"""``python -m installer``: see installer.cli."""
+"""``python -m sosdesk.installer``: see installer.cli."""
 
 import sys
 

@@ -10,7 +10,7 @@ Files, all for the current user only:
 * ``$XDG_CONFIG_HOME/autostart/sosdesk-<app_id>-tray.desktop``: the tray at login.
 
 Each entry runs the agent's whole command (program and options, e.g.
-``python -P -m agent --config /abs/acme.json``) plus ``sos`` for the SOS
+``python -P -m sosdesk.agent --config /abs/acme.json``) plus ``sos`` for the SOS
 entries. Exec lines follow the Desktop Entry Specification's quoting rules, so
 arguments with spaces, quotes, ``$`` or ``%`` work.
 """
@@ -27,7 +27,7 @@ import subprocess
 from pathlib import Path
 from typing import Sequence
 
-from agent.branding import Branding
+from sosdesk.agent.branding import Branding
 
 from . import icons
 from .artefacts import Artefact, Plan, no_desktop_note, safe_filename, shortcut_name

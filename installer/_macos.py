@@ -25,7 +25,7 @@ import shlex
 from pathlib import Path
 from typing import Sequence
 
-from agent.branding import Branding
+from sosdesk.agent.branding import Branding
 
 from . import icons
 from .artefacts import Artefact, Plan, no_desktop_note, safe_filename, shortcut_name

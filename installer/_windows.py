@@ -9,7 +9,7 @@ Files, all for the current user only (no administrator rights):
   runs ``<agent command>`` (the tray) at login.
 
 A .lnk holds a program (``TargetPath``) and one string of arguments: the
-agent command's first item is the program, the rest (e.g. ``-P -m agent
+agent command's first item is the program, the rest (e.g. ``-P -m sosdesk.agent
 --config C:\\...\\acme.json``) are joined by the Microsoft C runtime's quoting
 rules (:func:`subprocess.list2cmdline`), which python.exe and a PyInstaller
 executable use to split them again. (The shell may expand ``%NAME%`` of a
@@ -37,7 +37,7 @@ import uuid
 from pathlib import Path
 from typing import Sequence
 
-from agent.branding import Branding
+from sosdesk.agent.branding import Branding
 
 from . import icons
 from .api import PLATFORM_ENV

@@ -6,7 +6,7 @@ The per-OS knowledge lives in one backend module each (``_linux``,
     plan(branding, command) -> Plan   # the files to put where, and what is left out
 
 *command* is the agent's whole command line, program first (``[exe]`` for a
-personalized agent, ``[python, "-P", "-m", "agent", "--config", FILE]`` for
+personalized agent, ``[python, "-P", "-m", "sosdesk.agent", "--config", FILE]`` for
 an installed Python one): see ``agent.launch.agent_command``.
 
 Everything else happens here, once for every OS: refusing to overwrite a
@@ -25,7 +25,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Callable, Sequence, TypeVar, Union
 
-from agent.branding import Branding
+from sosdesk.agent.branding import Branding
 
 from .artefacts import Artefact, Plan
 from .errors import ConflictError, InstallerError, UnsupportedPlatformError
@@ -228,7 +228,7 @@ def status(branding: Branding) -> Status:
 def installed() -> list[Status]:
     """Every company's installation recorded for this user, by app id.
 
-    For a caller that does not know the branding (``python -m installer
+    For a caller that does not know the branding (``python -m sosdesk.installer
     status`` without ``--config``): the records say what each one starts.
     """
     folder = manifests_dir()

@@ -1,8 +1,8 @@
 """The installer's command line, also behind ``sos-agent install|uninstall|status``.
 
-    python -m installer install   [--executable AGENT] [--config BRANDING.json]
-    python -m installer uninstall [--executable AGENT] [--config BRANDING.json]
-    python -m installer status    [--executable AGENT] [--config BRANDING.json]
+    python -m sosdesk.installer install   [--executable AGENT] [--config BRANDING.json]
+    python -m sosdesk.installer uninstall [--executable AGENT] [--config BRANDING.json]
+    python -m sosdesk.installer status    [--executable AGENT] [--config BRANDING.json]
 
 The branding is found as the agent finds it (stamp in AGENT, sidecar file,
 --config, defaults). The shortcuts install makes run AGENT, with ``--config``
@@ -23,9 +23,9 @@ import subprocess
 import sys
 from typing import NoReturn, Sequence, TextIO
 
-from agent.branding import load_branding
-from agent.errors import BrandingError
-from agent.launch import agent_command
+from sosdesk.agent.branding import load_branding
+from sosdesk.agent.errors import BrandingError
+from sosdesk.agent.launch import agent_command
 
 from .api import Status, install, installed, status, uninstall
 from .manifest import manifests_dir
@@ -46,7 +46,7 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(message)
 
 
-def main(argv: Sequence[str] | None = None, prog: str = "python -m installer") -> int:
+def main(argv: Sequence[str] | None = None, prog: str = "python -m sosdesk.installer") -> int:
     """Run the installer command line; returns the exit status."""
     parser = _parser(prog)
     try:

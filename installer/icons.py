@@ -15,7 +15,7 @@ from typing import BinaryIO, Union
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from agent.branding import Branding
+from sosdesk.agent.branding import Branding
 
 __all__ = ["ICO_SIZES", "ICNS_SIZE", "make_icon", "write_png", "write_ico", "write_icns", "can_write_icns"]
 

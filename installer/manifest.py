@@ -3,7 +3,7 @@
 One small JSON file per company (``app_id``) in the user's config folder::
 
     {"format": 1, "app_id": "acme", "platform": "linux", "executable": "/venv/bin/python",
-     "command": ["/venv/bin/python", "-P", "-m", "agent", "--config", "/home/bob/acme.json"],
+     "command": ["/venv/bin/python", "-P", "-m", "sosdesk.agent", "--config", "/home/bob/acme.json"],
      "files": [{"path": "...", "kind": "icon", "sha256": "...", "recipe": "..."}],
      "created_dirs": ["..."]}
 
@@ -28,7 +28,7 @@ import json
 import os
 from pathlib import Path
 
-from agent.storage import CONFIG_DIR_ENV, config_dir
+from sosdesk.agent.storage import CONFIG_DIR_ENV, config_dir
 
 from .errors import InstallerError
 

@@ -77,12 +77,12 @@ def write_branding(tmp_path: Path, server_url: str, **fields: Any) -> Path:
 
 
 class AgentProcess:
-    """``python -m agent ...`` (or another *program*) with its stdout read line by line by a thread."""
+    """``python -m sosdesk.agent ...`` (or another *program*) with its stdout read line by line by a thread."""
 
     def __init__(self, args: list[str], env: dict[str, str], program: list[str] | None = None,
                  cwd: Path = ROOT) -> None:
         self.args = args
-        program = [sys.executable, "-m", "agent"] if program is None else program
+        program = [sys.executable, "-m", "sosdesk.agent"] if program is None else program
         self.proc = subprocess.Popen([*program, *args], cwd=cwd, env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.lines: queue.Queue[str | None] = queue.Queue()

@@ -31,8 +31,8 @@ from ci_skips import (  # noqa: E402,F401
     require_tool,
     skip_missing,
 )
-from server_stub.app import App, Server, start_timers  # noqa: E402
-from server_stub.store import Store  # noqa: E402
+from sosdesk.server_stub.app import App, Server, start_timers  # noqa: E402
+from sosdesk.server_stub.store import Store  # noqa: E402
 
 IN_CI = in_ci()
 EXPERT_PASSWORD = "correct horse battery"
@@ -110,7 +110,7 @@ class ServerProcess:
 
     def start(self) -> "ServerProcess":
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "server_stub", "--db", str(self.db), "serve",
+            [sys.executable, "-m", "sosdesk.server_stub", "--db", str(self.db), "serve",
              "--port", str(self.port), *self.extra],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         lines = []

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Iterable
 
-from server_stub import core
+from sosdesk.server_stub import core
 
 #: Codes of the case fields a case row must satisfy after any crash.
 VALID_STATUSES = set(core.STATUSES)
@@ -181,9 +181,9 @@ class InProcessServer:
     """A real server in this process (like conftest's live_server) for module-scoped use."""
 
     def __init__(self, db: Path, idle_timeout: float = 5.0) -> None:
-        from server_stub.app import App, Server, start_timers
-        from server_stub.store import Store
-        from tests.conftest import EXPERT_PASSWORD, LiveServer
+        from sosdesk.server_stub.app import App, Server, start_timers
+        from sosdesk.server_stub.store import Store
+        from conftest import EXPERT_PASSWORD, LiveServer
 
         self.store = Store(str(db))
         _, token = self.store.add_expert("anna", EXPERT_PASSWORD, int(time.time()))

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.branding import DEFAULT_SERVER_URL, Branding, load_branding, write_stamp
-from agent.cli import main
+from sosdesk.agent.branding import DEFAULT_SERVER_URL, Branding, load_branding, write_stamp
+from sosdesk.agent.cli import main
 
 
 def branding_file(path: Path, name: str, **extra: object) -> Path:

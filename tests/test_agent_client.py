@@ -10,8 +10,8 @@ import requests
 import responses
 import urllib3
 
-from agent.client import CONNECT_TIMEOUT, Client, READ_SLACK, error_from_exception
-from agent.errors import (AgentError, CaseGone, CertificateRefused, ModuleRevoked, RateLimited,
+from sosdesk.agent.client import CONNECT_TIMEOUT, Client, READ_SLACK, error_from_exception
+from sosdesk.agent.errors import (AgentError, CaseGone, CertificateRefused, ModuleRevoked, RateLimited,
                           RequestFailed, ServerError, ServerUnreachable, TlsFailed)
 
 URL = "http://support.test"

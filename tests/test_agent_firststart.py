@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from agent.branding import Branding
-from agent.cli import main
-from agent.firststart import FIRST_START_DONE, first_start
-from agent.storage import State
+from sosdesk.agent.branding import Branding
+from sosdesk.agent.cli import main
+from sosdesk.agent.firststart import FIRST_START_DONE, first_start
+from sosdesk.agent.storage import State
 
 
 class InstallerError(Exception):
@@ -23,7 +23,7 @@ class InstallerError(Exception):
 def fake_installer(monkeypatch: pytest.MonkeyPatch, fail: BaseException | None = None) -> list:
     """An ``installer`` module recording its calls (the real one is another team's)."""
     calls: list[tuple] = []
-    module = types.ModuleType("installer")
+    module = types.ModuleType("sosdesk.installer")
     module.InstallerError = InstallerError  # type: ignore[attr-defined]
 
     def install(branding: Branding, command: list[str]) -> Any:
@@ -37,7 +37,7 @@ def fake_installer(monkeypatch: pytest.MonkeyPatch, fail: BaseException | None =
         return types.SimpleNamespace(changed=["/desk/sos.desktop"], notes=("kept x",))
 
     module.install, module.uninstall = install, uninstall  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "installer", module)
+    monkeypatch.setitem(sys.modules, "sosdesk.installer", module)
     return calls
 
 
@@ -51,7 +51,7 @@ def test_installs_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def warnings_in(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records
-            if r.name == "agent.firststart" and r.levelno >= logging.WARNING]
+            if r.name == "sosdesk.agent.firststart" and r.levelno >= logging.WARNING]
 
 
 @pytest.mark.parametrize("error", [InstallerError("conflict"), OSError("read-only"),
@@ -69,8 +69,8 @@ def test_failures_are_logged_and_tried_again_next_time(tmp_path: Path, monkeypat
 
 def test_without_an_installer_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                       caplog: pytest.LogCaptureFixture) -> None:
-    monkeypatch.setitem(sys.modules, "installer", None)  # import raises ImportError
-    caplog.set_level(logging.INFO, logger="agent.firststart")
+    monkeypatch.setitem(sys.modules, "sosdesk.installer", None)  # import raises ImportError
+    caplog.set_level(logging.INFO, logger="sosdesk.agent.firststart")
     assert not first_start(Branding(), State("x", tmp_path), ["/x"])
     assert warnings_in(caplog) == []  # not bundled is no problem: no warning at every start
     assert [r.getMessage().split(":")[0] for r in caplog.records] == ["the installer is not available"]

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.client import Ticket
-from agent.errors import (CaseGone, CertificateRefused, ModuleRevoked, RateLimited, RequestFailed,
+from sosdesk.agent.client import Ticket
+from sosdesk.agent.errors import (CaseGone, CertificateRefused, ModuleRevoked, RateLimited, RequestFailed,
                           ServerError, ServerUnreachable)
-from agent.flow import MIN_DELAY, CaseFlow, backoff_delay
-from agent.keystore import CASE_TOKEN, DEVICE_ID, Secrets
+from sosdesk.agent.flow import MIN_DELAY, CaseFlow, backoff_delay
+from sosdesk.agent.keystore import CASE_TOKEN, DEVICE_ID, Secrets
 from agent_helpers import FakeClient, MemoryStore, Recorder, customer_case
 
 

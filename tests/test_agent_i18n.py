@@ -1,6 +1,6 @@
 """English and German texts: complete, and the product's German status names."""
 
-from agent.i18n import DE, EN, STATUSES, status_name, text
+from sosdesk.agent.i18n import DE, EN, STATUSES, status_name, text
 
 
 def test_every_text_exists_in_both_languages_with_the_same_placeholders() -> None:

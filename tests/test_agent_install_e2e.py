@@ -76,11 +76,11 @@ def test_the_shortcut_starts_the_branded_agent_in_the_installers_language(
     assert clicked.stderr_text == "sos-agent: Keine Anzeige verfügbar: ohne Fenster weiter.\n"  # German
     assert [p.name for p in (home / "Desktop").iterdir()] == ["ACME Support.desktop"]  # no second shortcut
     assert os.path.samefile(shortcut[0], sys.executable)  # this venv's Python, not a name on PATH
-    assert shortcut[1:] == ["-P", "-m", "agent", "--config", str(branding), "--language", "de", "sos"]
+    assert shortcut[1:] == ["-P", "-m", "sosdesk.agent", "--config", str(branding), "--language", "de", "sos"]
 
     # What install made is found without repeating --config.
     status = subprocess.run(
-        [sys.executable, "-m", "installer", "status", "--executable", str(sos_agent_script())],
+        [sys.executable, "-m", "sosdesk.installer", "status", "--executable", str(sos_agent_script())],
         env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert status.returncode == 0, status.stderr
     assert status.stdout.startswith("acme: installed (intact), starts ")

@@ -14,8 +14,8 @@ import keyring.backend
 import keyring.backends.fail
 import pytest
 
-from agent import keystore
-from agent.keystore import CASE_TOKEN, DEVICE_ID, FileStore, KeyringStore, open_secrets
+from sosdesk.agent import keystore
+from sosdesk.agent.keystore import CASE_TOKEN, DEVICE_ID, FileStore, KeyringStore, open_secrets
 
 
 class MemoryKeyring(keyring.backend.KeyringBackend):
@@ -68,7 +68,7 @@ def test_fail_backend_falls_back_to_a_private_file(tmp_path: Path, restore_keyri
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     keyring.set_keyring(keyring.backends.fail.Keyring())
     monkeypatch.setattr(keystore, "_fallback_logged", False)
-    caplog.set_level(logging.INFO, logger="agent")
+    caplog.set_level(logging.INFO, logger="sosdesk.agent")
     secrets = open_secrets("muller-it", tmp_path)
     open_secrets("muller-it", tmp_path)
     assert isinstance(secrets.store, FileStore)

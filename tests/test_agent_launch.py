@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from agent import cli
-from agent.branding import Branding, load_branding
-from agent.launch import agent_command, agent_program
+from sosdesk.agent import cli
+from sosdesk.agent.branding import Branding, load_branding
+from sosdesk.agent.launch import agent_command, agent_program
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def not_frozen(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_an_installed_agent_is_this_python_with_dash_m(not_frozen: None,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", "/nowhere")  # a plain venv: no sos-agent on PATH
-    assert agent_program() == [os.path.abspath(sys.executable), "-P", "-m", "agent"]
+    assert agent_program() == [os.path.abspath(sys.executable), "-P", "-m", "sosdesk.agent"]
 
 
 def test_a_frozen_agent_is_its_executable(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -38,7 +38,7 @@ def test_a_windows_venv_starts_without_a_console_window(tmp_path: Path, not_froz
         (tmp_path / name).write_bytes(b"MZ")
     monkeypatch.setattr(sys, "platform", "win32")
     monkeypatch.setattr(sys, "executable", str(tmp_path / "python.exe"))
-    assert agent_program() == [str(tmp_path / "pythonw.exe"), "-P", "-m", "agent"]
+    assert agent_program() == [str(tmp_path / "pythonw.exe"), "-P", "-m", "sosdesk.agent"]
 
 
 def test_the_branding_file_and_the_language_travel_with_the_command(tmp_path: Path, not_frozen: None,
@@ -78,9 +78,9 @@ def test_tray_window_shortcut_and_autostart_start_the_same_command(tmp_path: Pat
         installed.append(command)
         return types.SimpleNamespace(files=[], notes=())
 
-    fake = types.ModuleType("installer")
+    fake = types.ModuleType("sosdesk.installer")
     fake.install = install  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "installer", fake)
+    monkeypatch.setitem(sys.modules, "sosdesk.installer", fake)
     trays: list[Any] = []
     monkeypatch.setattr(cli, "run_tray", lambda agent, headless: trays.append(agent) or 0)
 

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator, TypeVar
 import pytest
 from PIL import Image, ImageGrab
 
-from agent.branding import Branding, write_stamp
+from sosdesk.agent.branding import Branding, write_stamp
 from agent_helpers import agent_env, start_xvfb
 from conftest import ROOT, require_module, require_tool
 
@@ -143,7 +143,7 @@ def test_an_invalid_branding_file_is_shown_in_a_window(screen: Screen, tmp_path:
     require_module("tkinter")
     config = tmp_path / "branding.json"
     config.write_text(json.dumps({"company_name": "", "server_url": "https://support.example"}))
-    proc = start(["-m", "agent", "--config", str(config), "sos"], screen, tmp_path)
+    proc = start(["-m", "sosdesk.agent", "--config", str(config), "sos"], screen, tmp_path)
     status, out, err = shows_the_box_until_closed(
         screen, proc, lambda box: screen.press(box, "Return"), "branding-error-box.png")
     assert status == 2 and out == ""
@@ -166,6 +166,6 @@ def test_a_damaged_stamp_is_shown_in_a_window(screen: Screen, tmp_path: Path) ->
 def test_headless_shows_no_window_even_with_a_display(screen: Screen, tmp_path: Path) -> None:
     config = tmp_path / "branding.json"
     config.write_text("{not json")
-    proc = start(["-m", "agent", "--config", str(config), "--headless", "sos"], screen, tmp_path)
+    proc = start(["-m", "sosdesk.agent", "--config", str(config), "--headless", "sos"], screen, tmp_path)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 2 and "not JSON" in err and out == ""

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.branding import (STAMP_BEGIN, STAMP_END, Branding, load_branding, read_stamp,
+from sosdesk.agent.branding import (STAMP_BEGIN, STAMP_END, Branding, load_branding, read_stamp,
                             strip_stamp, write_stamp)
-from agent.errors import BrandingError
+from sosdesk.agent.errors import BrandingError
 from agent_helpers import AgentProcess, agent_env, queue_of
 from conftest import ROOT
 

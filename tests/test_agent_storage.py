@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.errors import AgentError, StorageError
-from agent.filelock import locked
-from agent.storage import State
+from sosdesk.agent.errors import AgentError, StorageError
+from sosdesk.agent.filelock import locked
+from sosdesk.agent.storage import State
 from agent_helpers import ROOT, agent_env, write_branding
 
 
@@ -48,7 +48,7 @@ def test_cli_says_one_line_and_exits_1(tmp_path: Path, command: list[str]) -> No
     env = agent_env(tmp_path)
     env["SOSDESK_CONFIG_DIR"] = str(unwritable_folder(tmp_path))
     config = write_branding(tmp_path, "http://127.0.0.1:9")  # never reached: the folder fails first
-    result = subprocess.run([sys.executable, "-m", "agent", "--config", str(config), "--headless",
+    result = subprocess.run([sys.executable, "-m", "sosdesk.agent", "--config", str(config), "--headless",
                              "--no-install", *command], cwd=ROOT, env=env, capture_output=True,
                             text=True, timeout=60)
     assert "Traceback" not in result.stderr

@@ -13,15 +13,15 @@ from PIL import Image
 
 os.environ["PYSTRAY_BACKEND"] = "dummy"  # before pystray is imported anywhere
 
-from agent import tray as tray_module  # noqa: E402
-from agent.branding import Branding  # noqa: E402
-from agent.cli import Agent  # noqa: E402
-from agent.client import Ticket  # noqa: E402
-from agent.errors import ServerUnreachable  # noqa: E402
-from agent.flow import CaseFlow  # noqa: E402
-from agent.icon import tray_image  # noqa: E402
-from agent.keystore import Secrets  # noqa: E402
-from agent.storage import State  # noqa: E402
+from sosdesk.agent import tray as tray_module  # noqa: E402
+from sosdesk.agent.branding import Branding  # noqa: E402
+from sosdesk.agent.cli import Agent  # noqa: E402
+from sosdesk.agent.client import Ticket  # noqa: E402
+from sosdesk.agent.errors import ServerUnreachable  # noqa: E402
+from sosdesk.agent.flow import CaseFlow  # noqa: E402
+from sosdesk.agent.icon import tray_image  # noqa: E402
+from sosdesk.agent.keystore import Secrets  # noqa: E402
+from sosdesk.agent.storage import State  # noqa: E402
 from agent_helpers import FakeClient, MemoryStore, customer_case  # noqa: E402
 
 
@@ -177,7 +177,7 @@ def test_open_window_starts_this_agent_again_in_sos_mode(tray: tray_module.Tray,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     started: list[list[str]] = []
     monkeypatch.setattr(tray_module.subprocess, "Popen", lambda argv, **kwargs: started.append(argv))
-    tray.agent.argv = ["/venv/bin/python", "-P", "-m", "agent", "--config", "/home/bob/acme.json"]
+    tray.agent.argv = ["/venv/bin/python", "-P", "-m", "sosdesk.agent", "--config", "/home/bob/acme.json"]
     tray.open_window()
-    assert started == [["/venv/bin/python", "-P", "-m", "agent", "--config", "/home/bob/acme.json",
+    assert started == [["/venv/bin/python", "-P", "-m", "sosdesk.agent", "--config", "/home/bob/acme.json",
                         "--no-install", "sos"]]

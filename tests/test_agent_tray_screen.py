@@ -215,7 +215,7 @@ def desktop() -> Iterator[Desktop]:
 
 
 class TrayAgent:
-    """``python -m agent ... tray`` in its own process group (the window it opens dies with it)."""
+    """``python -m sosdesk.agent ... tray`` in its own process group (the window it opens dies with it)."""
 
     def __init__(self, desktop: Desktop, tmp_path: Path, url: str, backend: str,
                  wrap: tuple[str, ...] = (), env: dict[str, str] | None = None) -> None:
@@ -223,7 +223,7 @@ class TrayAgent:
         env = {**agent_env(tmp_path), "DISPLAY": desktop.name, "PYSTRAY_BACKEND": backend, **(env or {})}
         self.log = open(tmp_path / "agent-stderr.txt", "w+")
         self.proc = subprocess.Popen(
-            [*wrap, sys.executable, "-m", "agent", "--config", str(config), "--no-install", "tray"],
+            [*wrap, sys.executable, "-m", "sosdesk.agent", "--config", str(config), "--no-install", "tray"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.log, start_new_session=True)
 
     def stderr(self) -> str:

@@ -11,9 +11,9 @@ from typing import Any, Iterator
 
 import pytest
 
-from agent.branding import Branding
-from agent.keystore import Secrets
-from agent.storage import State
+from sosdesk.agent.branding import Branding
+from sosdesk.agent.keystore import Secrets
+from sosdesk.agent.storage import State
 from agent_helpers import FakeClient, MemoryStore, customer_case
 from conftest import require_module, require_tool
 
@@ -50,8 +50,8 @@ def display(xvfb: str, monkeypatch: pytest.MonkeyPatch) -> str:
 
 def test_window_shows_code_status_expert_and_close_button(display: str, tmp_path: Path) -> None:
     require_module("tkinter")
-    from agent.cli import Agent
-    from agent.window import QuickSupportWindow
+    from sosdesk.agent.cli import Agent
+    from sosdesk.agent.window import QuickSupportWindow
 
     agent = Agent(Branding(company_name="Test IT", language="en"), Secrets(MemoryStore(), tmp_path / "l"),
                   State("x", tmp_path), {"hostname": "pc"})
@@ -81,9 +81,9 @@ def test_window_shows_code_status_expert_and_close_button(display: str, tmp_path
 def failing_window(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, secrets_folder: Path) -> object:
     """A window whose run() ends quickly once done; a safety timer ends a hanging one."""
     require_module("tkinter")
-    from agent import window as window_module
-    from agent.cli import Agent
-    from agent.window import QuickSupportWindow
+    from sosdesk.agent import window as window_module
+    from sosdesk.agent.cli import Agent
+    from sosdesk.agent.window import QuickSupportWindow
 
     monkeypatch.setattr(window_module, "LINGER_MS", 10)
     agent = Agent(Branding(company_name="Test IT", language="en"),
@@ -107,7 +107,7 @@ def test_window_reports_a_failing_start_instead_of_connecting_forever(
             flow.request_support()
         expected = f"cannot use the folder {blocker / 'config'}: Not a directory"
     elif start == "refused certificate":
-        from agent.errors import CertificateRefused
+        from sosdesk.agent.errors import CertificateRefused
 
         expected = "the support server's certificate was refused: self-signed certificate"
 
@@ -132,9 +132,9 @@ def test_window_reports_a_failing_start_instead_of_connecting_forever(
 
 def test_close_button_comes_back_after_a_failed_close(display: str, tmp_path: Path) -> None:
     require_module("tkinter")
-    from agent.cli import Agent
-    from agent.errors import ServerUnreachable
-    from agent.window import QuickSupportWindow
+    from sosdesk.agent.cli import Agent
+    from sosdesk.agent.errors import ServerUnreachable
+    from sosdesk.agent.window import QuickSupportWindow
 
     agent = Agent(Branding(company_name="Test IT", language="en"), Secrets(MemoryStore(), tmp_path / "l"),
                   State("x", tmp_path), {"hostname": "pc"})
@@ -159,7 +159,7 @@ def test_close_button_comes_back_after_a_failed_close(display: str, tmp_path: Pa
 
 def test_the_message_box_says_why_in_the_customers_language(display: str) -> None:
     tk = require_module("tkinter")
-    from agent.window import MessageBox
+    from sosdesk.agent.window import MessageBox
 
     box = MessageBox("de", "invalid branding: company_name must be a non-empty text")
     try:

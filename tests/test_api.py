@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from server_stub.http_api import ROUTES
-from tests.conftest import EXPERT_PASSWORD, ROOT, LiveServer
+from sosdesk.server_stub.http_api import ROUTES
+from conftest import EXPERT_PASSWORD, ROOT, LiveServer
 
 EXPERT_ROUTES = [r for r in ROUTES if r.caller == "expert"]
 CUSTOMER_ROUTES = [r for r in ROUTES if r.caller == "customer"]
@@ -448,11 +448,11 @@ def test_server_process_prints_the_first_login_once_and_stops_gracefully(server_
 
 
 def test_access_log_has_one_line_per_request_and_no_secrets(tmp_path) -> None:
-    from tests.conftest import free_port
+    from conftest import free_port
     port = free_port()
     log_path = tmp_path / "server.log"
     with open(log_path, "w") as log_file:
-        proc = subprocess.Popen([sys.executable, "-m", "server_stub", "--db", str(tmp_path / "l.db"),
+        proc = subprocess.Popen([sys.executable, "-m", "sosdesk.server_stub", "--db", str(tmp_path / "l.db"),
                                  "serve", "--port", str(port)], cwd=ROOT, stdout=subprocess.PIPE,
                                 stderr=log_file, text=True)
         try:
@@ -482,7 +482,7 @@ def test_cli_manages_experts(tmp_path) -> None:
     db = str(tmp_path / "cli.db")
 
     def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "server_stub", "--db", db, *args], cwd=ROOT,
+        return subprocess.run([sys.executable, "-m", "sosdesk.server_stub", "--db", db, *args], cwd=ROOT,
                               input=stdin, capture_output=True, text=True, timeout=30)
 
     added = cli("expert", "add", "carla", "--password-stdin", stdin="a good password\n")

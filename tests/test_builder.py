@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from agent.branding import read_stamp, strip_stamp
-from builder import base as base_module
-from builder import cli
-from builder.options import PYINSTALLER_COOKIE, output_stem
+from sosdesk.agent.branding import read_stamp, strip_stamp
+from sosdesk.builder import base as base_module
+from sosdesk.builder import cli
+from sosdesk.builder.options import PYINSTALLER_COOKIE, output_stem
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN_ENV = "SOSDESK_TOKEN"
@@ -42,14 +42,14 @@ def image(path: Path, size: tuple[int, int], colour=(200, 30, 30), fmt: str | No
 
 def run_builder(*args: str, token: str | None = None, cwd: Path | None = None,
                 cache: Path | None = None) -> subprocess.CompletedProcess:
-    """``python -m builder ARGS`` in a fresh process, as the expert runs it."""
+    """``python -m sosdesk.builder ARGS`` in a fresh process, as the expert runs it."""
     env = {k: v for k, v in os.environ.items() if k != TOKEN_ENV}
     if token is not None:
         env[TOKEN_ENV] = token
     env["PYTHONPATH"] = str(ROOT)
     # A test that wrongly got past validation must not start a real PyInstaller build.
     env[base_module.CACHE_ENV] = str(cache or (cwd or ROOT) / "no-cache")
-    return subprocess.run([sys.executable, "-m", "builder", *args], cwd=cwd or ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "sosdesk.builder", *args], cwd=cwd or ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -321,7 +321,7 @@ def test_a_wrong_token_or_no_server_fails_cleanly(live_server, inputs):
 
 def test_a_failed_write_leaves_nothing_and_revokes_the_new_module(live_server, inputs,
                                                                   monkeypatch, capsys):
-    import builder.stamping as stamping_module
+    import sosdesk.builder.stamping as stamping_module
 
     def disk_full(base, out, branding):
         Path(out).write_bytes(b"half an executable")
@@ -349,7 +349,7 @@ def test_without_a_logo_the_icons_show_the_initials_in_the_brand_colour(inputs):
         assert icon.convert("RGB").getpixel((8, 128)) == (0, 170, 0)
     with Image.open(out / "ACME-QuickSupport.ico") as ico:
         assert {(256, 256), (16, 16), (48, 48)} <= set(ico.info["sizes"])
-    from installer.icons import can_write_icns
+    from sosdesk.installer.icons import can_write_icns
 
     assert (out / "ACME-QuickSupport.icns").is_file() == can_write_icns()
     sizes = sorted(int(p.stem.rsplit("-", 1)[1]) for p in out.glob("ACME-QuickSupport-*.png"))
@@ -389,7 +389,7 @@ def test_the_dynamic_imports_are_derived_from_the_installed_packages():
         group="keyring.backends")})
     assert "keyring" in distributions
     hidden = base_module.hidden_imports()
-    assert "installer._linux" in hidden and "installer._windows" in hidden
+    assert "sosdesk.installer._linux" in hidden and "sosdesk.installer._windows" in hidden
     assert set(backends) | set(modules) <= set(hidden)
     assert not [name for name in hidden if name.endswith("__main__")]
 
@@ -405,7 +405,7 @@ def test_only_what_sosdesk_requires_goes_into_the_base():
     installed = importlib.metadata.packages_distributions()
     if "numpy" in installed:  # Pillow's type hints name it; the agent never imports it
         assert "numpy" in excluded
-    assert not {"requests", "PIL", "keyring", "pystray", "agent", "installer"} & excluded
+    assert not {"requests", "PIL", "keyring", "pystray", "sosdesk"} & excluded
 
 
 class RecordingBuild:

@@ -14,8 +14,8 @@ from typing import Iterator
 
 import pytest
 
-from agent.branding import Branding, read_stamp, write_stamp
-from builder import base as base_module
+from sosdesk.agent.branding import Branding, read_stamp, write_stamp
+from sosdesk.builder import base as base_module
 from desktop_entry import entry_values, parse_exec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +39,7 @@ def build(live_server, base: Path, out: Path, *args: str) -> dict:
     env = dict(os.environ, SOSDESK_TOKEN=live_server.token, PYTHONPATH=str(ROOT))
     started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-m", "builder", "--server", live_server.url, "--base", str(base),
+        [sys.executable, "-m", "sosdesk.builder", "--server", live_server.url, "--base", str(base),
          "--out", str(out), *args], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert time.monotonic() - started < 30, "personalizing must not rebuild"

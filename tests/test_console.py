@@ -154,7 +154,7 @@ def populate(server: LiveServer) -> dict[str, dict]:
 
 
 class Agent:
-    """The real customer agent, ``python -m agent --headless sos``, its stdout read by a thread."""
+    """The real customer agent, ``python -m sosdesk.agent --headless sos``, its stdout read by a thread."""
 
     def __init__(self, tmp_path: Path, server_url: str) -> None:
         branding = tmp_path / "branding.json"
@@ -170,7 +170,7 @@ class Agent:
                     "PYTHONUNBUFFERED": "1", "LANG": "C.UTF-8",
                     "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"})
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "agent", "--config", str(branding), "--headless",
+            [sys.executable, "-m", "sosdesk.agent", "--config", str(branding), "--headless",
              "--no-install", "sos"],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.lines: queue.Queue[str | None] = queue.Queue()

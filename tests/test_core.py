@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
-from server_stub import core
-from server_stub.errors import InvalidInput
+from sosdesk.server_stub import core
+from sosdesk.server_stub.errors import InvalidInput
 
 # Every legal move, written out independently of core.TRANSITIONS.
 LEGAL = {

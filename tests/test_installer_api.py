@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from agent.branding import Branding
-from installer import UnsupportedPlatformError, platform_name, status, uninstall
-from installer.artefacts import safe_filename, shortcut_name
-from installer.manifest import manifest_path
+from sosdesk.agent.branding import Branding
+from sosdesk.installer import UnsupportedPlatformError, platform_name, status, uninstall
+from sosdesk.installer.artefacts import safe_filename, shortcut_name
+from sosdesk.installer.manifest import manifest_path
 
 
 @pytest.mark.parametrize("name, expected", [

@@ -1,4 +1,4 @@
-"""``python -m installer``, run as a customer would: one line on error, never a traceback."""
+"""``python -m sosdesk.installer``, run as a customer would: one line on error, never a traceback."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from installer.cli import main
+from sosdesk.installer.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,7 +47,7 @@ def branding_file(tmp_path: Path) -> Path:
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "installer", *args], env=env, cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "sosdesk.installer", *args], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
 
 
@@ -119,7 +119,7 @@ def test_the_shortcuts_keep_the_branding_file_and_status_finds_them_without_it(e
                                                                                tmp_path):
     home = Path(env["HOME"])
     # A relative --config, as typed: the shortcut must name it absolutely (it starts elsewhere).
-    installed = subprocess.run([sys.executable, "-m", "installer", "install", "--executable", str(agent),
+    installed = subprocess.run([sys.executable, "-m", "sosdesk.installer", "install", "--executable", str(agent),
                                 "--config", branding_file.name], env=env, cwd=tmp_path,
                                capture_output=True, text=True, timeout=60)
     assert installed.returncode == 0, installed.stderr

@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from agent.branding import Branding
+from sosdesk.agent.branding import Branding
 from conftest import require_tool
 from desktop_entry import entry_values, parse_exec
-from installer import ConflictError, InstallerError, install, status, uninstall
-from installer import _linux
-from installer._linux import desktop_dir, escape_value, exec_line
+from sosdesk.installer import ConflictError, InstallerError, install, status, uninstall
+from sosdesk.installer import _linux
+from sosdesk.installer._linux import desktop_dir, escape_value, exec_line
 
 COMPANY = "Müller & Söhne IT"
 #: Kept before the autouse fixture below replaces it.
@@ -31,7 +31,7 @@ REAL_MARK_TRUSTED = _linux.mark_trusted
 #: Spaces, quotes, $, %, backtick, backslash, '=', non-ASCII: all legal in a Linux path.
 ODD_FOLDER = "Programme (x86)/Müller's \"SOS\" $HOME 100% `tools` a\\b=c"
 #: Options after the program, as the agent passes its branding file and language on.
-ODD_OPTIONS = ["-P", "-m", "agent", "--config", f"/home/jörg/{ODD_FOLDER}/acme.json", "--language", "de"]
+ODD_OPTIONS = ["-P", "-m", "sosdesk.agent", "--config", f"/home/jörg/{ODD_FOLDER}/acme.json", "--language", "de"]
 
 
 # -- fixtures and helpers --------------------------------------------------
@@ -192,7 +192,7 @@ def test_gio_launch_starts_the_agent_from_the_launcher(home, agent, branding):
 
 
 def test_every_entry_runs_the_whole_agent_command(home, agent, branding):
-    """``python -m agent --config FILE --language de``: every option reaches the agent intact."""
+    """``python -m sosdesk.agent --config FILE --language de``: every option reaches the agent intact."""
     install(branding, [agent, *ODD_OPTIONS])
     where = paths(home)
     assert run_exec(where["desktop"], agent) == [*ODD_OPTIONS, "sos"]

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from agent.branding import Branding
+from sosdesk.agent.branding import Branding
 from conftest import skip_missing
-from installer import ConflictError, install, status, uninstall
-from installer.icons import can_write_icns
+from sosdesk.installer import ConflictError, install, status, uninstall
+from sosdesk.installer.icons import can_write_icns
 
 COMPANY = "Müller & Söhne IT"
 BUNDLE = "Müller & Söhne IT Support.app"
@@ -117,7 +117,7 @@ def test_without_create_shortcut_only_the_launch_agent_is_installed(home, agent)
 
 
 #: What a Python agent passes on: the branding file (a path needing shell quoting) and the language.
-OPTIONS = ["-P", "-m", "agent", "--config", "/Users/jörg/Müller's \"SOS\" $HOME `x` 100%/acme.json",
+OPTIONS = ["-P", "-m", "sosdesk.agent", "--config", "/Users/jörg/Müller's \"SOS\" $HOME `x` 100%/acme.json",
            "--language", "de"]
 
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from agent.branding import Branding
-from installer import ConflictError, InstallerError, install, status, uninstall
-from installer import _windows
-from installer.icons import ICO_SIZES
+from sosdesk.agent.branding import Branding
+from sosdesk.installer import ConflictError, InstallerError, install, status, uninstall
+from sosdesk.installer import _windows
+from sosdesk.installer.icons import ICO_SIZES
 
 COMPANY = "Müller & Söhne IT"
 LNK = "Müller & Söhne IT Support.lnk"
@@ -256,7 +256,7 @@ def command_line_to_argv(line: str) -> list[str]:
 
 
 #: What a Python agent in a venv passes: a config path with spaces, quotes and a trailing backslash folder.
-OPTIONS = ["-P", "-m", "agent", "--config", r'C:\Users\Jörg Müller\Müller "SOS" IT\acme.json',
+OPTIONS = ["-P", "-m", "sosdesk.agent", "--config", r'C:\Users\Jörg Müller\Müller "SOS" IT\acme.json',
            "--language", "de", "C:\\trailing slash\\", ""]
 
 

@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
-from server_stub import auth
-from server_stub.auth import PasswordChecks
-from server_stub.errors import Busy
+from sosdesk.server_stub import auth
+from sosdesk.server_stub.auth import PasswordChecks
+from sosdesk.server_stub.errors import Busy
 
 
 @pytest.fixture

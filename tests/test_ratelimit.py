@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from server_stub.ratelimit import RateLimiter
+from sosdesk.server_stub.ratelimit import RateLimiter
 
 
 def test_reserve_takes_up_to_the_burst_then_says_how_long_to_wait() -> None:

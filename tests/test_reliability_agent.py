@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.agent_helpers import AgentProcess, queue_of, start_agent
-from tests.conftest import ServerProcess
+from agent_helpers import AgentProcess, queue_of, start_agent
+from conftest import ServerProcess
 
 UNREACHABLE = "notice cannot reach support, retrying"
 RECONNECTED = "notice connected to support again"

@@ -12,10 +12,10 @@ from typing import Iterator
 
 import pytest
 
-from server_stub import auth
-from server_stub.http_api import ROUTES, SESSION_COOKIE, Route
-from tests.conftest import LiveServer
-from tests.reliability_helpers import InProcessServer, leaked
+from sosdesk.server_stub import auth
+from sosdesk.server_stub.http_api import ROUTES, SESSION_COOKIE, Route
+from conftest import LiveServer
+from reliability_helpers import InProcessServer, leaked
 
 CREDENTIALS = ("none", "wrong_token", "expired_session", "other_customer_token")
 

@@ -11,7 +11,7 @@ import math
 import time
 from pathlib import Path
 
-from tests.reliability_helpers import InProcessServer
+from reliability_helpers import InProcessServer
 
 SIMULATED = 24 * 3600  # seconds of guessing: one day
 STEP = 360  # the attacker retries every STEP simulated seconds, as often as allowed

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import requests
 
-from server_stub.core import format_code
-from server_stub.store import Store
-from tests.conftest import ServerProcess, free_port
-from tests.reliability_helpers import all_codes, check_database
+from sosdesk.server_stub.core import format_code
+from sosdesk.server_stub.store import Store
+from conftest import ServerProcess, free_port
+from reliability_helpers import all_codes, check_database
 
 ROUNDS = 4
 WORKERS = 8

@@ -5,8 +5,8 @@ Integer times are passed in; no clock, no sleeping."""
 
 from __future__ import annotations
 
-from server_stub import core
-from server_stub.store import Store
+from sosdesk.server_stub import core
+from sosdesk.server_stub.store import Store
 
 T0 = 1_900_000_000
 CASES = 3000

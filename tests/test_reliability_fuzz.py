@@ -25,9 +25,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from server_stub.app import App
-from server_stub.http_api import ROUTES
-from tests.reliability_helpers import InProcessServer, raw_exchange, responses, status_lines
+from sosdesk.server_stub.app import App
+from sosdesk.server_stub.http_api import ROUTES
+from reliability_helpers import InProcessServer, raw_exchange, responses, status_lines
 
 IDLE_TIMEOUT = 2.0
 # An answer or a close must come within this: the watchdog ticks once a second.

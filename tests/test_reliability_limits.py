@@ -19,11 +19,11 @@ from typing import Any, Iterator
 
 import pytest
 
-from server_stub.app import App, Server, start_timers
-from server_stub.auth import PasswordChecks
-from server_stub.store import Store
-from tests.conftest import EXPERT_PASSWORD, LiveServer, ServerProcess, free_port
-from tests.reliability_helpers import host_port
+from sosdesk.server_stub.app import App, Server, start_timers
+from sosdesk.server_stub.auth import PasswordChecks
+from sosdesk.server_stub.store import Store
+from conftest import EXPERT_PASSWORD, LiveServer, ServerProcess, free_port
+from reliability_helpers import host_port
 
 PARALLEL = 100  # requests released together per limiter
 FLOOD = 200  # logins in the memory test

@@ -8,8 +8,8 @@ import threading
 import time
 from pathlib import Path
 
-from tests.conftest import ServerProcess, free_port
-from tests.reliability_helpers import host_port, percentile, summary_ms
+from conftest import ServerProcess, free_port
+from reliability_helpers import host_port, percentile, summary_ms
 
 IDLE_TIMEOUT = 2.0
 SLOW_CLIENTS = 50

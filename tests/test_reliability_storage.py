@@ -27,8 +27,8 @@ from typing import Iterator
 import pytest
 import requests
 
-from tests.conftest import ServerProcess, free_port
-from tests.reliability_helpers import InProcessServer, check_database
+from conftest import ServerProcess, free_port
+from reliability_helpers import InProcessServer, check_database
 
 DEVICE = {"hostname": "PC", "os": "Linux", "user": "bob"}
 

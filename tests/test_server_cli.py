@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import IN_CI, ROOT, free_port, require_tool
+from conftest import IN_CI, ROOT, free_port, require_tool
 
 PASSWORD = "a good password"
 

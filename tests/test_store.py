@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from server_stub import auth, core
-from server_stub.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
-from server_stub.store import Store
+from sosdesk.server_stub import auth, core
+from sosdesk.server_stub.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from sosdesk.server_stub.store import Store
 
 T0 = 1_700_000_000
 DAY = 24 * 3600
