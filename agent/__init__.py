@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 
-__version__ = "0.1.0"
+from sosdesk.common import __version__
+
 __all__ = ["__version__"]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -35,7 +35,7 @@ __all__ = ["BaseInfo", "agent_version", "platform_tag", "cache_root", "base_dir"
 
 CACHE_ENV = "SOSDESK_BUILDER_CACHE"
 #: The packages frozen into the agent whose own files (translations, schema, ...) must ship.
-AGENT_PACKAGES = ("sosdesk.agent", "sosdesk.installer")
+AGENT_PACKAGES = ("sosdesk.common", "sosdesk.agent", "sosdesk.installer")
 ENTRY_SCRIPT = Path(__file__).with_name("_agent_entry.py")
 #: Seconds between two progress lines while PyInstaller runs.
 PROGRESS_EVERY = 5.0
@@ -48,15 +48,10 @@ class BaseInfo(dict):
 
 
 def agent_version() -> str:
-    """The version of the agent being frozen (the sosdesk distribution's)."""
-    from sosdesk import agent
-    version = getattr(agent, "__version__", None)
-    if version:
-        return str(version)
-    try:
-        return importlib.metadata.version("sosdesk")
-    except importlib.metadata.PackageNotFoundError:
-        return "0+unknown"
+    """The version of the agent being frozen (sosdesk's)."""
+    from sosdesk.common import __version__
+
+    return __version__
 
 
 def platform_tag() -> str:

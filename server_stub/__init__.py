@@ -1,3 +1,5 @@
 """sosdesk server: service cases over HTTP + SQLite, standard library only."""
 
-__version__ = "0.1.0"
+from sosdesk.common import __version__
+
+__all__ = ["__version__"]

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import ROOT
 
-PACKAGES = ("agent", "installer", "builder", "server_stub")
+PACKAGES = ("common", "agent", "installer", "builder", "server_stub")
 SOURCES = [path for folder in (*PACKAGES, "tests", "bench") for path in (ROOT / folder).rglob("*.py")]
 
 
@@ -53,7 +53,7 @@ def test_the_wheel_holds_everything_under_sosdesk_only(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     tops = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
     assert tops == {"sosdesk"}
-    for needed in ("sosdesk/agent/cli.py", "sosdesk/installer/api.py", "sosdesk/builder/cli.py",
+    for needed in ("sosdesk/common/__init__.py", "sosdesk/agent/cli.py", "sosdesk/installer/api.py", "sosdesk/builder/cli.py",
                    "sosdesk/server_stub/schema.sql", "sosdesk/server_stub/static/index.html"):
         assert needed in names
     assert "sosdesk/__init__.py" not in names  # a namespace: nothing else may claim it
