@@ -550,6 +550,26 @@ def test_modules_list_and_revoke_with_confirmation(console: Console) -> None:
     assert refused.status_code == 403
 
 
+def test_a_group_opens_its_queue_and_the_language_follows_on_modules(console: Console) -> None:
+    server = console.server
+    office = create_case(server, "Carl Weber", "Outlook asks for the password", groupid="office")
+    other = create_case(server, "Dora Fischer", "VPN drops", groupid="default")
+    page = console.open().login().page
+    expect(console.row(other["code"])).to_be_visible()
+    page.get_by_role("button", name="Modules & groups").click()
+    expect(page.locator("#modules-view")).to_be_visible()
+    page.get_by_label("Language").select_option("de")
+    expect(page.get_by_role("button", name="Warteschlange der Gruppe office anzeigen")).to_be_visible()
+    expect(page.locator("#modules-view")).to_be_visible()
+    page.get_by_role("button", name="Warteschlange der Gruppe office anzeigen").click()
+    expect(page.locator("#queue-view")).to_be_visible()
+    expect(page.locator("#modules-view")).to_be_hidden()
+    expect(page.locator("#nav .tab[data-view='queue']")).to_have_attribute("aria-current", "page")
+    expect(page.locator("#filter-group")).to_have_value("office")
+    expect(page.locator("#queue-body tr")).to_have_count(1)
+    expect(console.row(office["code"])).to_be_visible()
+
+
 def test_paging_through_a_long_queue(console: Console) -> None:
     server = console.server
     codes = [create_case(server, f"Customer {i:02d}", "printer")["code"] for i in range(30)]
