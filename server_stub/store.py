@@ -235,11 +235,6 @@ class Store:
                 self._checkpointer.close()
             self._db.close()
 
-    @property
-    def change_version(self) -> int:
-        """A number that grows with every change to any case (for the console)."""
-        return self._seq
-
     # -- experts and credentials ---------------------------------------------
 
     def add_expert(self, name: str, password: str, now: int) -> tuple[dict, str]:
