@@ -1,4 +1,4 @@
--- sosdesk server schema, version 1. Loaded by server_stub.store with
+-- sosdesk server schema, version 1. Loaded by server_stub.db with
 -- importlib.resources. Times are integer seconds since the Unix epoch (UTC).
 
 CREATE TABLE schema_version (
