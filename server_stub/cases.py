@@ -15,7 +15,7 @@ from typing import Any
 from . import core
 from .changes import ChangeFeed
 from .core import CLOSED, NEW, OPEN_STATUSES
-from .db import Database
+from .db import Database, is_unique_violation
 from .errors import Conflict, InvalidInput, NotFound, StorageUnavailable
 from .views import case_view, event_view
 
@@ -93,7 +93,11 @@ class Cases(Database):
                 case_id = db.execute(sql, (code, *columns.values())).lastrowid
                 break
             except sqlite3.IntegrityError as exc:
-                if "cases.code" not in str(exc):
+                # A clash on the code is the only refusal to handle here: the other
+                # unique index (one open SOS per device) was checked before.
+                if not is_unique_violation(exc) or not db.execute(
+                        f"SELECT 1 FROM cases WHERE code = ? AND status IN {OPEN_SQL}",
+                        (code,)).fetchone():
                     raise
                 if not self._expire_due(db, now, " AND code = ?", (code,)):
                     code = core.new_code()

@@ -3,6 +3,8 @@
 One connection, one lock: SQLite serializes writers anyway, and holding the lock
 for a whole transaction makes "two experts press Connect at once" and "twenty
 SOS clicks from one device" plain sequential code with exactly one outcome.
+SQLite's errors are told apart by their result codes, never by their message
+text (which names tables and columns, and changes between SQLite versions).
 """
 
 from __future__ import annotations
@@ -128,35 +130,41 @@ def _statements(script: str) -> list[str]:
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
 
 
+def is_unique_violation(exc: sqlite3.IntegrityError) -> bool:
+    """Whether *exc* is a UNIQUE constraint (or a unique index) refusing a row."""
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+
+
 #: A constraint the checks before a write let through (e.g. an expert removed between
 #: the check and the write) -> the stable error code the client gets with a 409.
 _CONSTRAINT_CODES = {
-    "SQLITE_CONSTRAINT_FOREIGNKEY": ("invalid_reference",
-                                     "the request refers to something that does not exist (any more)"),
-    "SQLITE_CONSTRAINT_UNIQUE": ("already_exists", "this exists already"),
-    "SQLITE_CONSTRAINT_PRIMARYKEY": ("already_exists", "this exists already"),
+    sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY: (
+        "invalid_reference", "the request refers to something that does not exist (any more)"),
+    sqlite3.SQLITE_CONSTRAINT_UNIQUE: ("already_exists", "this exists already"),
+    sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY: ("already_exists", "this exists already"),
 }
 
 
 def constraint_error(exc: sqlite3.IntegrityError) -> Conflict:
     """A constraint violation as a 409: the request contradicts the stored state."""
-    name = getattr(exc, "sqlite_errorname", "SQLITE_CONSTRAINT")
-    code, message = _CONSTRAINT_CODES.get(name, ("constraint_violation",
-                                                 "the change contradicts the stored data"))
+    code, message = _CONSTRAINT_CODES.get(getattr(exc, "sqlite_errorcode", None), (
+        "constraint_violation", "the change contradicts the stored data"))
     # Not the client's fault alone: a check before the write missed this, so say so.
-    log.warning("constraint violation reached the store's transaction: %s", name)
+    log.warning("constraint violation reached the store's transaction: %s",
+                getattr(exc, "sqlite_errorname", "?"))
     return Conflict(message, code=code)
+
+
+#: SQLite's primary result codes (the low byte of an extended one) -> what to tell the client.
+_STORAGE_MESSAGES = {
+    sqlite3.SQLITE_READONLY: "the database is read-only; the server cannot save changes",
+    sqlite3.SQLITE_FULL: "the disk is full; the server cannot save changes",
+    sqlite3.SQLITE_BUSY: "the database is busy; try again",
+    sqlite3.SQLITE_LOCKED: "the database is busy; try again",
+}
 
 
 def storage_error(exc: sqlite3.OperationalError) -> StorageUnavailable:
     """A storage fault as a 503 with a message that says which (never SQLite's own text)."""
-    text = str(exc)
-    if "readonly" in text or "read-only" in text:
-        message = "the database is read-only; the server cannot save changes"
-    elif "full" in text:
-        message = "the disk is full; the server cannot save changes"
-    elif "locked" in text or "busy" in text:
-        message = "the database is busy; try again"
-    else:
-        message = "the database is unavailable"
-    return StorageUnavailable(message)
+    primary = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+    return StorageUnavailable(_STORAGE_MESSAGES.get(primary, "the database is unavailable"))
