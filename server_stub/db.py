@@ -3,6 +3,7 @@
 One connection, one lock: SQLite serializes writers anyway, and holding the lock
 for a whole transaction makes "two experts press Connect at once" and "twenty
 SOS clicks from one device" plain sequential code with exactly one outcome.
+The schema is made or upgraded (migrate.py) before this connection opens.
 SQLite's errors are told apart by their result codes, never by their message
 text (which names tables and columns, and changes between SQLite versions).
 """
@@ -10,18 +11,16 @@ text (which names tables and columns, and changes between SQLite versions).
 from __future__ import annotations
 
 import contextlib
-import importlib.resources
 import logging
-import secrets
 import sqlite3
 import threading
+import time
 from typing import Iterator
 
+from . import migrate
 from .errors import Conflict, StorageUnavailable
 
 log = logging.getLogger("sosdesk.store")
-
-SCHEMA_VERSION = 1
 
 
 class Database:
@@ -30,11 +29,16 @@ class Database:
     def __init__(self, path: str) -> None:
         self.path = path
         self._lock = threading.RLock()
+        if path != ":memory:":
+            # Before this connection opens: an upgrade needs the file to itself.
+            migrate.prepare(path, time.time())
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA foreign_keys = ON")
         self._db.execute("PRAGMA busy_timeout = 5000")
-        if path != ":memory:":
+        if path == ":memory:":
+            migrate.create(self._db)
+        else:
             self._db.execute("PRAGMA journal_mode = WAL")
             # WAL + NORMAL survives a killed process; only power loss can lose
             # the last commits, which is the usual trade for a service like this.
@@ -44,24 +48,7 @@ class Database:
             # committing request they cost it ~17 ms, every ~100 SOS (p99).
             # The large limit is a backstop should the timer not run.
             self._db.execute("PRAGMA wal_autocheckpoint = 10000")
-        self._migrate()
         self._checkpointer: sqlite3.Connection | None = None
-
-    def _migrate(self) -> None:
-        has_version = self._db.execute(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_version'").fetchone()
-        if not has_version:
-            schema = importlib.resources.files(__package__).joinpath("schema.sql").read_text()
-            with self._tx() as db:
-                for statement in _statements(schema):
-                    db.execute(statement)
-                db.execute("INSERT INTO meta VALUES ('customer_token_key', ?)",
-                           (secrets.token_hex(32),))
-        version = self._db.execute("SELECT version FROM schema_version").fetchone()[0]
-        if version != SCHEMA_VERSION:
-            raise StorageUnavailable(
-                f"database {self.path} has schema version {version}, this server knows "
-                f"{SCHEMA_VERSION}", code="schema_mismatch")
 
     @contextlib.contextmanager
     def _tx(self, read_mostly: bool = False) -> Iterator[sqlite3.Connection]:
@@ -122,12 +109,6 @@ class Database:
             if self._checkpointer is not None:
                 self._checkpointer.close()
             self._db.close()
-
-
-def _statements(script: str) -> list[str]:
-    """Split the schema file into statements (it has no ';' inside strings)."""
-    lines = [line.split("--", 1)[0] for line in script.splitlines()]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
 
 
 def is_unique_violation(exc: sqlite3.IntegrityError) -> bool:

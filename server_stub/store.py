@@ -4,7 +4,7 @@ Store is the one object the server holds; it puts together the parts that each
 keep one concern, over one connection (db.Database):
 
 - db.py: the connection, its pragmas, transactions, SQLite errors -> ours;
-- schema.sql: the tables, made on first use;
+- migrate.py and schema/: the schema's versions, made, upgraded or refused;
 - accounts.py: experts, API tokens, login sessions;
 - modules.py: personalized agents (modules) and groups;
 - cases.py: cases as experts see them, expiry;
