@@ -33,6 +33,7 @@ from urllib.parse import parse_qsl, urlsplit
 from . import core
 from .errors import (Busy, Conflict, Forbidden, InvalidInput, NotFound, RateLimited,
                      ServerError, StorageUnavailable, Unauthorized)
+from .views import expert_view
 
 log = logging.getLogger("sosdesk.server")
 access_log = logging.getLogger("sosdesk.access")
@@ -203,7 +204,7 @@ def login(app, req: Request) -> Response:
         raise Unauthorized("wrong name or password", code="login_failed")  # the slots stay taken
     slots.give_back()
     cookie, csrf = app.store.create_web_session(expert["id"], req.now, app.session_ttl)
-    return Response(200, {"expert": _expert_view(expert), "csrf_token": csrf},
+    return Response(200, {"expert": expert_view(expert), "csrf_token": csrf},
                     [session_cookie(app, cookie, app.session_ttl)])
 
 
@@ -222,7 +223,7 @@ def logout(app, req: Request) -> Response:
 
 
 def me(app, req: Request) -> Any:
-    return {"expert": _expert_view(req.expert), "csrf_token": req.csrf_token}
+    return {"expert": expert_view(req.expert), "csrf_token": req.csrf_token}
 
 
 def list_sessions(app, req: Request) -> Any:
@@ -712,10 +713,6 @@ def _cookie(headers: Any) -> str | None:
         if name == SESSION_COOKIE and value and len(value) < 256:
             return value
     return None
-
-
-def _expert_view(expert: dict) -> dict:
-    return {"id": f"u{expert['id']}", "name": expert["name"]}
 
 
 def _int_query(req: Request, name: str, default: int, low: int, high: int) -> int:

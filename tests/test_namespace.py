@@ -54,6 +54,7 @@ def test_the_wheel_holds_everything_under_sosdesk_only(tmp_path: Path) -> None:
     tops = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
     assert tops == {"sosdesk"}
     for needed in ("sosdesk/common/__init__.py", "sosdesk/agent/cli.py", "sosdesk/installer/api.py", "sosdesk/builder/cli.py",
-                   "sosdesk/server_stub/schema.sql", "sosdesk/server_stub/static/index.html"):
+                   "sosdesk/server_stub/schema/v1.sql", "sosdesk/server_stub/schema/upgrade-to-v2.sql",
+                   "sosdesk/server_stub/static/index.html"):
         assert needed in names
     assert "sosdesk/__init__.py" not in names  # a namespace: nothing else may claim it

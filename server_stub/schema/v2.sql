@@ -1,5 +1,12 @@
--- sosdesk server schema, version 1. Loaded by server_stub.store with
--- importlib.resources. Times are integer seconds since the Unix epoch (UTC).
+-- sosdesk server schema, version 2: what a new database is made from. Run by
+-- server_stub.migrate with sqlite3's executescript inside one transaction.
+-- An older database is brought here by the upgrade-to-vN.sql scripts instead;
+-- the statements below must stay exactly as those scripts leave the schema
+-- (tests/test_store_upgrade.py compares the two).
+-- Times are integer seconds since the Unix epoch (UTC).
+--
+-- Since version 1: case_events has a column `detail`, and its comment no longer
+-- names an 'assign' event (none was ever written).
 
 CREATE TABLE schema_version (
   version INTEGER NOT NULL               -- the schema version this database has
@@ -75,7 +82,7 @@ CREATE UNIQUE INDEX cases_open_device ON cases(device_hash, module_id)
   WHERE created_by = 'customer' AND status IN ('new', 'pending', 'in_progress');
 -- The queue, newest first: all cases, by one status, or by group. A query for
 -- several statuses at once (state=open) walks cases_created and stops at the
--- page's end, which beats sorting every open case (see store.list_cases).
+-- page's end, which beats sorting every open case (see Cases.list_cases in cases.py).
 CREATE INDEX cases_created ON cases(created_at DESC, id DESC);
 CREATE INDEX cases_status_created ON cases(status, created_at DESC, id DESC);
 CREATE INDEX cases_group_created ON cases(groupid, created_at DESC, id DESC);
@@ -91,10 +98,12 @@ CREATE TABLE case_events (
   case_id     INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE, -- which case
   at          INTEGER NOT NULL,          -- when
   actor       TEXT NOT NULL,             -- 'customer', 'expert:<id>' or 'system'
-  event       TEXT NOT NULL,             -- create | start | close | expire | edit | assign
+  event       TEXT NOT NULL,             -- create | start | close | expire | edit
   from_status TEXT,                      -- status before (NULL for create)
-  to_status   TEXT NOT NULL              -- status after
+  to_status   TEXT NOT NULL,             -- status after
+  detail      TEXT                       -- what the event alone does not say, as a JSON object
+                                         -- (e.g. a remote session's events); NULL: nothing more
 );
 CREATE INDEX case_events_case ON case_events(case_id, id);
 
-INSERT INTO schema_version (version) VALUES (1);
+INSERT INTO schema_version (version) VALUES (2);

@@ -1,0 +1,317 @@
+"""Service cases as experts see them: create, expire, read, list, edit, connect, delete.
+
+Every state change goes through _transition (core's one table of statuses) in
+one transaction, takes its time as *now*, and bumps the change feed so that the
+waiters of the cases it changed wake after the commit.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from typing import Any
+
+from . import core
+from .changes import ChangeFeed
+from .core import CLOSED, NEW, OPEN_STATUSES
+from .db import Database, is_unique_violation
+from .errors import Conflict, InvalidInput, NotFound, StorageUnavailable
+from .views import case_view, event_view
+
+MAX_PAGE = 1000
+OPEN_SQL = "('new', 'pending', 'in_progress')"
+
+CASE_SELECT = (
+    "SELECT c.*, e.name AS assigned_name FROM cases c "
+    "LEFT JOIN experts e ON e.id = c.assigned_userid "
+)
+
+
+class Cases(Database):
+    """The store's cases (a part of Store, over its one connection)."""
+
+    _feed: ChangeFeed
+    default_validity: int
+
+    def _expire_due(self, db: sqlite3.Connection, now: int, where: str = "", args: tuple = (),
+                    limit: int | None = None) -> int:
+        """Expire open cases whose deadline has passed (inside a transaction)."""
+        sql = (f"SELECT id, status FROM cases WHERE status IN {OPEN_SQL} AND valid_until <= ?"
+               f"{where}" + (f" LIMIT {int(limit)}" if limit else ""))
+        due = db.execute(sql, (now, *args)).fetchall()
+        for row in due:
+            self._transition(db, row["id"], row["status"], "expire", "system", now)
+        return len(due)
+
+    def expire_due(self, now: int, batch: int = 200) -> int:
+        """The periodic sweep: expire every due case, *batch* per transaction.
+
+        Small transactions keep the lock short, so requests are served while a
+        large backlog is swept.
+        """
+        total = 0
+        while True:
+            with self._tx(read_mostly=True) as db:
+                count = self._expire_due(db, now, limit=batch)
+            total += count
+            if count:
+                self._feed.notify()
+            if count < batch:
+                return total
+            # Let a request waiting for the lock in before the next batch (locks are not fair).
+            time.sleep(0)
+
+    def _transition(self, db: sqlite3.Connection, case_id: int, status: str, event: str,
+                    actor: str, now: int, extra: str = "", args: tuple = ()) -> str:
+        """Apply *event* to a case in *status* (core's table decides), and record it."""
+        new = core.next_status(status, event)
+        closed_at = now if new in core.FINAL_STATUSES else None
+        db.execute(f"UPDATE cases SET status = ?, closed_at = COALESCE(?, closed_at), version = ?"
+                   f"{extra} WHERE id = ?", (new, closed_at, self._feed.bump(case_id), *args, case_id))
+        db.execute("INSERT INTO case_events (case_id, at, actor, event, from_status, to_status) "
+                   "VALUES (?,?,?,?,?,?)", (case_id, now, actor, event, status, new))
+        return new
+
+    # -- cases: creation ----------------------------------------------------------
+
+    def _insert_case(self, db: sqlite3.Connection, fields: dict, actor: str, now: int) -> int:
+        """Insert a new case with a fresh code unique among open cases.
+
+        The unique index on open codes decides: a clash (rare) expires a due
+        holder of the code if there is one and retries, else draws again.
+        """
+        columns = {"status": NEW, "groupid": core.DEFAULT_GROUP, "created_by": actor,
+                   "created_at": now, "valid_until": now + self.default_validity,
+                   "version": self._feed.bump(None)}  # a new case has no waiters yet
+        columns.update(fields)
+        sql = (f"INSERT INTO cases (code, {', '.join(columns)}) "
+               f"VALUES (?, {', '.join('?' for _ in columns)})")
+        code = core.new_code()
+        for _ in range(50):
+            try:
+                case_id = db.execute(sql, (code, *columns.values())).lastrowid
+                break
+            except sqlite3.IntegrityError as exc:
+                # A clash on the code is the only refusal to handle here: the other
+                # unique index (one open SOS per device) was checked before.
+                if not is_unique_violation(exc) or not db.execute(
+                        f"SELECT 1 FROM cases WHERE code = ? AND status IN {OPEN_SQL}",
+                        (code,)).fetchone():
+                    raise
+                if not self._expire_due(db, now, " AND code = ?", (code,)):
+                    code = core.new_code()
+        else:  # 50 clashes in a row: nearly all 10^8 codes are in use
+            raise StorageUnavailable("no free session code, try again later", code="codes_exhausted")
+        db.execute("INSERT INTO case_events (case_id, at, actor, event, from_status, to_status) "
+                   "VALUES (?,?,?,'create',NULL,'new')", (case_id, now, actor))
+        return case_id
+
+    def create_case(self, body: Any, expert_id: int, now: int) -> dict:
+        """An expert creates a case by hand."""
+        fields = core.validate_case_fields(body, now, creating=True)
+        with self._tx() as db:
+            self._check_assignee(db, fields)
+            if fields.get("assigned_userid"):
+                fields["assigned_at"] = now
+            case_id = self._insert_case(db, fields, f"expert:{expert_id}", now)
+        self._feed.notify()
+        return case_view(self._case_row(case_id))
+
+    def _check_assignee(self, db: sqlite3.Connection, fields: dict) -> None:
+        """Refuse an assignee who is no expert (before the write, as a field error)."""
+        assignee = fields.get("assigned_userid")
+        if assignee and not db.execute("SELECT 1 FROM experts WHERE id = ?", (assignee,)).fetchone():
+            raise InvalidInput("some fields are invalid",
+                               fields={"assigned_userid": "no such expert"})
+
+    # -- cases: reading -----------------------------------------------------------
+
+    def _case_row(self, case_id: int) -> sqlite3.Row:
+        """A case with its assignee's name, as the views want it."""
+        rows = self._read(CASE_SELECT + "WHERE c.id = ?", (case_id,))
+        if not rows:
+            raise NotFound("no such case", code="case_not_found")
+        return rows[0]
+
+    def _id_for_code(self, db: sqlite3.Connection, code: str) -> sqlite3.Row:
+        """The newest case with this code (codes repeat only among closed cases)."""
+        row = db.execute("SELECT id, status, valid_until, created_by, assigned_userid, "
+                         "expert_started_at, customer_started_at FROM cases WHERE code = ? "
+                         "ORDER BY id DESC LIMIT 1", (code,)).fetchone()
+        if row is None:
+            raise NotFound("no case has this code", code="case_not_found")
+        return row
+
+    def _fresh(self, db: sqlite3.Connection, row: sqlite3.Row, now: int) -> sqlite3.Row:
+        """Expire *row*'s case if due, and return its current id/status row."""
+        if row["status"] in OPEN_STATUSES and core.is_due(row["valid_until"], now):
+            self._transition(db, row["id"], row["status"], "expire", "system", now)
+            self._feed.notify()
+            row = db.execute("SELECT id, status, valid_until, created_by, assigned_userid, "
+                             "expert_started_at, customer_started_at FROM cases WHERE id = ?",
+                             (row["id"],)).fetchone()
+        return row
+
+    def get_case(self, code_text: str, now: int) -> dict:
+        """The newest case with this code (expired on the way if due)."""
+        code = core.parse_code(code_text)
+        with self._tx(read_mostly=True) as db:
+            row = self._fresh(db, self._id_for_code(db, code), now)
+        return case_view(self._case_row(row["id"]))
+
+    def list_cases(self, filters: dict[str, Any], now: int) -> dict:
+        """The queue, newest first: {sessions, next_offset}.
+
+        Filters: status, state (comma-separated), groupid, assigned_userid,
+        offset, limit (<= 1000).
+        """
+        where, args, errors = [], [], {}
+        statuses: set[str] = set()
+        if filters.get("status"):
+            wanted = set(filters["status"].split(","))
+            if wanted - set(core.STATUSES):
+                errors["status"] = f"must be among {', '.join(core.STATUSES)}"
+            statuses = wanted
+        if filters.get("state"):
+            states = set(filters["state"].split(","))
+            if states - {"open", "closed"}:
+                errors["state"] = "must be open, closed or open,closed"
+            by_state = {s for s in core.STATUSES if core.state_of(s) in states}
+            statuses = statuses & by_state if statuses else by_state
+            if not statuses:
+                statuses = {"none"}
+        if len(statuses) == 1:
+            where.append("c.status = ?")
+            args.extend(statuses)
+        elif statuses:
+            # '+' keeps SQLite off the status index here: walking cases_created
+            # and stopping after one page beats sorting every open case.
+            where.append(f"+c.status IN ({', '.join('?' for _ in statuses)})")
+            args.extend(sorted(statuses))
+        if filters.get("groupid"):
+            where.append("c.groupid = ?")
+            args.append(filters["groupid"])
+        if filters.get("assigned_userid"):
+            value = filters["assigned_userid"]
+            if not re.fullmatch(r"u[0-9]{1,18}", value):
+                errors["assigned_userid"] = "must be an expert id like u1"
+            else:
+                where.append("c.assigned_userid = ?")
+                args.append(int(value[1:]))
+        offset = core.int_param(filters.get("offset"), "offset", 0, 0, 10**9, errors)
+        limit = core.int_param(filters.get("limit"), "limit", 100, 1, MAX_PAGE, errors)
+        unknown = set(filters) - {"status", "state", "groupid", "assigned_userid", "offset", "limit"}
+        for key in unknown:
+            errors[key] = "unknown filter"
+        if errors:
+            raise InvalidInput("some filters are invalid", fields=errors)
+        sql = (CASE_SELECT + ("WHERE " + " AND ".join(where) + " " if where else "")
+               + "ORDER BY c.created_at DESC, c.id DESC LIMIT ? OFFSET ?")
+        rows = None
+        if offset == 0 and (not statuses or statuses & set(OPEN_STATUSES)):
+            # The first page of a queue that shows open cases: expire the due cases
+            # among its first rows (a wider window each time) until the page has
+            # none, rather than the whole backlog first: after downtime that took
+            # minutes with 240,000 due cases, and the sweep does it anyway.
+            window = limit + 1
+            for _ in range(12):
+                rows = self._read(sql, (*args, window, 0))
+                due = [r["id"] for r in rows if r["status"] in OPEN_STATUSES
+                       and core.is_due(r["valid_until"], now)]
+                if not set(due) & {r["id"] for r in rows[:limit + 1]}:
+                    rows = rows[:limit + 1]
+                    break
+                for start in range(0, len(due), 200):  # short transactions, as in the sweep
+                    chunk = tuple(due[start:start + 200])
+                    with self._tx(read_mostly=True) as db:
+                        self._expire_due(db, now, f" AND id IN ({', '.join('?' for _ in chunk)})",
+                                         chunk)
+                self._feed.notify()
+                rows, window = None, min(window * 2, 20 * MAX_PAGE)
+        if rows is None:
+            # Other pages and closed-only views depend on every due case: expire them
+            # all, in batches like the sweep, so other requests get the lock between.
+            self.expire_due(now)
+            rows = self._read(sql, (*args, limit + 1, offset))
+        more = len(rows) > limit
+        return {"sessions": [case_view(r) for r in rows[:limit]],
+                "next_offset": offset + limit if more else None}
+
+    def history(self, code_text: str, now: int) -> list[dict]:
+        """Every transition of a case: who, when, from, to."""
+        code = core.parse_code(code_text)
+        with self._tx(read_mostly=True) as db:
+            row = self._fresh(db, self._id_for_code(db, code), now)
+        rows = self._read("SELECT ev.*, e.name AS expert_name FROM case_events ev "
+                          "LEFT JOIN experts e ON ev.actor = 'expert:' || e.id "
+                          "WHERE ev.case_id = ? ORDER BY ev.id", (row["id"],))
+        return [event_view(r) for r in rows]
+
+    # -- cases: changes -----------------------------------------------------------
+
+    def edit_case(self, code_text: str, body: Any, expert_id: int, now: int) -> dict:
+        """PUT: change fields; {"state": "closed"} closes the case."""
+        code = core.parse_code(code_text)
+        fields = core.validate_case_fields(body, now, creating=False)
+        state = fields.pop("state", None)
+        with self._tx() as db:
+            row = self._fresh(db, self._id_for_code(db, code), now)
+            if row["status"] in core.FINAL_STATUSES:
+                if state == "closed" and row["status"] == CLOSED and not fields:
+                    return case_view(self._case_row(row["id"]))  # closing twice is a no-op
+                core.next_status(row["status"], "close")  # raises case_closed / case_expired
+            self._check_assignee(db, fields)
+            if "assigned_userid" in fields:
+                fields["assigned_at"] = now if fields["assigned_userid"] else None
+            if fields:
+                sets = ", ".join(f"{k} = ?" for k in fields)
+                db.execute(f"UPDATE cases SET {sets}, version = ? WHERE id = ?",
+                           (*fields.values(), self._feed.bump(row["id"]), row["id"]))
+                db.execute("INSERT INTO case_events (case_id, at, actor, event, from_status, "
+                           "to_status) VALUES (?,?,?,'edit',?,?)",
+                           (row["id"], now, f"expert:{expert_id}", row["status"], row["status"]))
+            if state == "closed":
+                self._transition(db, row["id"], row["status"], "close", f"expert:{expert_id}", now)
+        self._feed.notify()
+        return case_view(self._case_row(row["id"]))
+
+    def connect(self, code_text: str, expert_id: int, now: int) -> dict:
+        """The expert's Connect: the expert side starts the session and takes the case."""
+        code = core.parse_code(code_text)
+        with self._tx() as db:
+            row = self._fresh(db, self._id_for_code(db, code), now)
+            if row["status"] in core.FINAL_STATUSES:
+                core.next_status(row["status"], "start")  # raises case_closed / case_expired
+            if row["expert_started_at"] is not None:
+                if row["assigned_userid"] == expert_id:
+                    return case_view(self._case_row(row["id"]))  # pressing twice is a no-op
+                holder = db.execute("SELECT name FROM experts WHERE id = ?",
+                                    (row["assigned_userid"],)).fetchone()
+                raise Conflict(f"{holder[0] if holder else 'another expert'} is already connected "
+                               "to this case", code="already_connected")
+            self._transition(db, row["id"], row["status"], "start", f"expert:{expert_id}", now,
+                             ", expert_started_at = ?, assigned_userid = ?, assigned_at = ?",
+                             (now, expert_id, now))
+        self._feed.notify()
+        return case_view(self._case_row(row["id"]))
+
+    def delete_cases(self, codes: Any) -> int:
+        """Delete several cases in one transaction: all of them or, if any is unknown, none."""
+        if (not isinstance(codes, list) or not codes or len(codes) > MAX_PAGE):
+            raise InvalidInput(f"codes must be a list of 1-{MAX_PAGE} session codes",
+                               fields={"codes": f"a list of 1-{MAX_PAGE} session codes"})
+        parsed = list(dict.fromkeys(core.parse_code(c) for c in codes))
+        with self._tx() as db:
+            ids, missing = [], []
+            for code in parsed:
+                row = db.execute("SELECT id FROM cases WHERE code = ? ORDER BY id DESC LIMIT 1",
+                                 (code,)).fetchone()
+                (ids.append(row[0]) if row else missing.append(core.format_code(code)))
+            if missing:
+                raise NotFound(f"no case has the code(s) {', '.join(missing)}; nothing was deleted",
+                               code="case_not_found", missing=missing)
+            db.executemany("DELETE FROM cases WHERE id = ?", [(i,) for i in ids])
+            self._feed.bump(*ids)  # their waiters wake to find them gone
+        self._feed.notify()
+        return len(ids)

@@ -1,0 +1,151 @@
+"""The store's database: one connection, its pragmas, transactions and error mapping.
+
+One connection, one lock: SQLite serializes writers anyway, and holding the lock
+for a whole transaction makes "two experts press Connect at once" and "twenty
+SOS clicks from one device" plain sequential code with exactly one outcome.
+The schema is made or upgraded (migrate.py) before this connection opens.
+SQLite's errors are told apart by their result codes, never by their message
+text (which names tables and columns, and changes between SQLite versions).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+import threading
+import time
+from typing import Iterator
+
+from . import migrate
+from .errors import Conflict, StorageUnavailable
+
+log = logging.getLogger("sosdesk.store")
+
+
+class Database:
+    """The connection every part of the store shares, and the lock around it."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        if path != ":memory:":
+            # Before this connection opens: an upgrade needs the file to itself.
+            migrate.prepare(path, time.time())
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA foreign_keys = ON")
+        self._db.execute("PRAGMA busy_timeout = 5000")
+        if path == ":memory:":
+            migrate.create(self._db)
+        else:
+            self._db.execute("PRAGMA journal_mode = WAL")
+            # WAL + NORMAL survives a killed process; only power loss can lose
+            # the last commits, which is the usual trade for a service like this.
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            # Checkpoints (the only fsyncs) run on the timer thread through their
+            # own connection (checkpoint()), not inside a request: done by the
+            # committing request they cost it ~17 ms, every ~100 SOS (p99).
+            # The large limit is a backstop should the timer not run.
+            self._db.execute("PRAGMA wal_autocheckpoint = 10000")
+        self._checkpointer: sqlite3.Connection | None = None
+
+    @contextlib.contextmanager
+    def _tx(self, read_mostly: bool = False) -> Iterator[sqlite3.Connection]:
+        """One write transaction under the store lock; storage faults -> StorageUnavailable.
+
+        *read_mostly* (reads that expire due cases on the way) begins deferred:
+        it takes the write lock only if there is something to expire, so reads
+        keep working while the database is read-only.
+        """
+        with self._lock:
+            try:
+                self._db.execute("BEGIN DEFERRED" if read_mostly else "BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise storage_error(exc) from None
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.OperationalError):
+                    raise storage_error(exc) from None
+                if isinstance(exc, sqlite3.IntegrityError):
+                    raise constraint_error(exc) from None
+                raise
+
+    def _read(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
+        """The rows of one query, under the store lock."""
+        with self._lock:
+            try:
+                return self._db.execute(sql, args).fetchall()
+            except sqlite3.OperationalError as exc:
+                raise storage_error(exc) from None
+
+    def _meta(self, key: str) -> str:
+        return self._read("SELECT value FROM meta WHERE key = ?", (key,))[0][0]
+
+    def checkpoint(self) -> bool:
+        """Copy the write-ahead log into the database file (timer thread only).
+
+        A PASSIVE checkpoint on a second connection neither takes the store lock
+        nor blocks writers. Returns False if it could not run (e.g. disk full).
+        """
+        if self.path == ":memory:":
+            return True
+        try:
+            if self._checkpointer is None:
+                self._checkpointer = sqlite3.connect(self.path, isolation_level=None,
+                                                     check_same_thread=False)
+            self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            return True
+        except sqlite3.Error:
+            return False
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            if self._checkpointer is not None:
+                self._checkpointer.close()
+            self._db.close()
+
+
+def is_unique_violation(exc: sqlite3.IntegrityError) -> bool:
+    """Whether *exc* is a UNIQUE constraint (or a unique index) refusing a row."""
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+
+
+#: A constraint the checks before a write let through (e.g. an expert removed between
+#: the check and the write) -> the stable error code the client gets with a 409.
+_CONSTRAINT_CODES = {
+    sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY: (
+        "invalid_reference", "the request refers to something that does not exist (any more)"),
+    sqlite3.SQLITE_CONSTRAINT_UNIQUE: ("already_exists", "this exists already"),
+    sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY: ("already_exists", "this exists already"),
+}
+
+
+def constraint_error(exc: sqlite3.IntegrityError) -> Conflict:
+    """A constraint violation as a 409: the request contradicts the stored state."""
+    code, message = _CONSTRAINT_CODES.get(getattr(exc, "sqlite_errorcode", None), (
+        "constraint_violation", "the change contradicts the stored data"))
+    # Not the client's fault alone: a check before the write missed this, so say so.
+    log.warning("constraint violation reached the store's transaction: %s",
+                getattr(exc, "sqlite_errorname", "?"))
+    return Conflict(message, code=code)
+
+
+#: SQLite's primary result codes (the low byte of an extended one) -> what to tell the client.
+_STORAGE_MESSAGES = {
+    sqlite3.SQLITE_READONLY: "the database is read-only; the server cannot save changes",
+    sqlite3.SQLITE_FULL: "the disk is full; the server cannot save changes",
+    sqlite3.SQLITE_BUSY: "the database is busy; try again",
+    sqlite3.SQLITE_LOCKED: "the database is busy; try again",
+}
+
+
+def storage_error(exc: sqlite3.OperationalError) -> StorageUnavailable:
+    """A storage fault as a 503 with a message that says which (never SQLite's own text)."""
+    primary = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+    return StorageUnavailable(_STORAGE_MESSAGES.get(primary, "the database is unavailable"))

@@ -1,0 +1,79 @@
+"""How stored rows look in the API: one function per kind of record, no I/O."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any, Mapping, Union
+
+from . import core
+
+#: A stored row, or a dict with the same keys.
+Record = Union[sqlite3.Row, Mapping[str, Any]]
+
+
+def case_view(row: Record) -> dict[str, Any]:
+    """A case as the expert API shows it (TeamViewer's field names where they exist)."""
+    return {
+        "code": core.format_code(row["code"]),
+        "status": row["status"],
+        "state": core.state_of(row["status"]),
+        "groupid": row["groupid"],
+        "description": row["description"],
+        "end_customer": {"name": row["customer_name"], "email": row["customer_email"]},
+        "assigned_userid": f"u{row['assigned_userid']}" if row["assigned_userid"] else None,
+        "assigned_name": row["assigned_name"],
+        "assigned_at": core.iso(row["assigned_at"]),
+        "waiting_message": row["waiting_message"],
+        "custom_api": row["custom_api"],
+        "custom_module_id": row["module_id"],
+        "created_by": row["created_by"],
+        "device": ({"hostname": row["device_hostname"], "os": row["device_os"],
+                    "user": row["device_user"]} if row["device_hash"] else None),
+        "expert_started": row["expert_started_at"] is not None,
+        "customer_started": row["customer_started_at"] is not None,
+        "created_at": core.iso(row["created_at"]),
+        "valid_until": core.iso(row["valid_until"]),
+        "closed_at": core.iso(row["closed_at"]),
+        "version": row["version"],
+    }
+
+
+def customer_view(row: Record) -> dict[str, Any]:
+    """A case as its customer sees it: no other customer's or integration data."""
+    return {
+        "code": core.format_code(row["code"]),
+        "status": row["status"],
+        "state": core.state_of(row["status"]),
+        "description": row["description"],
+        "waiting_message": row["waiting_message"],
+        "expert_name": row["assigned_name"] if row["expert_started_at"] else None,
+        "customer_started": row["customer_started_at"] is not None,
+        "can_close": row["created_by"] == "customer",
+        "created_at": core.iso(row["created_at"]),
+        "valid_until": core.iso(row["valid_until"]),
+        "closed_at": core.iso(row["closed_at"]),
+        "version": row["version"],
+    }
+
+
+def event_view(row: Record) -> dict[str, Any]:
+    """One entry of a case's history: who, when, from, to."""
+    return {"at": core.iso(row["at"]), "actor": row["actor"], "actor_name": row["expert_name"],
+            "event": row["event"], "from": row["from_status"], "to": row["to_status"]}
+
+
+def module_view(row: Record) -> dict[str, Any]:
+    """A registered personalized agent (module)."""
+    return {"module_id": row["id"], "name": row["name"], "groupid": row["groupid"],
+            "created_at": core.iso(row["created_at"]), "revoked_at": core.iso(row["revoked_at"]),
+            "active": row["revoked_at"] is None}
+
+
+def expert_view(expert: Record) -> dict[str, Any]:
+    """An expert as the API names them: id 'u<n>' and name."""
+    return {"id": f"u{expert['id']}", "name": expert["name"]}
+
+
+def expert_entry_view(row: Record) -> dict[str, Any]:
+    """An expert in the list of accounts: id, name and since when."""
+    return {**expert_view(row), "created_at": core.iso(row["created_at"])}
