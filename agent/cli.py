@@ -51,17 +51,19 @@ import sys
 import threading
 from typing import Any, Callable, Sequence
 
+from sosdesk.common.branding import LANGUAGES, Branding, BrandingError, default_language
+from sosdesk.common.launch import agent_command
+from sosdesk.common.stamp import load_branding
+
 from . import __version__
-from .branding import LANGUAGES, Branding, default_language, load_branding
 from .client import Client
 from .device import device_info
-from .errors import AgentError, BrandingError, ModuleRevoked, NoDisplay, ServerError
+from .errors import AgentError, ModuleRevoked, NoDisplay, ServerError
 from .firststart import FIRST_START_DONE, first_start, load_installer
 from .flow import CaseFlow, Listener, Stopped
 from .headless import HeadlessView
 from .i18n import text
 from .keystore import Secrets, open_secrets
-from .launch import agent_command
 from .storage import State
 
 __all__ = ["main", "Agent", "drive", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_REVOKED"]
@@ -86,7 +88,7 @@ class Agent:
     state: State
     device: dict[str, str]
     #: How to start this agent again with the same branding and language
-    #: (``agent.launch.agent_command``): the tray opens the window so.
+    #: (``sosdesk.common.launch.agent_command``): the tray opens the window so.
     argv: list[str] | None = None
 
     @property

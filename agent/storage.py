@@ -1,4 +1,4 @@
-"""Where the agent keeps things on disk: the config folder and private files."""
+"""Where the agent keeps things on disk: private files in the config folder (``sosdesk.common.folders``)."""
 
 from __future__ import annotations
 
@@ -9,22 +9,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import platformdirs
+from sosdesk.common.folders import config_dir
 
 from .errors import StorageError
 
-__all__ = ["CONFIG_DIR_ENV", "config_dir", "write_private", "read_json", "State"]
-
-#: Overrides the config folder (tests point it at a temporary folder).
-CONFIG_DIR_ENV = "SOSDESK_CONFIG_DIR"
-
-
-def config_dir() -> Path:
-    """The user's sosdesk config folder: $SOSDESK_CONFIG_DIR, else platformdirs'."""
-    override = os.environ.get(CONFIG_DIR_ENV)
-    if override:
-        return Path(override)
-    return Path(platformdirs.user_config_dir("sosdesk"))
+__all__ = ["write_private", "read_json", "State"]
 
 
 def write_private(path: Path, data: bytes) -> None:

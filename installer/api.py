@@ -7,7 +7,7 @@ The per-OS knowledge lives in one backend module each (``_linux``,
 
 *command* is the agent's whole command line, program first (``[exe]`` for a
 personalized agent, ``[python, "-P", "-m", "sosdesk.agent", "--config", FILE]`` for
-an installed Python one): see ``agent.launch.agent_command``.
+an installed Python one): see ``sosdesk.common.launch.agent_command``.
 
 Everything else happens here, once for every OS: refusing to overwrite a
 file that is not ours, writing with rollback, the manifest, uninstalling.
@@ -25,7 +25,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Callable, Sequence, TypeVar, Union
 
-from sosdesk.agent.branding import Branding
+from sosdesk.common.branding import Branding
 
 from .artefacts import Artefact, Plan
 from .errors import ConflictError, InstallerError, UnsupportedPlatformError

@@ -12,7 +12,7 @@ import unicodedata
 from pathlib import Path
 from typing import Callable
 
-from sosdesk.agent.branding import Branding
+from sosdesk.common.branding import Branding
 
 __all__ = ["Artefact", "Plan", "shortcut_name", "safe_filename", "no_desktop_note"]
 

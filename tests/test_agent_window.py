@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from sosdesk.agent.branding import Branding
+from sosdesk.common.branding import Branding
 from sosdesk.agent.keystore import Secrets
 from sosdesk.agent.storage import State
 from agent_helpers import FakeClient, MemoryStore, customer_case
