@@ -40,8 +40,7 @@ from typing import Sequence
 from sosdesk.common.branding import Branding
 
 from sosdesk.common import icons
-from .api import PLATFORM_ENV
-from .artefacts import Artefact, Plan, no_desktop_note, safe_filename, shortcut_name
+from .artefacts import PLATFORM_ENV, Artefact, Plan, no_desktop_note, safe_filename, shortcut_name
 from .errors import InstallerError
 
 # The shell's known folders; they follow OneDrive and group-policy redirection,

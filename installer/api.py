@@ -27,7 +27,7 @@ from typing import Callable, Sequence, TypeVar, Union
 
 from sosdesk.common.branding import Branding
 
-from .artefacts import Artefact, Plan
+from .artefacts import PLATFORM_ENV, Artefact, Plan
 from .errors import ConflictError, InstallerError, UnsupportedPlatformError
 from .manifest import (
     CHANGED,
@@ -46,8 +46,6 @@ __all__ = ["PLATFORM_ENV", "Command", "InstalledFile", "Status", "install", "uni
 
 log = logging.getLogger(__name__)
 
-#: Forces a backend: linux, windows or macos (tests produce other OSes' files).
-PLATFORM_ENV = "SOSDESK_INSTALLER_PLATFORM"
 _BACKENDS = {"linux": "._linux", "windows": "._windows", "macos": "._macos"}
 
 #: The agent's command line, program first; a single path is a program without options.
