@@ -1,5 +1,9 @@
 """``sos-agent``: what the customer runs (also ``python -m sosdesk.agent``).
 
+This module parses the command line and picks the view (window, tray or
+headless lines); the application they share, and the words for every error,
+are agent.app's.
+
 Commands::
 
     sos-agent [options]              the tray icon (started at login)
@@ -26,8 +30,9 @@ English; a script must ignore line kinds it does not know::
     notice support is busy, retrying in 30 s
     notice support request no longer exists
     error module_revoked               a fatal error's stable code (the server's, or
-                                       agent's own, e.g. certificate_refused); the
-                                       human message goes to stderr
+                                       agent's own, e.g. certificate_refused, or
+                                       unexpected_error for a bug); the human
+                                       message goes to stderr
 
 ``sos-agent --headless`` without a command follows the stored open case (if
 any) like ``sos`` and exits 0 when there is none. ``install`` and
@@ -44,83 +49,28 @@ window until the customer closes it, where there is a display and no
 from __future__ import annotations
 
 import argparse
-import importlib
 import dataclasses
 import logging
 import sys
-import threading
 from typing import Any, Callable, Sequence
 
+from sosdesk.common.branding import LANGUAGES, Branding, BrandingError, default_language
+from sosdesk.common.launch import agent_command
+from sosdesk.common.stamp import load_branding
+
 from . import __version__
-from .branding import LANGUAGES, Branding, default_language, load_branding
-from .client import Client
+from .app import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Agent, Start, drive, failure, resume
 from .device import device_info
-from .errors import AgentError, BrandingError, ModuleRevoked, NoDisplay, ServerError
+from .errors import AgentError, NoDisplay
 from .firststart import FIRST_START_DONE, first_start, load_installer
-from .flow import CaseFlow, Listener, Stopped
 from .headless import HeadlessView
 from .i18n import text
-from .keystore import Secrets, open_secrets
-from .launch import agent_command
+from .keystore import open_secrets
 from .storage import State
 
-__all__ = ["main", "Agent", "drive", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_REVOKED"]
+__all__ = ["main", "build_parser", "run_case", "run_tray"]
 
 log = logging.getLogger(__name__)
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_REVOKED = 3
-EXIT_INTERRUPTED = 130
-
-Start = Callable[[CaseFlow], Any]
-
-
-@dataclasses.dataclass
-class Agent:
-    """Everything one run of the agent works with, built once from the branding."""
-
-    branding: Branding
-    secrets: Secrets
-    state: State
-    device: dict[str, str]
-    #: How to start this agent again with the same branding and language
-    #: (``agent.launch.agent_command``): the tray opens the window so.
-    argv: list[str] | None = None
-
-    @property
-    def lang(self) -> str:
-        """The language the customer reads."""
-        return self.branding.lang
-
-    def client(self) -> Client:
-        """A new client for the branding's server."""
-        return Client(self.branding.server_url, ca_bundle=self.branding.ca_bundle)
-
-    def flow(self, listener: Listener, stop: threading.Event | None = None) -> CaseFlow:
-        """A case flow reporting to *listener*."""
-        return CaseFlow(self.client, self.secrets, self.device, listener,
-                        module_id=self.branding.module_id, stop=stop)
-
-
-def drive(agent: Agent, flow: CaseFlow, start: Start, on_error: Callable[[str, str], None]) -> int:
-    """Get the case with *start*, follow it to its end: the exit status."""
-    try:
-        start(flow)
-        outcome = flow.follow()
-    except Stopped:
-        return EXIT_OK
-    except ModuleRevoked:
-        on_error("module_revoked", text(agent.lang, "error.revoked", company=agent.branding.company_name))
-        return EXIT_REVOKED
-    except ServerError as exc:
-        on_error(exc.code, exc.message or str(exc))
-        return EXIT_FAILED
-    except AgentError as exc:  # e.g. certificate_refused: retrying would not help
-        on_error(exc.code, str(exc))
-        return EXIT_FAILED
-    return EXIT_OK if outcome in ("closed", "expired") else EXIT_FAILED
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -153,11 +103,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.language:
             branding = dataclasses.replace(branding, language=args.language)
     except BrandingError as exc:
-        print(f"sos-agent: {exc}", file=sys.stderr, flush=True)
+        failed = failure(exc, args.language or default_language())
+        print(f"sos-agent: {failed.message}", file=sys.stderr, flush=True)
         # A customer who double-clicked the agent reads no stderr: show it in a window too.
         if not args.headless and command not in ("install", "uninstall"):
-            _show_message(args.language or default_language(), str(exc))
-        return EXIT_USAGE
+            _show_message(args.language or default_language(), failed.message)
+        return failed.exit_status
     # The one answer to "how do I start myself": for the shortcut, the autostart and the tray's window.
     own_command = agent_command(branding, args.config, args.language)
     if command in ("install", "uninstall"):
@@ -174,8 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except AgentError as exc:  # outside a flow, e.g. the config folder cannot be written
-        print(f"sos-agent: {exc}", file=sys.stderr, flush=True)
-        return EXIT_FAILED
+        failed = failure(exc, branding.lang, branding.company_name)
+        print(f"sos-agent: {failed.message}", file=sys.stderr, flush=True)
+        return failed.exit_status
 
 
 def _show_message(lang: str, message: str) -> None:
@@ -188,40 +140,49 @@ def _show_message(lang: str, message: str) -> None:
     show_message(lang, message)
 
 
-def _on_screen(agent: Agent, module: str, cls: str) -> Any:
-    """The window or tray view (imported late: tkinter and pystray need a display),
-    or None with a one-line notice when there is no display for it."""
+def _window(agent: Agent) -> Any:
+    from .window import QuickSupportWindow  # imported late: tkinter may be missing
+
+    return QuickSupportWindow(agent)
+
+
+def _tray(agent: Agent) -> Any:
+    from .tray import Tray  # imported late: pystray picks its backend on import
+
+    return Tray(agent)
+
+
+def _on_screen(agent: Agent, open_view: Callable[[Agent], Any]) -> Any:
+    """The view *open_view* makes (window or tray), or None with a one-line notice
+    when there is no display for it."""
     try:
-        view_class = getattr(importlib.import_module(f".{module}", __package__), cls)
-        return view_class(agent)
+        return open_view(agent)
     except (ImportError, NoDisplay) as exc:
-        log.debug("no %s: %s", module, exc)
+        log.debug("no %s: %s", open_view.__name__.lstrip("_"), exc)
         print(f"sos-agent: {text(agent.lang, 'notice.no_display')}", file=sys.stderr, flush=True)
         return None
 
 
+def _headless(agent: Agent, start: Start) -> int:
+    """Follow the case *start* gets, one line per event on stdout."""
+    view = HeadlessView()
+    return drive(agent, agent.flow(view), start, lambda failed: view.error(failed.code, failed.message))
+
+
 def run_case(agent: Agent, start: Start, headless: bool) -> int:
     """SOS or join: the QuickSupport window, or headless lines."""
-    window = None if headless else _on_screen(agent, "window", "QuickSupportWindow")
+    window = None if headless else _on_screen(agent, _window)
     if window is not None:
         return window.run(start)
-    view = HeadlessView()
-    return drive(agent, agent.flow(view), start, view.error)
+    return _headless(agent, start)
 
 
 def run_tray(agent: Agent, headless: bool) -> int:
     """The tray icon; headless: follow the stored open case, if any."""
-    tray = None if headless else _on_screen(agent, "tray", "Tray")
+    tray = None if headless else _on_screen(agent, _tray)
     if tray is not None:
         return tray.run()
-    view = HeadlessView()
-    flow = agent.flow(view)
-
-    def resume(flow: CaseFlow) -> None:
-        if flow.resume() is None:
-            raise Stopped()  # nothing to follow
-
-    return drive(agent, flow, resume, view.error)
+    return _headless(agent, resume)
 
 
 def _install_command(command: str, branding: Branding, own_command: list[str]) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 __all__ = [
     "AgentError",
-    "BrandingError",
     "ServerUnreachable",
     "RequestFailed",
     "TlsFailed",
@@ -26,10 +25,6 @@ class AgentError(Exception):
     transient: bool = False
     #: The stable code of the headless ``error`` line.
     code: str = "agent_error"
-
-
-class BrandingError(AgentError):
-    """The branding (embedded, sidecar or --config) is missing or invalid."""
 
 
 class ServerUnreachable(AgentError):

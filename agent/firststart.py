@@ -11,7 +11,8 @@ import importlib
 import logging
 from typing import Any, Sequence
 
-from .branding import Branding
+from sosdesk.common.branding import Branding
+
 from .errors import AgentError
 from .storage import State
 
@@ -31,7 +32,7 @@ def first_start(branding: Branding, state: State, command: Sequence[str]) -> boo
     """Install shortcut and autostart unless done before; whether it ran and worked.
 
     The shortcut and autostart run *command*, how this agent starts itself
-    (``agent.launch.agent_command``).
+    (``sosdesk.common.launch.agent_command``).
 
     Recorded only after success, so a missing installer is tried again next
     time, while a shortcut the customer deleted on purpose never comes back.

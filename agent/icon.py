@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import logging
+from PIL import Image, ImageDraw
 
-from PIL import Image, ImageDraw, ImageFont
+from sosdesk.common.branding import Branding
+from sosdesk.common.icons import make_icon
 
-from .branding import Branding
-
-__all__ = ["BADGE_COLOURS", "brand_icon", "tray_image"]
-
-log = logging.getLogger(__name__)
+__all__ = ["BADGE_COLOURS", "tray_image"]
 
 #: Badge colour per status (None: no open request, no badge); "unreachable" is ours.
 BADGE_COLOURS: dict[str | None, str | None] = {
@@ -24,32 +21,9 @@ BADGE_COLOURS: dict[str | None, str | None] = {
 }
 
 
-def brand_icon(branding: Branding, size: int) -> Image.Image:
-    """The company's icon: the installer's drawing when available (so all icons match)."""
-    try:
-        from sosdesk.installer.icons import make_icon
-    except Exception as exc:  # not bundled, or broken: draw our own
-        log.debug("installer icons unavailable: %s", exc)
-    else:
-        try:
-            return make_icon(branding, size).convert("RGBA")
-        except Exception as exc:
-            log.debug("installer icon failed: %s", exc)
-    return _initials_icon(branding, size)
-
-
-def _initials_icon(branding: Branding, size: int) -> Image.Image:
-    image = Image.new("RGBA", (size, size), (0, 0, 0, 0))
-    draw = ImageDraw.Draw(image)
-    draw.rounded_rectangle((0, 0, size - 1, size - 1), radius=size // 5, fill=branding.primary_color)
-    font = ImageFont.load_default(size=max(8, int(size * 0.45)))
-    draw.text((size / 2, size / 2), branding.initials, fill="white", font=font, anchor="mm")
-    return image
-
-
 def tray_image(branding: Branding, status: str | None, size: int = 64) -> Image.Image:
-    """The brand icon with a round badge for *status* in the lower right corner."""
-    image = brand_icon(branding, size).copy()
+    """The brand icon (the shortcut's, so they match) with a round badge for *status*."""
+    image = make_icon(branding, size)
     colour = BADGE_COLOURS.get(status)
     if colour:
         draw = ImageDraw.Draw(image)

@@ -19,9 +19,11 @@ import keyring
 import keyring.backends.fail
 import keyring.errors
 
+from sosdesk.common.folders import config_dir
+
 from .errors import SecretsError
 from .filelock import locked
-from .storage import config_dir, read_json, write_private
+from .storage import read_json, write_private
 
 __all__ = ["DEVICE_ID", "CASE_TOKEN", "SecretStore", "KeyringStore", "FileStore", "Secrets",
            "keyring_usable", "open_secrets"]

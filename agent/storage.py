@@ -1,29 +1,19 @@
-"""Where the agent keeps things on disk: the config folder and private files."""
+"""Where the agent keeps things on disk: private files in the config folder (``sosdesk.common.folders``)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
-import platformdirs
+from sosdesk.common.folders import config_dir
 
 from .errors import StorageError
 
-__all__ = ["CONFIG_DIR_ENV", "config_dir", "write_private", "read_json", "State"]
-
-#: Overrides the config folder (tests point it at a temporary folder).
-CONFIG_DIR_ENV = "SOSDESK_CONFIG_DIR"
-
-
-def config_dir() -> Path:
-    """The user's sosdesk config folder: $SOSDESK_CONFIG_DIR, else platformdirs'."""
-    override = os.environ.get(CONFIG_DIR_ENV)
-    if override:
-        return Path(override)
-    return Path(platformdirs.user_config_dir("sosdesk"))
+__all__ = ["write_private", "read_json", "State"]
 
 
 def write_private(path: Path, data: bytes) -> None:
@@ -43,7 +33,7 @@ def write_private(path: Path, data: bytes) -> None:
         os.chmod(tmp, 0o600)
         os.replace(tmp, path)
     except BaseException:
-        with _suppress_oserror():
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
 
@@ -55,14 +45,6 @@ def read_json(path: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
-
-
-class _suppress_oserror:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: Any, value: Any, tb: Any) -> bool:
-        return kind is not None and issubclass(kind, OSError)
 
 
 class State:

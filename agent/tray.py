@@ -10,16 +10,13 @@ from __future__ import annotations
 import logging
 import subprocess
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import __version__, clipboard
-from .errors import AgentError, NoDisplay
-from .flow import Stopped
+from .app import Agent, Failure, Start, drive, failure, resume
+from .errors import NoDisplay
 from .i18n import status_name, text
 from .icon import tray_image
-
-if TYPE_CHECKING:
-    from .cli import Agent
 
 __all__ = ["Tray", "import_pystray"]
 
@@ -43,7 +40,7 @@ def import_pystray() -> Any:
 class Tray:
     """The tray icon and its menu, following the device's case in a thread."""
 
-    def __init__(self, agent: "Agent") -> None:
+    def __init__(self, agent: Agent) -> None:
         self.pystray = import_pystray()
         self.agent = agent
         self.lang = agent.lang
@@ -107,7 +104,7 @@ class Tray:
 
     def request_support(self, icon: Any = None, item: Any = None) -> None:
         """SOS: get a case (or the open one) and follow it; open the window too."""
-        self._follow_in_background(self.flow.request_support)
+        self._follow_in_background(lambda flow: flow.request_support())
         self.open_window()
 
     def copy_code(self, icon: Any = None, item: Any = None) -> None:
@@ -176,32 +173,29 @@ class Tray:
         try:
             icon.visible = True
         finally:
-            self._follow_in_background(self.flow.resume)
+            self._follow_in_background(resume)
 
-    def _follow_in_background(self, start: Any) -> None:
+    def _follow_in_background(self, start: Start) -> None:
         if self._worker is not None and self._worker.is_alive():
             return
         self._worker = threading.Thread(target=self._follow, args=(start,), daemon=True)
         self._worker.start()
 
-    def _follow(self, start: Any) -> None:
-        try:
-            if start() is not None:
-                self.flow.follow()
-        except Stopped:
-            pass
-        except AgentError as exc:
-            self.notice = str(exc)
-            self._refresh()
-            self._notify(str(exc))
+    def _follow(self, start: Start) -> None:
+        drive(self.agent, self.flow, start, self._failed)
+
+    def _failed(self, failed: Failure) -> None:
+        """Why following stopped, in the tooltip, the menu and a notification."""
+        self.notice = failed.message
+        self._refresh()
+        self._notify(failed.message)
 
     def _close(self) -> None:
         try:
             self.flow.close_request()  # the follower then reports the case closed
         except Exception as exc:  # AgentError, or a bug: either way a notice, not a dead thread
-            if not isinstance(exc, AgentError):
-                log.exception("closing the request failed")
-            message = text(self.lang, "error.close", message=exc)
+            failed = failure(exc, self.lang, self.agent.branding.company_name)
+            message = text(self.lang, "error.close", message=failed.message)
             self.notice = message
             self._refresh()
             self._notify(message)

@@ -14,14 +14,12 @@ import os
 import queue
 import sys
 import threading
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any
 
-from .errors import AgentError, NoDisplay
+from .app import EXIT_FAILED, Agent, Start, drive, failure
+from .errors import NoDisplay
+from .flow import CaseFlow
 from .i18n import status_name, text
-
-if TYPE_CHECKING:
-    from .cli import Agent
-    from .flow import CaseFlow
 
 __all__ = ["QuickSupportWindow", "MessageBox", "explanation", "show_message", "tk_root"]
 
@@ -99,7 +97,7 @@ def show_message(lang: str, message: str) -> bool:
 class QuickSupportWindow:
     """The window; ``run(start)`` gets the case, follows it, returns the exit status."""
 
-    def __init__(self, agent: "Agent") -> None:
+    def __init__(self, agent: Agent) -> None:
         import tkinter as tk  # ImportError: the caller falls back to headless
 
         self.root = tk_root()
@@ -173,18 +171,14 @@ class QuickSupportWindow:
 
     # -- window thread ---------------------------------------------------------
 
-    def run(self, start: Callable[["CaseFlow"], Any]) -> int:
+    def run(self, start: Start) -> int:
         """Show the window until the case ends (then linger) or the customer closes it."""
-        from .cli import EXIT_FAILED, drive
 
         def work() -> None:
             status = EXIT_FAILED
-            try:
+            try:  # drive() words every error (a bug too), so the window never stays "connecting"
                 status = drive(self.agent, self.flow, start,
-                               lambda code, message: self.events.put(("error", message)))
-            except Exception as exc:  # a bug must show, not leave the window "connecting" forever
-                log.exception("the support request failed")
-                self.events.put(("error", str(exc) or repr(exc)))
+                               lambda failed: self.events.put(("error", failed.message)))
             finally:
                 self.events.put(("done", status))
 
@@ -240,9 +234,8 @@ class QuickSupportWindow:
             try:
                 self.flow.close_request()
             except Exception as exc:  # AgentError, or a bug: the customer may try again
-                if not isinstance(exc, AgentError):
-                    log.exception("closing the request failed")
-                self.events.put(("close_failed", text(self.lang, "error.close", message=exc)))
+                failed = failure(exc, self.lang, self.agent.branding.company_name)
+                self.events.put(("close_failed", text(self.lang, "error.close", message=failed.message)))
 
         self._closer = threading.Thread(target=work, daemon=True)
         self._closer.start()

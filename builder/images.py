@@ -10,7 +10,7 @@ from typing import Callable
 
 from PIL import Image, ImageOps
 
-from sosdesk.agent.branding import MAX_LOGO_BYTES, Branding
+from sosdesk.common.branding import MAX_LOGO_BYTES, Branding
 
 __all__ = ["LogoProblem", "MIN_LOGO_PIXELS", "PNG_SIZES", "load_logo", "icon_files"]
 
@@ -72,7 +72,7 @@ def _png(image: Image.Image) -> bytes:
 def icon_files(branding: Branding, stem: str) -> dict[str, bytes]:
     """Every icon file for *branding*, by file name: ``<stem>-<size>.png``, ``.ico``, ``.icns``."""
     # The drawing is shared with the agent's shortcut and tray icon so all of them match.
-    from sosdesk.installer import icons
+    from sosdesk.common import icons
 
     def encode(write: Callable[..., None], *args: int) -> bytes:
         buffer = io.BytesIO()

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
-from sosdesk.agent.branding import LANGUAGES, Branding
+from sosdesk.common.branding import LANGUAGES, Branding
 
 from .errors import InputError
 from .images import LogoProblem, load_logo

@@ -1,7 +1,7 @@
 """Personalizing: a copy of the base with the branding stamped in, icons and a manifest.
 
 No PyInstaller here: the stamp is appended to the executable (see
-``agent.branding``), so this takes about as long as copying the file. Every
+``sosdesk.common.stamp``), so this takes about as long as copying the file. Every
 file is written under a temporary name and renamed only once all are complete,
 the manifest last: a manifest is there only when the executable and icons it
 lists are complete. A failure while writing leaves no output behind; one during
@@ -20,8 +20,8 @@ import secrets
 import time
 from pathlib import Path
 
-from sosdesk.agent.branding import strip_stamp, write_stamp
-from sosdesk.agent.errors import BrandingError
+from sosdesk.common.branding import BrandingError
+from sosdesk.common.stamp import strip_stamp, write_stamp
 
 from .errors import BuilderError
 from .images import icon_files

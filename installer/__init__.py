@@ -5,7 +5,7 @@ calls :func:`uninstall`; both raise :class:`InstallerError` only, with a
 message for the user, so the agent can catch it and keep running. The
 shortcuts run the agent's command, as the agent starts itself::
 
-    from sosdesk.agent.launch import agent_command
+    from sosdesk.common.launch import agent_command
     from sosdesk.installer import InstallerError, install
     try:
         install(branding, agent_command(branding, config, language))

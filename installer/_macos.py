@@ -25,9 +25,9 @@ import shlex
 from pathlib import Path
 from typing import Sequence
 
-from sosdesk.agent.branding import Branding
+from sosdesk.common.branding import Branding
 
-from . import icons
+from sosdesk.common import icons
 from .artefacts import Artefact, Plan, no_desktop_note, safe_filename, shortcut_name
 from .errors import InstallerError
 

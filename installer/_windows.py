@@ -37,11 +37,10 @@ import uuid
 from pathlib import Path
 from typing import Sequence
 
-from sosdesk.agent.branding import Branding
+from sosdesk.common.branding import Branding
 
-from . import icons
-from .api import PLATFORM_ENV
-from .artefacts import Artefact, Plan, no_desktop_note, safe_filename, shortcut_name
+from sosdesk.common import icons
+from .artefacts import PLATFORM_ENV, Artefact, Plan, no_desktop_note, safe_filename, shortcut_name
 from .errors import InstallerError
 
 # The shell's known folders; they follow OneDrive and group-policy redirection,

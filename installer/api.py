@@ -7,7 +7,7 @@ The per-OS knowledge lives in one backend module each (``_linux``,
 
 *command* is the agent's whole command line, program first (``[exe]`` for a
 personalized agent, ``[python, "-P", "-m", "sosdesk.agent", "--config", FILE]`` for
-an installed Python one): see ``agent.launch.agent_command``.
+an installed Python one): see ``sosdesk.common.launch.agent_command``.
 
 Everything else happens here, once for every OS: refusing to overwrite a
 file that is not ours, writing with rollback, the manifest, uninstalling.
@@ -25,9 +25,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Callable, Sequence, TypeVar, Union
 
-from sosdesk.agent.branding import Branding
+from sosdesk.common.branding import Branding
 
-from .artefacts import Artefact, Plan
+from .artefacts import PLATFORM_ENV, Artefact, Plan
 from .errors import ConflictError, InstallerError, UnsupportedPlatformError
 from .manifest import (
     CHANGED,
@@ -46,8 +46,6 @@ __all__ = ["PLATFORM_ENV", "Command", "InstalledFile", "Status", "install", "uni
 
 log = logging.getLogger(__name__)
 
-#: Forces a backend: linux, windows or macos (tests produce other OSes' files).
-PLATFORM_ENV = "SOSDESK_INSTALLER_PLATFORM"
 _BACKENDS = {"linux": "._linux", "windows": "._windows", "macos": "._macos"}
 
 #: The agent's command line, program first; a single path is a program without options.

@@ -12,9 +12,13 @@ import unicodedata
 from pathlib import Path
 from typing import Callable
 
-from sosdesk.agent.branding import Branding
+from sosdesk.common.branding import Branding
 
-__all__ = ["Artefact", "Plan", "shortcut_name", "safe_filename", "no_desktop_note"]
+__all__ = ["PLATFORM_ENV", "Artefact", "Plan", "shortcut_name", "safe_filename", "no_desktop_note"]
+
+#: Forces a backend: linux, windows or macos (tests produce other OSes' files).
+#: Here, not in ``installer.api``, because the backends read it too and api imports them.
+PLATFORM_ENV = "SOSDESK_INSTALLER_PLATFORM"
 
 
 @dataclasses.dataclass(frozen=True)

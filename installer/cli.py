@@ -23,9 +23,9 @@ import subprocess
 import sys
 from typing import NoReturn, Sequence, TextIO
 
-from sosdesk.agent.branding import load_branding
-from sosdesk.agent.errors import BrandingError
-from sosdesk.agent.launch import agent_command
+from sosdesk.common.branding import BrandingError
+from sosdesk.common.launch import agent_command
+from sosdesk.common.stamp import load_branding
 
 from .api import Status, install, installed, status, uninstall
 from .manifest import manifests_dir

@@ -28,14 +28,14 @@ import json
 import os
 from pathlib import Path
 
-from sosdesk.agent.storage import CONFIG_DIR_ENV, config_dir
+from sosdesk.common.folders import CONFIG_DIR_ENV, config_dir
 
 from .errors import InstallerError
 
 __all__ = ["CONFIG_DIR_ENV", "Entry", "Manifest", "config_dir", "manifests_dir", "manifest_path",
            "file_sha256", "data_sha256"]
 
-# CONFIG_DIR_ENV and config_dir() are the agent's (agent.storage), re-exported here:
+# CONFIG_DIR_ENV and config_dir() are shared (sosdesk.common.folders), re-exported here:
 # the installer keeps its manifests in the same folder as the agent's own files.
 FORMAT = 1
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sosdesk.agent.branding import DEFAULT_SERVER_URL, Branding, load_branding, write_stamp
+from sosdesk.common.branding import DEFAULT_SERVER_URL, Branding
+from sosdesk.common.stamp import load_branding, write_stamp
 from sosdesk.agent.cli import main
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from sosdesk.agent.branding import Branding
+from sosdesk.common.branding import Branding
 from sosdesk.agent.cli import main
 from sosdesk.agent.firststart import FIRST_START_DONE, first_start
 from sosdesk.agent.storage import State

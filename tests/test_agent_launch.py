@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from sosdesk.agent import cli
-from sosdesk.agent.branding import Branding, load_branding
-from sosdesk.agent.launch import agent_command, agent_program
+from sosdesk.common.branding import Branding
+from sosdesk.common.launch import agent_command, agent_program
+from sosdesk.common.stamp import load_branding
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ from typing import Any, Callable, Iterator, TypeVar
 import pytest
 from PIL import Image, ImageGrab
 
-from sosdesk.agent.branding import Branding, write_stamp
+from sosdesk.common.branding import Branding
+from sosdesk.common.stamp import write_stamp
 from agent_helpers import agent_env, start_xvfb
 from conftest import ROOT, require_module, require_tool
 

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from sosdesk.agent.branding import (STAMP_BEGIN, STAMP_END, Branding, load_branding, read_stamp,
-                            strip_stamp, write_stamp)
-from sosdesk.agent.errors import BrandingError
+from sosdesk.common.branding import Branding, BrandingError
+from sosdesk.common.stamp import STAMP_BEGIN, STAMP_END, load_branding, read_stamp, strip_stamp, write_stamp
 from agent_helpers import AgentProcess, agent_env, queue_of
 from conftest import ROOT
 

@@ -14,8 +14,8 @@ from PIL import Image
 os.environ["PYSTRAY_BACKEND"] = "dummy"  # before pystray is imported anywhere
 
 from sosdesk.agent import tray as tray_module  # noqa: E402
-from sosdesk.agent.branding import Branding  # noqa: E402
-from sosdesk.agent.cli import Agent  # noqa: E402
+from sosdesk.common.branding import Branding  # noqa: E402
+from sosdesk.agent.app import Agent  # noqa: E402
 from sosdesk.agent.client import Ticket  # noqa: E402
 from sosdesk.agent.errors import ServerUnreachable  # noqa: E402
 from sosdesk.agent.flow import CaseFlow  # noqa: E402

@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from sosdesk.agent.branding import Branding
+from sosdesk.common.branding import Branding
 from sosdesk.agent.keystore import Secrets
 from sosdesk.agent.storage import State
 from agent_helpers import FakeClient, MemoryStore, customer_case
@@ -50,7 +50,7 @@ def display(xvfb: str, monkeypatch: pytest.MonkeyPatch) -> str:
 
 def test_window_shows_code_status_expert_and_close_button(display: str, tmp_path: Path) -> None:
     require_module("tkinter")
-    from sosdesk.agent.cli import Agent
+    from sosdesk.agent.app import Agent
     from sosdesk.agent.window import QuickSupportWindow
 
     agent = Agent(Branding(company_name="Test IT", language="en"), Secrets(MemoryStore(), tmp_path / "l"),
@@ -82,7 +82,7 @@ def failing_window(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, secrets_fold
     """A window whose run() ends quickly once done; a safety timer ends a hanging one."""
     require_module("tkinter")
     from sosdesk.agent import window as window_module
-    from sosdesk.agent.cli import Agent
+    from sosdesk.agent.app import Agent
     from sosdesk.agent.window import QuickSupportWindow
 
     monkeypatch.setattr(window_module, "LINGER_MS", 10)
@@ -132,7 +132,7 @@ def test_window_reports_a_failing_start_instead_of_connecting_forever(
 
 def test_close_button_comes_back_after_a_failed_close(display: str, tmp_path: Path) -> None:
     require_module("tkinter")
-    from sosdesk.agent.cli import Agent
+    from sosdesk.agent.app import Agent
     from sosdesk.agent.errors import ServerUnreachable
     from sosdesk.agent.window import QuickSupportWindow
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from sosdesk.agent.branding import read_stamp, strip_stamp
+from sosdesk.common.stamp import read_stamp, strip_stamp
 from sosdesk.builder import base as base_module
 from sosdesk.builder import cli
 from sosdesk.builder.options import PYINSTALLER_COOKIE, output_stem
@@ -349,7 +349,7 @@ def test_without_a_logo_the_icons_show_the_initials_in_the_brand_colour(inputs):
         assert icon.convert("RGB").getpixel((8, 128)) == (0, 170, 0)
     with Image.open(out / "ACME-QuickSupport.ico") as ico:
         assert {(256, 256), (16, 16), (48, 48)} <= set(ico.info["sizes"])
-    from sosdesk.installer.icons import can_write_icns
+    from sosdesk.common.icons import can_write_icns
 
     assert (out / "ACME-QuickSupport.icns").is_file() == can_write_icns()
     sizes = sorted(int(p.stem.rsplit("-", 1)[1]) for p in out.glob("ACME-QuickSupport-*.png"))

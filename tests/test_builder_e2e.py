@@ -14,7 +14,8 @@ from typing import Iterator
 
 import pytest
 
-from sosdesk.agent.branding import Branding, read_stamp, write_stamp
+from sosdesk.common.branding import Branding
+from sosdesk.common.stamp import read_stamp, write_stamp
 from sosdesk.builder import base as base_module
 from desktop_entry import entry_values, parse_exec
 

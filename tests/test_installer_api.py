@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sosdesk.agent.branding import Branding
+from sosdesk.common.branding import Branding
 from sosdesk.installer import UnsupportedPlatformError, platform_name, status, uninstall
 from sosdesk.installer.artefacts import safe_filename, shortcut_name
 from sosdesk.installer.manifest import manifest_path

@@ -7,9 +7,9 @@ import io
 import pytest
 from PIL import Image
 
-from sosdesk.agent.branding import Branding
+from sosdesk.common.branding import Branding
 from conftest import skip_missing
-from sosdesk.installer.icons import ICO_SIZES, can_write_icns, make_icon, write_ico, write_icns, write_png
+from sosdesk.common.icons import ICO_SIZES, can_write_icns, make_icon, write_ico, write_icns, write_png
 
 
 def png(image: Image.Image) -> bytes:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from sosdesk.agent.branding import Branding
+from sosdesk.common.branding import Branding
 from conftest import require_tool
 from desktop_entry import entry_values, parse_exec
 from sosdesk.installer import ConflictError, InstallerError, install, status, uninstall

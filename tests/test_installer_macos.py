@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from sosdesk.agent.branding import Branding
+from sosdesk.common.branding import Branding
 from conftest import skip_missing
 from sosdesk.installer import ConflictError, install, status, uninstall
-from sosdesk.installer.icons import can_write_icns
+from sosdesk.common.icons import can_write_icns
 
 COMPANY = "Müller & Söhne IT"
 BUNDLE = "Müller & Söhne IT Support.app"

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from sosdesk.agent.branding import Branding
+from sosdesk.common.branding import Branding
 from sosdesk.installer import ConflictError, InstallerError, install, status, uninstall
 from sosdesk.installer import _windows
-from sosdesk.installer.icons import ICO_SIZES
+from sosdesk.common.icons import ICO_SIZES
 
 COMPANY = "Müller & Söhne IT"
 LNK = "Müller & Söhne IT Support.lnk"

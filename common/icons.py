@@ -3,6 +3,9 @@
 One drawing for every use (desktop shortcut, tray icon, builder), so they all
 match. Only Pillow's own embedded font is used, never a system font, so an
 icon looks the same on every build machine.
+
+Needs Pillow, unlike the rest of ``sosdesk.common``: only the clients (agent,
+installer, builder) import this module, never the server.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import BinaryIO, Union
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from sosdesk.agent.branding import Branding
+from .branding import Branding
 
 __all__ = ["ICO_SIZES", "ICNS_SIZE", "make_icon", "write_png", "write_ico", "write_icns", "can_write_icns"]
 
