@@ -23,9 +23,10 @@ import time
 from pathlib import Path
 
 from . import __version__, core
-from .app import App, serve
+from .app import App, Settings
 from .errors import ServerError
 from .paths import default_db_path
+from .server import serve
 from .store import Store
 
 
@@ -132,8 +133,8 @@ def run(argv: list[str] | None = None) -> int:
             logging.getLogger("sosdesk.access").setLevel(logging.WARNING)
         store = _open_store(_db_path(args.db), int(args.validity_hours * 3600))
         _ensure_first_expert(store)
-        app = App(store, idle_timeout=args.idle_timeout, secure_cookies=args.secure_cookies,
-                  sos_per_10min=args.sos_limit)
+        app = App(store, Settings(idle_timeout=args.idle_timeout,
+                                  secure_cookies=args.secure_cookies, sos_per_10min=args.sos_limit))
 
         def ready(server) -> None:
             print(f"sosdesk server listening on {server.url}  (database: {store.path}; "

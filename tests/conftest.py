@@ -31,7 +31,8 @@ from ci_skips import (  # noqa: E402,F401
     require_tool,
     skip_missing,
 )
-from sosdesk.server_stub.app import App, Server, start_timers  # noqa: E402
+from sosdesk.server_stub.app import App, Settings  # noqa: E402
+from sosdesk.server_stub.server import Server, start_timers  # noqa: E402
 from sosdesk.server_stub.store import Store  # noqa: E402
 
 IN_CI = in_ci()
@@ -81,7 +82,7 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     """A real server in this process on 127.0.0.1:<free port>, on a fresh database."""
     store = Store(str(tmp_path / "sosdesk.db"))
     _, token = store.add_expert("anna", EXPERT_PASSWORD, int(time.time()))
-    app = App(store, idle_timeout=5.0, sos_per_10min=1000)
+    app = App(store, Settings(idle_timeout=5.0, sos_per_10min=1000))
     server = Server(("127.0.0.1", 0), app)
     stop_timers = start_timers(server, sweep_every=1.0)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -94,7 +95,7 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
         server.shutdown()
         store.wake_waiters()
         server.server_close()
-        app.wait_idle(5)
+        server.wait_idle(5)
         store.close()
 
 

@@ -181,13 +181,14 @@ class InProcessServer:
     """A real server in this process (like conftest's live_server) for module-scoped use."""
 
     def __init__(self, db: Path, idle_timeout: float = 5.0) -> None:
-        from sosdesk.server_stub.app import App, Server, start_timers
+        from sosdesk.server_stub.app import App, Settings
+        from sosdesk.server_stub.server import Server, start_timers
         from sosdesk.server_stub.store import Store
         from conftest import EXPERT_PASSWORD, LiveServer
 
         self.store = Store(str(db))
         _, token = self.store.add_expert("anna", EXPERT_PASSWORD, int(time.time()))
-        self.app = App(self.store, idle_timeout=idle_timeout, sos_per_10min=10**6)
+        self.app = App(self.store, Settings(idle_timeout=idle_timeout, sos_per_10min=10**6))
         self.server = Server(("127.0.0.1", 0), self.app)
         self._stop_timers = start_timers(self.server, sweep_every=1.0)
         self._thread = threading.Thread(target=self.server.serve_forever,
@@ -200,5 +201,5 @@ class InProcessServer:
         self.server.shutdown()
         self.store.wake_waiters()
         self.server.server_close()
-        self.app.wait_idle(5)
+        self.server.wait_idle(5)
         self.store.close()

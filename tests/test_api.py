@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import json
 import re
@@ -384,7 +385,7 @@ def test_login_and_logout_cookies_carry_the_same_attributes(live_server: LiveSer
                                                              secure: bool) -> None:
     """Under --secure-cookies the clearing cookie is Secure too (a browser may ignore
     a non-Secure Set-Cookie that would overwrite a Secure one)."""
-    live_server.app.secure_cookies = secure
+    live_server.app.settings = dataclasses.replace(live_server.app.settings, secure_cookies=secure)
     _, response = login(live_server)
     set_cookie = response.headers["Set-Cookie"]
     cookie = set_cookie.split(";")[0].split("=", 1)[1]

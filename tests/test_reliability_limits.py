@@ -19,7 +19,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from sosdesk.server_stub.app import App, Server, start_timers
+from sosdesk.server_stub.app import App, Settings
+from sosdesk.server_stub.server import Server, start_timers
 from sosdesk.server_stub.auth import PasswordChecks
 from sosdesk.server_stub.store import Store
 from conftest import EXPERT_PASSWORD, LiveServer, ServerProcess, free_port
@@ -119,7 +120,7 @@ def server(tmp_path: Path) -> Iterator[LiveServer]:
     """A real server in this process with the default limits (conftest's raises the SOS one)."""
     store = Store(str(tmp_path / "limits.db"))
     _, token = store.add_expert("anna", EXPERT_PASSWORD, int(time.time()))
-    app = App(store, idle_timeout=30.0)
+    app = App(store, Settings(idle_timeout=30.0))
     http_server = Server(("127.0.0.1", 0), app)
     stop_timers = start_timers(http_server)
     thread = threading.Thread(target=http_server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -132,7 +133,7 @@ def server(tmp_path: Path) -> Iterator[LiveServer]:
         http_server.shutdown()
         store.wake_waiters()
         http_server.server_close()
-        app.wait_idle(5)
+        http_server.wait_idle(5)
         app.password_checks.close()
         store.close()
 
@@ -164,7 +165,7 @@ def test_parallel_wrong_codes_stop_at_the_limit(server: LiveServer) -> None:
 
 
 def test_parallel_sos_creates_stop_at_the_limit(server: LiveServer) -> None:
-    limit = server.app.sos_per_10min
+    limit = server.app.settings.sos_per_10min
     creates = [Call("POST", "/api/v1/customer/sos", device(n)) for n in range(PARALLEL)]
     answers = released_together(server.url, creates)
     counts = statuses(answers)
