@@ -9,7 +9,6 @@ import re
 from http import HTTPStatus
 from typing import Any, Iterable, Mapping
 
-from . import core
 from .errors import InvalidInput, ServerError
 
 
@@ -76,7 +75,7 @@ class Request:
     def int_query(self, name: str, default: int, low: int, high: int) -> int:
         """A whole number from the query string; 400 naming the parameter otherwise."""
         errors: dict[str, str] = {}
-        number = core.int_param(self.query.get(name), name, default, low, high, errors)
+        number = int_param(self.query.get(name), name, default, low, high, errors)
         if errors:
             raise InvalidInput(f"{name} must be a whole number from {low} to {high}", fields=errors)
         return number
@@ -108,6 +107,23 @@ class Response:
     def json(self) -> Any:
         """The JSON body as the client will read it (for tests and logs)."""
         return json.loads(self.payload()) if self.raw is None and self.body is not None else None
+
+
+def int_param(value: Any, name: str, default: int, low: int, high: int, errors: dict) -> int:
+    """A whole number from a query string ('-1' allowed when *low* is negative).
+
+    Missing or empty gives *default*; anything else out of [low, high] is noted
+    in *errors* under *name* (and *default* returned so checking can go on).
+    """
+    if value is None or value == "":
+        return default
+    if (isinstance(value, str) and len(value) <= 20 and value.isascii()
+            and value.lstrip("-").isdigit() and value.count("-") <= value.startswith("-")):
+        number = int(value)
+        if low <= number <= high:
+            return number
+    errors[name] = f"must be a whole number from {low} to {high}"
+    return default
 
 
 def _has_lone_surrogate(value: Any) -> bool:

@@ -14,7 +14,8 @@ from typing import Any
 from .app import App
 from .errors import InvalidInput, NotFound, RateLimited, ServerError, Unauthorized
 from .ratelimit import RateLimiter
-from .request import Request, Response
+from .request import Request, Response, int_param
+from .store import MAX_PAGE
 
 SESSION_COOKIE = "sosdesk_session"
 MAX_LONG_POLL = 30
@@ -98,7 +99,13 @@ def me(app: App, req: Request) -> Any:
 
 
 def list_sessions(app: App, req: Request) -> Any:
-    return app.store.list_cases(req.query, req.now)
+    filters = dict(req.query)
+    errors: dict[str, str] = {}
+    offset = int_param(filters.pop("offset", None), "offset", 0, 0, 10**9, errors)
+    limit = int_param(filters.pop("limit", None), "limit", 100, 1, MAX_PAGE, errors)
+    if errors:
+        raise InvalidInput("some filters are invalid", fields=errors)
+    return app.store.list_cases(filters, req.now, offset=offset, limit=limit)
 
 
 def create_session(app: App, req: Request) -> Response:

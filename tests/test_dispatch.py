@@ -16,7 +16,7 @@ from sosdesk.server_stub.errors import (Busy, Conflict, Forbidden, InvalidInput,
                                         RateLimited, ServerError, StorageUnavailable,
                                         Unauthorized)
 from sosdesk.server_stub.http_api import ROUTES, STATUS_OF, dispatch
-from sosdesk.server_stub.request import Headers, Response
+from sosdesk.server_stub.request import Headers, Response, int_param
 from sosdesk.server_stub.store import Store
 
 T0 = 1_800_000_000
@@ -207,6 +207,19 @@ def test_a_stopping_server_answers_long_polls_at_once(api: Api) -> None:
     # Without stopping this would wait 30 s for a change.
     assert api.call("GET", f"/api/v1/changes?since={version}&wait=30", token=api.token).body == {
         "version": version}
+
+
+def test_int_param_takes_whole_ascii_numbers_in_range() -> None:
+    errors: dict[str, str] = {}
+    assert int_param(None, "n", 7, 0, 10, errors) == 7
+    assert int_param("", "n", 7, 0, 10, errors) == 7
+    assert int_param("-1", "n", 7, -1, 10, errors) == -1
+    assert int_param("010", "n", 7, 0, 10, errors) == 10
+    assert errors == {}
+    for bad in ("11", "-1", "--1", "1-", "²", "1.0", " 1", "9" * 21, 5):
+        errors = {}
+        assert int_param(bad, "n", 7, 0, 10, errors) == 7, bad
+        assert errors == {"n": "must be a whole number from 0 to 10"}, bad
 
 
 # -- the error map ------------------------------------------------------------------------
