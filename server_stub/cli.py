@@ -14,20 +14,25 @@ a non-zero exit (2 for usage, 1 otherwise).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import logging
 import secrets
+import signal
 import sqlite3
 import sys
 import time
 from pathlib import Path
+from typing import Iterator
 
 from . import __version__, core
 from .app import App, Settings
 from .errors import ServerError
 from .paths import default_db_path
-from .server import serve
+from .server import running
 from .store import Store
+
+log = logging.getLogger("sosdesk.server")
 
 
 class CliError(Exception):
@@ -117,6 +122,30 @@ def _ensure_first_expert(store: Store) -> None:
           "Add more with: sos-server expert add NAME", flush=True)
 
 
+@contextlib.contextmanager
+def _stop_signals() -> Iterator[list[int]]:
+    """While the block runs, SIGINT and SIGTERM are noted in the list it gets (not raised)."""
+    received: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: received.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _serve(app: App, args: argparse.Namespace) -> None:
+    """Serve until SIGINT or SIGTERM, then stop gracefully."""
+    # The handlers go in first: a starter that sees the server answer may signal at once.
+    with _stop_signals() as received, running(app, args.host, args.port) as server:
+        print(f"sosdesk server listening on {server.url}  (database: {app.store.path}; "
+              f"open {server.url}/ to log in; Ctrl+C stops)", flush=True)
+        while not received:
+            time.sleep(0.2)  # a signal is handled between two sleeps, on every platform
+        log.info("stopping (signal %d)", received[0])
+
+
 def run(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
@@ -133,17 +162,9 @@ def run(argv: list[str] | None = None) -> int:
             logging.getLogger("sosdesk.access").setLevel(logging.WARNING)
         store = _open_store(_db_path(args.db), int(args.validity_hours * 3600))
         _ensure_first_expert(store)
-        app = App(store, Settings(idle_timeout=args.idle_timeout,
-                                  secure_cookies=args.secure_cookies, sos_per_10min=args.sos_limit))
-
-        def ready(server) -> None:
-            print(f"sosdesk server listening on {server.url}  (database: {store.path}; "
-                  f"open {server.url}/ to log in; Ctrl+C stops)", flush=True)
-
-        try:
-            serve(app, args.host, args.port, ready)
-        except OSError as exc:
-            raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
+        settings = Settings(idle_timeout=args.idle_timeout, secure_cookies=args.secure_cookies,
+                            sos_per_10min=args.sos_limit)
+        _serve(App(store, settings), args)
         return 0
     path = _db_path(args.db)
     name = _text(args.name, "NAME") if args.action != "list" else ""

@@ -1,20 +1,39 @@
-"""The listening server: the connection watchdog, the count of requests in
-flight, the timers, and serving until a signal."""
+"""Running a server: the one way the CLI, the tests and the benchmarks start and
+stop one.
+
+    with running(app, "127.0.0.1", 0) as server:
+        ...  # server.url answers until the block ends
+
+``running`` starts the listener and the timers (expiry sweep, watchdog) on
+threads of their own, so a server can run off the main thread; it installs no
+signal handler (the CLI does). Leaving the block stops gracefully.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import signal
 import socket
 import threading
 import time
 from http.server import ThreadingHTTPServer
-from typing import Callable
+from typing import Callable, Iterator
 
 from .app import App
+from .errors import ServerError
 from .handler import Handler
 
 log = logging.getLogger("sosdesk.server")
+
+#: How long leaving ``running`` waits for the requests in flight to finish.
+DRAIN_SECONDS = 5.0
+
+
+class CannotListen(ServerError):
+    """The address cannot be bound (in use, not ours, no permission)."""
+
+    code = "cannot_listen"
+
 
 class Watchdog:
     """Closes connections that take too long to send a request.
@@ -40,11 +59,11 @@ class Watchdog:
         with self._lock:
             self._since.pop(conn, None)
 
-    def reap(self) -> int:
-        """Shut down every connection past its deadline; returns how many."""
+    def reap(self, everyone: bool = False) -> int:
+        """Shut down every connection past its deadline (or every waiting one); returns how many."""
         now = self.clock()
         with self._lock:
-            late = [c for c, t in self._since.items() if now - t > self.limit]
+            late = [c for c, t in self._since.items() if everyone or now - t > self.limit]
             for conn in late:
                 del self._since[conn]
         for conn in late:
@@ -99,55 +118,61 @@ class Server(ThreadingHTTPServer):
             return self._idle.wait_for(lambda: self._in_flight == 0, limit)
 
 
-def start_timers(server: Server, sweep_every: float = 30.0) -> threading.Event:
-    """Run the expiry sweep and the watchdog until the returned event is set."""
-    stop = threading.Event()
+def _tick(server: Server, stop: threading.Event, sweep_every: float) -> None:
+    """Once a second until *stop*: the watchdog, a WAL checkpoint, and every *sweep_every*
+    seconds the expiry sweep."""
     app = server.app
-
-    def loop() -> None:
-        last_sweep = 0.0
-        while not stop.wait(1.0):
-            try:
-                server.watchdog.reap()
-                app.store.checkpoint()
-                if time.monotonic() - last_sweep >= sweep_every:
-                    last_sweep = time.monotonic()
-                    expired = app.store.expire_due(int(app.clock()))
-                    if expired:
-                        log.info("expired %d case(s)", expired)
-            except Exception:  # the timer must outlive a bad moment (e.g. disk full)
-                log.exception("periodic sweep failed; will retry")
-
-    threading.Thread(target=loop, name="sosdesk-timers", daemon=True).start()
-    return stop
+    last_sweep = 0.0
+    while not stop.wait(1.0):
+        try:
+            server.watchdog.reap()
+            app.store.checkpoint()
+            if time.monotonic() - last_sweep >= sweep_every:
+                last_sweep = time.monotonic()
+                expired = app.store.expire_due(int(app.clock()))
+                if expired:
+                    log.info("expired %d case(s)", expired)
+        except Exception:  # the timer must outlive a bad moment (e.g. disk full)
+            log.exception("periodic sweep failed; will retry")
 
 
-def serve(app: App, host: str, port: int, ready: Callable[[Server], None] | None = None) -> None:
-    """Serve until SIGINT or SIGTERM, then stop gracefully."""
-    server = Server((host, port), app)
-    stop_timers = start_timers(server)
+@contextlib.contextmanager
+def running(app: App, host: str = "127.0.0.1", port: int = 0,
+            sweep_every: float = 30.0) -> Iterator[Server]:
+    """Serve *app* on *host*:*port* (0: any free port) while the block runs.
 
-    def on_signal(signum: int, frame: object) -> None:
-        log.info("stopping (signal %d)", signum)
-        app.stopping.set()
-        # shutdown() waits for serve_forever, so it must not run on this thread.
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    if ready:
-        ready(server)
+    Raises CannotListen if the address cannot be bound (then nothing runs and
+    the store stays open). Leaving the block, however it is left, stops
+    gracefully: no new connection is accepted, long-polls answer at once, idle
+    connections close, the requests in flight finish (up to DRAIN_SECONDS), then
+    the store is closed.
+    """
     try:
-        server.serve_forever(poll_interval=0.2)
+        server = Server((host, port), app)
+    except OSError as exc:
+        raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    stop_timers = threading.Event()
+    timers = threading.Thread(target=_tick, args=(server, stop_timers, sweep_every),
+                              name="sosdesk-timers", daemon=True)
+    listener = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                                name="sosdesk-listener", daemon=True)
+    timers.start()
+    listener.start()
+    try:
+        yield server
     finally:
-        stop_timers.set()
         app.stopping.set()
+        stop_timers.set()
+        server.shutdown()  # serve_forever returns: nothing more is accepted
         server.server_close()
         app.store.wake_waiters()  # long-polls answer now instead of in 30 s
-        server.wait_idle(5.0)
+        server.watchdog.reap(everyone=True)  # keep-alive connections waiting for a request
+        if not server.wait_idle(DRAIN_SECONDS):
+            log.warning("stopping with requests still in flight after %.0f s", DRAIN_SECONDS)
+        timers.join(DRAIN_SECONDS)  # a sweep under way finishes before the store closes
         app.password_checks.close()
         app.store.close()
         log.info("stopped")
 
 
-__all__ = ["Server", "Watchdog", "serve", "start_timers"]
+__all__ = ["CannotListen", "DRAIN_SECONDS", "Server", "Watchdog", "running"]
