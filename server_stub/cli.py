@@ -1,6 +1,6 @@
 """``sos-server``: run the server and manage expert accounts.
 
-    sos-server serve [--host 127.0.0.1] [--port 8080] [--db PATH]
+    sos-server serve [--host 127.0.0.1] [--port 8080] [--db PATH] [--port-file FILE]
     sos-server expert add NAME        asks for a password, prints an API token once
     sos-server expert list
     sos-server expert remove NAME
@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from . import __version__, core
+from . import __version__, core, portfile
 from .app import App, Settings
 from .errors import ServerError
 from .paths import default_db_path
@@ -60,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--secure-cookies", action="store_true",
                            help="mark the login cookie Secure (when served behind HTTPS)")
     serve_cmd.add_argument("--quiet", action="store_true", help="no access log")
+    serve_cmd.add_argument("--port-file", type=Path, default=None, metavar="FILE",
+                           help="once listening, write the URL and port there as JSON "
+                                "(for programs that start the server)")
 
     expert = commands.add_parser("expert", help="manage expert accounts")
     expert_cmds = expert.add_subparsers(dest="action", required=True)
@@ -122,6 +125,13 @@ def _ensure_first_expert(store: Store) -> None:
           "Add more with: sos-server expert add NAME", flush=True)
 
 
+def _write_port_file(path: Path, url: str) -> None:
+    try:
+        portfile.write(path, url)
+    except OSError as exc:
+        raise CliError(f"cannot write the port file {path}: {exc.strerror or exc}") from None
+
+
 @contextlib.contextmanager
 def _stop_signals() -> Iterator[list[int]]:
     """While the block runs, SIGINT and SIGTERM are noted in the list it gets (not raised)."""
@@ -137,12 +147,18 @@ def _stop_signals() -> Iterator[list[int]]:
 
 def _serve(app: App, args: argparse.Namespace) -> None:
     """Serve until SIGINT or SIGTERM, then stop gracefully."""
-    # The handlers go in first: a starter that sees the server answer may signal at once.
+    # The handlers go in first: a starter that sees the port file may signal at once.
     with _stop_signals() as received, running(app, args.host, args.port) as server:
         print(f"sosdesk server listening on {server.url}  (database: {app.store.path}; "
               f"open {server.url}/ to log in; Ctrl+C stops)", flush=True)
-        while not received:
-            time.sleep(0.2)  # a signal is handled between two sleeps, on every platform
+        if args.port_file:
+            _write_port_file(args.port_file, server.url)
+        try:
+            while not received:
+                time.sleep(0.2)  # a signal is handled between two sleeps, on every platform
+        finally:
+            if args.port_file:
+                args.port_file.unlink(missing_ok=True)
         log.info("stopping (signal %d)", received[0])
 
 

@@ -1,11 +1,13 @@
-"""Real sosdesk servers for tests: in this process (``in_process``, started and
-stopped by ``server.running`` as the CLI does) or as the ``sos-server serve``
-process (``ServerProcess``)."""
+"""Real sosdesk servers for tests: in this process (``in_process``) or as the
+``sos-server serve`` process (``ServerProcess``). Both start and stop the way
+the CLI does (``server.running``); the process tells it listens with
+``--port-file``, not with a line on stdout."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import re
 import signal
 import socket
@@ -14,10 +16,11 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import IO, Any, Iterator
 
 import requests
 
+from sosdesk.server_stub import portfile
 from sosdesk.server_stub.app import App, Settings
 from sosdesk.server_stub.server import running
 from sosdesk.server_stub.store import Store
@@ -77,36 +80,43 @@ def in_process(db: Path, idle_timeout: float = 5.0, sos_per_10min: int = 1000,
 
 
 class ServerProcess:
-    """``sos-server serve`` as a real process; can be stopped and started again."""
+    """``sos-server serve`` as a real process; can be stopped and started again.
 
-    def __init__(self, db: Path, port: int, *extra: str) -> None:
-        self.db, self.port, self.extra = db, port, extra
+    Port 0 takes any free port on the first start and keeps it for the next.
+    """
+
+    def __init__(self, db: Path, port: int = 0, *extra: str, stderr: IO | None = None) -> None:
+        self.db, self.port, self.extra, self.stderr = db, port, extra, stderr
         self.url = f"http://127.0.0.1:{port}"
         self.proc: subprocess.Popen | None = None
         self.first_output = ""
         self.token = ""
+        self.port_file = db.with_name(db.name + ".port.json")
 
     def start(self) -> "ServerProcess":
+        self.port_file.unlink(missing_ok=True)  # from a run before: not this one's signal
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "sosdesk.server_stub", "--db", str(self.db), "serve",
-             "--port", str(self.port), *self.extra],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        lines = []
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                raise RuntimeError("server exited: " + self.proc.stderr.read())
-            lines.append(line)
-            if "listening on" in line:
-                break
-        self.first_output = "".join(lines)
+             "--port", str(self.port), "--port-file", str(self.port_file), *self.extra],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=self.stderr or subprocess.PIPE, text=True)
+        try:
+            ready = portfile.wait(self.port_file, self.proc, timeout=30)
+        except portfile.NotReady as exc:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.proc.wait()
+            raise RuntimeError(f"{exc}: {self.proc.stderr.read() if self.proc.stderr else ''}") \
+                from None
+        self.url, self.port = ready["url"], ready["port"]
+        # Everything printed before listening is in the pipe by now (the first login).
+        self.first_output = _already_written(self.proc.stdout)
         found = re.search(r"API token: (\S+)", self.first_output)
         if found:
             self.token = found.group(1)
         # Keep draining the pipes so the server never blocks on a full one.
         threading.Thread(target=self.proc.stdout.read, daemon=True).start()
-        threading.Thread(target=self.proc.stderr.read, daemon=True).start()
+        if self.proc.stderr:
+            threading.Thread(target=self.proc.stderr.read, daemon=True).start()
         return self
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
@@ -118,3 +128,22 @@ class ServerProcess:
         headers = kwargs.pop("headers", {})
         headers.setdefault("Authorization", f"Bearer {self.token}")
         return requests.request(method, self.url + path, headers=headers, timeout=40, **kwargs)
+
+
+def _already_written(stream: IO[str]) -> str:
+    """What a pipe holds now, read without waiting for more."""
+    fd = stream.fileno()
+    os.set_blocking(fd, False)
+    chunks = []
+    try:
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.set_blocking(fd, True)
+    return b"".join(chunks).decode("utf-8", "replace")

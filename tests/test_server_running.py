@@ -1,10 +1,15 @@
-"""One way to run a server: ``server.running``, in this process and off the main thread."""
+"""One way to run a server: ``server.running`` in this process (off the main thread
+too), and ``sos-server serve --port-file`` for programs that start it."""
 
 from __future__ import annotations
 
 import http.client
+import json
+import signal
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -12,10 +17,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from sosdesk.server_stub import portfile
 from sosdesk.server_stub.app import App, Settings
 from sosdesk.server_stub.server import CannotListen, running
 from sosdesk.server_stub.store import Store
-from servers import EXPERT_PASSWORD
+from servers import EXPERT_PASSWORD, ROOT
 
 
 def make_app(tmp_path: Path, idle_timeout: float = 60.0) -> tuple[App, str]:
@@ -102,3 +108,71 @@ def test_an_address_in_use_is_one_clear_error_and_starts_nothing(tmp_path: Path)
         assert threading.active_count() == threads
     assert app.store.list_experts()[0]["name"] == "anna"  # the store is the caller's still
     app.store.close()
+
+
+def test_port_file_says_where_the_process_listens_and_goes_with_it(tmp_path: Path) -> None:
+    port_file = tmp_path / "ready" / "server.json"
+    port_file.parent.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "sosdesk.server_stub", "--db",
+                             str(tmp_path / "p.db"), "serve", "--port", "0", "--quiet",
+                             "--port-file", str(port_file)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        ready = portfile.wait(port_file, proc, timeout=30)
+        assert set(ready) == {"url", "host", "port", "pid"} and ready["pid"] == proc.pid
+        assert ready["host"] == "127.0.0.1" and ready["port"] > 0
+        assert ready["url"] == f"http://127.0.0.1:{ready['port']}"
+        assert json.loads(port_file.read_text()) == ready
+        assert [p.name for p in port_file.parent.iterdir()] == ["server.json"]  # no temp file left
+        # Ready means answering: no retry needed, and SIGTERM at once is handled (exit 0).
+        assert requests.get(ready["url"] + "/healthz", timeout=10).json()["status"] == "ok"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0, proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert not port_file.exists()  # a graceful stop takes its signal back
+
+
+def test_a_signal_as_soon_as_the_port_file_is_there_stops_gracefully(tmp_path: Path) -> None:
+    port_file = tmp_path / "server.json"
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        proc = subprocess.Popen([sys.executable, "-m", "sosdesk.server_stub", "--db",
+                                 str(tmp_path / "s.db"), "serve", "--port", "0",
+                                 "--port-file", str(port_file)], cwd=ROOT,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        portfile.wait(port_file, proc, timeout=30)
+        proc.send_signal(sig)
+        assert proc.wait(30) == 0
+        stderr = proc.stderr.read()
+        assert f"stopping (signal {int(sig)})" in stderr and "stopped" in stderr
+        assert "Traceback" not in stderr and not port_file.exists()
+
+
+def test_a_port_file_that_cannot_be_written_is_one_line_and_the_server_stops(tmp_path: Path) -> None:
+    missing = tmp_path / "no such folder" / "server.json"
+    done = subprocess.run([sys.executable, "-m", "sosdesk.server_stub", "--db",
+                           str(tmp_path / "w.db"), "serve", "--port", "0", "--quiet",
+                           "--port-file", str(missing)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if line.startswith("sos-server:")]
+    assert errors == [f"sos-server: cannot write the port file {missing}: "
+                      "No such file or directory"], done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_wait_reports_a_server_that_exits_before_it_listens(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        proc = subprocess.Popen([sys.executable, "-m", "sosdesk.server_stub", "--db",
+                                 str(tmp_path / "x.db"), "serve", "--port",
+                                 str(taken.getsockname()[1]), "--port-file",
+                                 str(tmp_path / "server.json")],
+                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                text=True)
+        with pytest.raises(portfile.NotReady, match="exited with 1 before it listened"):
+            portfile.wait(tmp_path / "server.json", proc, timeout=60)
+        assert "cannot listen on" in proc.stderr.read()
