@@ -1,5 +1,5 @@
 # Two commands do all set-up on a fresh machine with Python 3.11+:
-#   make run    create .venv, install sosdesk, start the server on 127.0.0.1:8080
+#   make run    create .venv, install sosdesk (no test tools), start the server on 127.0.0.1:8080
 #   make test   create .venv, install sosdesk with its test tools, run every test
 PYTHON ?= python3
 VENV   ?= .venv
@@ -17,13 +17,19 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
+# Two stamps: `run` needs the package alone (the server is standard-library only);
+# the tests need their tools too (pytest, Playwright, PyInstaller, ...).
+$(VENV)/.installed-base: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
 $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
-	touch $@
+	touch $(VENV)/.installed-base $@
 
 install: $(VENV)/.installed
 
-run: install
+run: $(VENV)/.installed-base
 	$(strip $(BIN)/sos-server $(if $(DB),--db $(DB)) serve --host $(HOST) --port $(PORT))
 
 test: install

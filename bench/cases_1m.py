@@ -22,7 +22,6 @@ import hashlib
 import random
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -36,6 +35,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from sosdesk.server_stub import portfile  # noqa: E402
 from sosdesk.server_stub.store import Store  # noqa: E402
 
 OPEN = ("new", "pending", "in_progress")
@@ -45,12 +45,6 @@ STATUS_MIX = (("new", 0.12), ("pending", 0.10), ("in_progress", 0.08),
 GROUPS = ["default"] + [f"team-{n:02d}" for n in range(1, 20)]
 GROUP_WEIGHTS = [40] + [60 / 19] * 19
 DAY, YEAR = 86400, 365 * 86400
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def generate(db: Path, rows: int, seed: int = 1) -> tuple[str, list[str]]:
@@ -120,23 +114,16 @@ def generate(db: Path, rows: int, seed: int = 1) -> tuple[str, list[str]]:
 
 class Server:
     def __init__(self, db: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        port_file = db.with_name(db.name + ".port.json")
+        port_file.unlink(missing_ok=True)  # left by a server that did not stop gracefully
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sosdesk.server_stub", "--db", str(db), "serve", "--port",
-             str(self.port), "--quiet", "--sos-limit", "100000"],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                raise RuntimeError("server exited: " + self.proc.stderr.read())
-            if "listening on" in line:
-                break
-        self.ready_at = time.monotonic()
+            [sys.executable, "-m", "sosdesk.server_stub", "--db", str(db), "serve", "--port", "0",
+             "--quiet", "--sos-limit", "100000", "--port-file", str(port_file)],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.log: list[tuple[float, str]] = []
-        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
         threading.Thread(target=self._read_log, daemon=True).start()
+        self.url = portfile.wait(port_file, self.proc)["url"]
+        self.ready_at = time.monotonic()
 
     def _read_log(self) -> None:
         for line in self.proc.stderr:

@@ -22,7 +22,6 @@ import argparse
 import http.client
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,9 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+from sosdesk.server_stub import portfile
+from sosdesk.server_stub.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,20 +67,17 @@ server.serve_forever()
 
 
 def start_sosdesk(db: Path) -> tuple[subprocess.Popen, int, str]:
+    """The real ``sos-server serve`` on a free port: (process, port, an expert's API token)."""
+    store = Store(str(db))
+    _, token = store.add_expert("bench", "bench password", int(time.time()))
+    store.close()
+    port_file = db.with_name(db.name + ".port.json")
+    port_file.unlink(missing_ok=True)  # left by a server that did not stop gracefully
     proc = subprocess.Popen(
         [sys.executable, "-m", "sosdesk.server_stub", "--db", str(db), "serve", "--port", "0", "--quiet",
-         "--sos-limit", "1000000000"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    token, port = "", 0
-    for line in proc.stdout:
-        if "API token:" in line:
-            token = line.split("API token:")[1].strip()
-        match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
-        if match:
-            port = int(match.group(1))
-            break
-    threading.Thread(target=proc.stdout.read, daemon=True).start()
-    return proc, port, token
+         "--sos-limit", "1000000000", "--port-file", str(port_file)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return proc, portfile.wait(port_file, proc)["port"], token
 
 
 def start_bare() -> tuple[subprocess.Popen, int]:

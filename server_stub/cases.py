@@ -160,11 +160,11 @@ class Cases(Database):
             row = self._fresh(db, self._id_for_code(db, code), now)
         return case_view(self._case_row(row["id"]))
 
-    def list_cases(self, filters: dict[str, Any], now: int) -> dict:
-        """The queue, newest first: {sessions, next_offset}.
+    def list_cases(self, filters: dict[str, Any], now: int, offset: int = 0,
+                   limit: int = 100) -> dict:
+        """The queue, newest first, *limit* (<= MAX_PAGE) cases from *offset*: {sessions, next_offset}.
 
-        Filters: status, state (comma-separated), groupid, assigned_userid,
-        offset, limit (<= 1000).
+        Filters: status, state (comma-separated), groupid, assigned_userid.
         """
         where, args, errors = [], [], {}
         statuses: set[str] = set()
@@ -199,9 +199,9 @@ class Cases(Database):
             else:
                 where.append("c.assigned_userid = ?")
                 args.append(int(value[1:]))
-        offset = core.int_param(filters.get("offset"), "offset", 0, 0, 10**9, errors)
-        limit = core.int_param(filters.get("limit"), "limit", 100, 1, MAX_PAGE, errors)
-        unknown = set(filters) - {"status", "state", "groupid", "assigned_userid", "offset", "limit"}
+        if not (0 <= offset and 1 <= limit <= MAX_PAGE):
+            raise ValueError(f"a page is 1-{MAX_PAGE} cases from offset 0 or more")
+        unknown = set(filters) - {"status", "state", "groupid", "assigned_userid"}
         for key in unknown:
             errors[key] = "unknown filter"
         if errors:

@@ -1,6 +1,6 @@
 """``sos-server``: run the server and manage expert accounts.
 
-    sos-server serve [--host 127.0.0.1] [--port 8080] [--db PATH]
+    sos-server serve [--host 127.0.0.1] [--port 8080] [--db PATH] [--port-file FILE]
     sos-server expert add NAME        asks for a password, prints an API token once
     sos-server expert list
     sos-server expert remove NAME
@@ -14,19 +14,25 @@ a non-zero exit (2 for usage, 1 otherwise).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import logging
 import secrets
+import signal
 import sqlite3
 import sys
 import time
 from pathlib import Path
+from typing import Iterator
 
-from . import __version__, core
-from .app import App, serve
+from . import __version__, core, portfile
+from .app import App, Settings
 from .errors import ServerError
 from .paths import default_db_path
+from .server import running
 from .store import Store
+
+log = logging.getLogger("sosdesk.server")
 
 
 class CliError(Exception):
@@ -54,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--secure-cookies", action="store_true",
                            help="mark the login cookie Secure (when served behind HTTPS)")
     serve_cmd.add_argument("--quiet", action="store_true", help="no access log")
+    serve_cmd.add_argument("--port-file", type=Path, default=None, metavar="FILE",
+                           help="once listening, write the URL and port there as JSON "
+                                "(for programs that start the server)")
 
     expert = commands.add_parser("expert", help="manage expert accounts")
     expert_cmds = expert.add_subparsers(dest="action", required=True)
@@ -116,6 +125,43 @@ def _ensure_first_expert(store: Store) -> None:
           "Add more with: sos-server expert add NAME", flush=True)
 
 
+def _write_port_file(path: Path, url: str) -> None:
+    try:
+        portfile.write(path, url)
+    except OSError as exc:
+        raise CliError(f"cannot write the port file {path}: {exc.strerror or exc}") from None
+
+
+@contextlib.contextmanager
+def _stop_signals() -> Iterator[list[int]]:
+    """While the block runs, SIGINT and SIGTERM are noted in the list it gets (not raised)."""
+    received: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: received.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _serve(app: App, args: argparse.Namespace) -> None:
+    """Serve until SIGINT or SIGTERM, then stop gracefully."""
+    # The handlers go in first: a starter that sees the port file may signal at once.
+    with _stop_signals() as received, running(app, args.host, args.port) as server:
+        print(f"sosdesk server listening on {server.url}  (database: {app.store.path}; "
+              f"open {server.url}/ to log in; Ctrl+C stops)", flush=True)
+        if args.port_file:
+            _write_port_file(args.port_file, server.url)
+        try:
+            while not received:
+                time.sleep(0.2)  # a signal is handled between two sleeps, on every platform
+        finally:
+            if args.port_file:
+                args.port_file.unlink(missing_ok=True)
+        log.info("stopping (signal %d)", received[0])
+
+
 def run(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
@@ -132,17 +178,9 @@ def run(argv: list[str] | None = None) -> int:
             logging.getLogger("sosdesk.access").setLevel(logging.WARNING)
         store = _open_store(_db_path(args.db), int(args.validity_hours * 3600))
         _ensure_first_expert(store)
-        app = App(store, idle_timeout=args.idle_timeout, secure_cookies=args.secure_cookies,
-                  sos_per_10min=args.sos_limit)
-
-        def ready(server) -> None:
-            print(f"sosdesk server listening on {server.url}  (database: {store.path}; "
-                  f"open {server.url}/ to log in; Ctrl+C stops)", flush=True)
-
-        try:
-            serve(app, args.host, args.port, ready)
-        except OSError as exc:
-            raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
+        settings = Settings(idle_timeout=args.idle_timeout, secure_cookies=args.secure_cookies,
+                            sos_per_10min=args.sos_limit)
+        _serve(App(store, settings), args)
         return 0
     path = _db_path(args.db)
     name = _text(args.name, "NAME") if args.action != "list" else ""

@@ -105,25 +105,6 @@ def parse_code(text: Any) -> str:
                        fields={"code": "expected a code like s12-345-678"})
 
 
-# -- query values ---------------------------------------------------------------
-
-def int_param(value: Any, name: str, default: int, low: int, high: int, errors: dict) -> int:
-    """A whole number from a query string ('-1' allowed when *low* is negative).
-
-    Missing or empty gives *default*; anything else out of [low, high] is noted
-    in *errors* under *name* (and *default* returned so checking can go on).
-    """
-    if value is None or value == "":
-        return default
-    if (isinstance(value, str) and len(value) <= 20 and value.isascii()
-            and value.lstrip("-").isdigit() and value.count("-") <= value.startswith("-")):
-        number = int(value)
-        if low <= number <= high:
-            return number
-    errors[name] = f"must be a whole number from {low} to {high}"
-    return default
-
-
 # -- times --------------------------------------------------------------------
 
 def iso(ts: int | None) -> str | None:

@@ -11,7 +11,6 @@ import re
 import socket
 import sqlite3
 import statistics
-import threading
 import time
 from pathlib import Path
 from typing import Iterable
@@ -175,30 +174,3 @@ def leaked(text: str, secrets_: Iterable[str]) -> list[str]:
 
 def dumps(obj) -> str:
     return json.dumps(obj, ensure_ascii=False)
-
-
-class InProcessServer:
-    """A real server in this process (like conftest's live_server) for module-scoped use."""
-
-    def __init__(self, db: Path, idle_timeout: float = 5.0) -> None:
-        from sosdesk.server_stub.app import App, Server, start_timers
-        from sosdesk.server_stub.store import Store
-        from conftest import EXPERT_PASSWORD, LiveServer
-
-        self.store = Store(str(db))
-        _, token = self.store.add_expert("anna", EXPERT_PASSWORD, int(time.time()))
-        self.app = App(self.store, idle_timeout=idle_timeout, sos_per_10min=10**6)
-        self.server = Server(("127.0.0.1", 0), self.app)
-        self._stop_timers = start_timers(self.server, sweep_every=1.0)
-        self._thread = threading.Thread(target=self.server.serve_forever,
-                                         kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        self.live = LiveServer(self.server.url, token, "anna", self.store, self.app)
-
-    def close(self) -> None:
-        self._stop_timers.set()
-        self.server.shutdown()
-        self.store.wake_waiters()
-        self.server.server_close()
-        self.app.wait_idle(5)
-        self.store.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import json
 import re
@@ -16,7 +17,7 @@ import pytest
 import requests
 
 from sosdesk.server_stub.http_api import ROUTES
-from conftest import EXPERT_PASSWORD, ROOT, LiveServer
+from conftest import EXPERT_PASSWORD, ROOT, LiveServer, ServerProcess
 
 EXPERT_ROUTES = [r for r in ROUTES if r.caller == "expert"]
 CUSTOMER_ROUTES = [r for r in ROUTES if r.caller == "customer"]
@@ -384,7 +385,7 @@ def test_login_and_logout_cookies_carry_the_same_attributes(live_server: LiveSer
                                                              secure: bool) -> None:
     """Under --secure-cookies the clearing cookie is Secure too (a browser may ignore
     a non-Secure Set-Cookie that would overwrite a Secure one)."""
-    live_server.app.secure_cookies = secure
+    live_server.app.settings = dataclasses.replace(live_server.app.settings, secure_cookies=secure)
     _, response = login(live_server)
     set_cookie = response.headers["Set-Cookie"]
     cookie = set_cookie.split(";")[0].split("=", 1)[1]
@@ -448,18 +449,13 @@ def test_server_process_prints_the_first_login_once_and_stops_gracefully(server_
 
 
 def test_access_log_has_one_line_per_request_and_no_secrets(tmp_path) -> None:
-    from conftest import free_port
-    port = free_port()
     log_path = tmp_path / "server.log"
     with open(log_path, "w") as log_file:
-        proc = subprocess.Popen([sys.executable, "-m", "sosdesk.server_stub", "--db", str(tmp_path / "l.db"),
-                                 "serve", "--port", str(port)], cwd=ROOT, stdout=subprocess.PIPE,
-                                stderr=log_file, text=True)
+        server = ServerProcess(tmp_path / "l.db", 0, stderr=log_file).start()
         try:
-            first = "".join(proc.stdout.readline() for _ in range(6))
-            token = re.search(r"API token: (\S+)", first).group(1)
-            password = re.search(r"password: +(\S+)", first).group(1)
-            url = f"http://127.0.0.1:{port}"
+            token = server.token
+            password = re.search(r"password: +(\S+)", server.first_output).group(1)
+            url = server.url
             headers = {"Authorization": f"Bearer {token}"}
             requests.get(url + "/api/v1/sessions?limit=5", headers=headers, timeout=5)
             requests.post(url + "/api/v1/login", json={"name": "admin", "password": password}, timeout=5)
@@ -468,8 +464,7 @@ def test_access_log_has_one_line_per_request_and_no_secrets(tmp_path) -> None:
             requests.get(url + "/api/v1/customer/case", timeout=5,
                          headers={"Authorization": f"Bearer {sos['token']}"})
         finally:
-            proc.send_signal(15)
-            assert proc.wait(15) == 0
+            assert server.stop() == 0
     log = log_path.read_text()
     access = [line for line in log.splitlines() if "sosdesk.access" in line]
     assert len(access) == 4, log

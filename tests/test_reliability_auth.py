@@ -15,7 +15,8 @@ import pytest
 from sosdesk.server_stub import auth
 from sosdesk.server_stub.http_api import ROUTES, SESSION_COOKIE, Route
 from conftest import LiveServer
-from reliability_helpers import InProcessServer, leaked
+from reliability_helpers import leaked
+from servers import in_process
 
 CREDENTIALS = ("none", "wrong_token", "expired_session", "other_customer_token")
 
@@ -34,11 +35,8 @@ EXPECTED = {
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """One server for the whole matrix (a fresh one per call would take half a minute)."""
-    server = InProcessServer(tmp_path_factory.mktemp("auth") / "auth.db")
-    try:
-        yield server.live
-    finally:
-        server.close()
+    with in_process(tmp_path_factory.mktemp("auth") / "auth.db", sos_per_10min=10**6) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import math
 import time
 from pathlib import Path
 
-from reliability_helpers import InProcessServer
+from servers import in_process
 
 SIMULATED = 24 * 3600  # seconds of guessing: one day
 STEP = 360  # the attacker retries every STEP simulated seconds, as often as allowed
@@ -20,11 +20,10 @@ CODE_SPACE = 10**8
 
 
 def test_measured_code_guessing_rate_and_hit_chance(tmp_path: Path) -> None:
-    server = InProcessServer(tmp_path / "codes.db")
-    fake = [float(int(time.time()))]
-    server.app.clock = lambda: fake[0]
-    api = server.live.api
-    try:
+    with in_process(tmp_path / "codes.db") as server:
+        fake = [float(int(time.time()))]
+        server.app.clock = lambda: fake[0]
+        api = server.api
         guess = 0
 
         def join(code: str):
@@ -63,8 +62,6 @@ def test_measured_code_guessing_rate_and_hit_chance(tmp_path: Path) -> None:
                         json={"code": made["code"], "device_id": "another-device-000001"})
             statuses.append(taken.status_code)
         assert statuses == [409] * 10 + [429] * 2, statuses
-    finally:
-        server.close()
 
     per_hour = (allowed - 10) / (SIMULATED / 3600)
     assert 10 <= first_hour <= 21, first_hour  # the burst of 10, plus the hour's refill

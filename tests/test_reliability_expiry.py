@@ -33,7 +33,7 @@ def _count(store: Store, status: str) -> int:
 def test_first_open_page_is_exact_without_sweeping_the_backlog() -> None:
     store, live = _store_with_backlog()
     now = T0 + 200
-    page = store.list_cases({"state": "open", "limit": "50"}, now)
+    page = store.list_cases({"state": "open"}, now, limit=50)
     codes = [c["code"] for c in page["sessions"]]
     assert len(codes) == 50 and set(codes) <= live
     assert all(c["status"] == "new" for c in page["sessions"])
@@ -43,18 +43,18 @@ def test_first_open_page_is_exact_without_sweeping_the_backlog() -> None:
     assert codes == [core.format_code(r[0]) for r in rows]
     expired = _count(store, "expired")
     assert 0 < expired < CASES * 4 // 5 // 2  # only a window's worth, not the backlog
-    for query in ({"limit": "100"}, {"status": "new"}, {"groupid": "default", "limit": "20"}):
-        sessions = store.list_cases(query, now)["sessions"]
+    for query, limit in (({}, 100), ({"status": "new"}, 100), ({"groupid": "default"}, 20)):
+        sessions = store.list_cases(query, now, limit=limit)["sessions"]
         assert all(c["status"] == "expired" or c["code"] in live for c in sessions), query
 
 
 def test_views_that_need_every_due_case_still_get_them() -> None:
     store, live = _store_with_backlog()
     now = T0 + 200
-    closed = store.list_cases({"state": "closed", "limit": "1000"}, now)
+    closed = store.list_cases({"state": "closed"}, now, limit=1000)
     assert len(closed["sessions"]) == 1000 and closed["next_offset"] == 1000
     assert _count(store, "expired") == CASES * 4 // 5
     store2, live2 = _store_with_backlog()
-    second_page = store2.list_cases({"state": "open", "limit": "50", "offset": "50"}, now)
+    second_page = store2.list_cases({"state": "open"}, now, offset=50, limit=50)
     assert _count(store2, "expired") == CASES * 4 // 5
     assert {c["code"] for c in second_page["sessions"]} <= live2

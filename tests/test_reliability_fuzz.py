@@ -27,7 +27,8 @@ from hypothesis import strategies as st
 
 from sosdesk.server_stub.app import App
 from sosdesk.server_stub.http_api import ROUTES
-from reliability_helpers import InProcessServer, raw_exchange, responses, status_lines
+from reliability_helpers import raw_exchange, responses, status_lines
+from servers import in_process
 
 IDLE_TIMEOUT = 2.0
 # An answer or a close must come within this: the watchdog ticks once a second.
@@ -112,21 +113,21 @@ class _ErrorLog(logging.Handler):
 
 @pytest.fixture(scope="module")
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
-    server = InProcessServer(tmp_path_factory.mktemp("fuzz") / "fuzz.db", IDLE_TIMEOUT)
-    _, customer_token, _ = server.store.sos({"device_id": "fuzz-device-000000001",
-                                             "description": "printer"}, int(time.time()))
     errors = _ErrorLog()
     logging.getLogger("sosdesk").addHandler(errors)
-    fuzz = Target(server.live.url, server.live.token, customer_token, server.app)
-    fuzz.case_code = server.store.create_case({}, 1, int(time.time()))["code"]
     try:
-        yield fuzz
+        with in_process(tmp_path_factory.mktemp("fuzz") / "fuzz.db", IDLE_TIMEOUT,
+                        sos_per_10min=10**6) as server:
+            _, customer_token, _ = server.store.sos({"device_id": "fuzz-device-000000001",
+                                                     "description": "printer"}, int(time.time()))
+            fuzz = Target(server.url, server.token, customer_token, server.app)
+            fuzz.case_code = server.store.create_case({}, 1, int(time.time()))["code"]
+            yield fuzz
     finally:
         logging.getLogger("sosdesk").removeHandler(errors)
-        server.close()
-        print(f"\nfuzz: {fuzz.sent} requests, statuses {dict(sorted(fuzz.statuses.items()))}, "
-              f"slowest answer {fuzz.slowest:.2f}s, server errors logged: {len(errors.records)}")
-        assert errors.records == [], errors.records[:3]
+    print(f"\nfuzz: {fuzz.sent} requests, statuses {dict(sorted(fuzz.statuses.items()))}, "
+          f"slowest answer {fuzz.slowest:.2f}s, server errors logged: {len(errors.records)}")
+    assert errors.records == [], errors.records[:3]
 
 
 # -- strategies -------------------------------------------------------------------------

@@ -19,10 +19,10 @@ from typing import Any, Iterator
 
 import pytest
 
-from sosdesk.server_stub.app import App, Server, start_timers
+from sosdesk.server_stub.app import Settings
 from sosdesk.server_stub.auth import PasswordChecks
-from sosdesk.server_stub.store import Store
 from conftest import EXPERT_PASSWORD, LiveServer, ServerProcess, free_port
+from servers import in_process
 from reliability_helpers import host_port
 
 PARALLEL = 100  # requests released together per limiter
@@ -117,24 +117,9 @@ def assert_refused(answers: list[Answer], error: str) -> None:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[LiveServer]:
     """A real server in this process with the default limits (conftest's raises the SOS one)."""
-    store = Store(str(tmp_path / "limits.db"))
-    _, token = store.add_expert("anna", EXPERT_PASSWORD, int(time.time()))
-    app = App(store, idle_timeout=30.0)
-    http_server = Server(("127.0.0.1", 0), app)
-    stop_timers = start_timers(http_server)
-    thread = threading.Thread(target=http_server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    try:
-        yield LiveServer(http_server.url, token, "anna", store, app)
-    finally:
-        stop_timers.set()
-        http_server.shutdown()
-        store.wake_waiters()
-        http_server.server_close()
-        app.wait_idle(5)
-        app.password_checks.close()
-        store.close()
+    with in_process(tmp_path / "limits.db", idle_timeout=30.0,
+                    sos_per_10min=Settings().sos_per_10min, sweep_every=30.0) as server:
+        yield server
 
 
 def device(n: int) -> dict:
@@ -164,7 +149,7 @@ def test_parallel_wrong_codes_stop_at_the_limit(server: LiveServer) -> None:
 
 
 def test_parallel_sos_creates_stop_at_the_limit(server: LiveServer) -> None:
-    limit = server.app.sos_per_10min
+    limit = server.app.settings.sos_per_10min
     creates = [Call("POST", "/api/v1/customer/sos", device(n)) for n in range(PARALLEL)]
     answers = released_together(server.url, creates)
     counts = statuses(answers)

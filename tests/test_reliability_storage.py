@@ -28,7 +28,8 @@ import pytest
 import requests
 
 from conftest import ServerProcess, free_port
-from reliability_helpers import InProcessServer, check_database
+from reliability_helpers import check_database
+from servers import LiveServer, in_process
 
 DEVICE = {"hostname": "PC", "os": "Linux", "user": "bob"}
 
@@ -45,25 +46,20 @@ def _assert_storage_error(response: requests.Response, words: str) -> None:
     assert "Traceback" not in response.text and "sqlite" not in response.text.lower()
 
 
-@contextlib.contextmanager
-def _in_process(tmp_path: Path) -> Iterator[InProcessServer]:
-    server = InProcessServer(tmp_path / "storage.db")
-    try:
-        yield server
-    finally:
-        server.close()
+def _in_process(tmp_path: Path) -> contextlib.AbstractContextManager[LiveServer]:
+    return in_process(tmp_path / "storage.db", sos_per_10min=10**6)
 
 
-def _pragma(server: InProcessServer, sql: str) -> None:
+def _pragma(server: LiveServer, sql: str) -> None:
     with server.store._lock:  # the server's own connection, between two requests
         server.store._db.execute(sql)
 
 
 def test_read_only_database_gives_503_reads_work_and_it_resumes(tmp_path: Path) -> None:
     with _in_process(tmp_path) as server:
-        api = server.live.api
+        api = server.api
         made = api("POST", "/api/v1/sessions", json={"description": "before"}).json()
-        sos = server.live.sos("device-before-fault-01")
+        sos = server.sos("device-before-fault-01")
         _pragma(server, "PRAGMA query_only = ON")
         writes = {
             "create": api("POST", "/api/v1/sessions", json={"description": "during"}),
@@ -94,7 +90,7 @@ def test_read_only_database_gives_503_reads_work_and_it_resumes(tmp_path: Path) 
 
 def test_sqlite_full_gives_503_and_resumes(tmp_path: Path) -> None:
     with _in_process(tmp_path) as server:
-        api = server.live.api
+        api = server.api
         pages = server.store._db.execute("PRAGMA page_count").fetchone()[0]
         _pragma(server, f"PRAGMA max_page_count = {pages}")
         created = full = 0

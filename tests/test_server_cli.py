@@ -79,10 +79,10 @@ def test_an_expert_added_as_the_readme_says_logs_in_to_make_run(tmp_path: Path) 
 
     port = free_port()
     # `make run` from a folder of its own (a database "in the current folder" lands
-    # there); -o install: the venv of this test run is installed already.
+    # there); -o: the venv of this test run is installed already.
     server = subprocess.Popen(
-        [make, "-f", str(ROOT / "Makefile"), "-o", "install", "run", f"PORT={port}",
-         f"VENV={sys.prefix}"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+        [make, "-f", str(ROOT / "Makefile"), "-o", f"{sys.prefix}/.installed-base", "run",
+         f"PORT={port}", f"VENV={sys.prefix}"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL, text=True, start_new_session=True)
     try:
         started = first_lines_until(server, "listening on")
@@ -96,6 +96,34 @@ def test_an_expert_added_as_the_readme_says_logs_in_to_make_run(tmp_path: Path) 
         os.killpg(server.pid, signal.SIGTERM)  # make and the server it started
         server.wait(30)
     assert not list(tmp_path.glob("*.db")), "make run made a database of its own"
+
+
+@pytest.mark.slow
+def test_make_run_installs_the_server_without_the_test_tools(tmp_path: Path) -> None:
+    """`make run` on a fresh machine: a new venv with sosdesk, not pytest or Playwright."""
+    make = require_tool("make")
+    home = tmp_path / "home"
+    home.mkdir()
+    venv = tmp_path / "venv"
+    port = free_port()
+    server = subprocess.Popen(
+        [make, "-f", str(ROOT / "Makefile"), "run", f"VENV={venv}", f"PORT={port}",
+         f"PYTHON={sys.executable}"], cwd=ROOT, env=user_env(home), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        started = first_lines_until(server, "listening on", limit=300)
+        assert f"listening on http://127.0.0.1:{port}" in started, (started, server.poll())
+        assert "name:      admin" in started  # the first login, printed once
+        python = venv / ("Scripts" if sys.platform == "win32" else "bin") / "python"
+        probe = "import importlib.util as u; print([m for m in ('pytest', 'playwright', " \
+                "'PyInstaller', 'hypothesis') if u.find_spec(m)])"
+        found = subprocess.run([str(python), "-c", probe], capture_output=True, text=True,
+                               timeout=60)
+        assert found.stdout.strip() == "[]", found.stdout + found.stderr
+        assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=30).json()["status"] == "ok"
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)  # make and the server it started
+        server.wait(30)
 
 
 def test_every_command_says_which_database_it_uses(tmp_path: Path) -> None:

@@ -1,0 +1,245 @@
+"""The connection handler: reads a request's head and body off the socket with
+every protocol protection, hands them to ``http_api.dispatch`` and writes the
+answer with the security headers. Nothing here knows a route or a credential.
+
+Its server (``server.Server``) gives it ``app``, ``watchdog`` and the count of
+requests in flight.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+from .errors import ServerError
+from .http_api import dispatch, error_response
+from .request import Headers, HttpError, Response
+
+log = logging.getLogger("sosdesk.server")
+access_log = logging.getLogger("sosdesk.access")
+
+SECURITY_HEADERS = (
+    ("Cache-Control", "no-store"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+    ("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'"),
+)
+
+
+class _ClientGone(Exception):
+    """The client stopped sending (or vanished) in the middle of its request."""
+
+
+class Handler(BaseHTTPRequestHandler):
+    """Reads one request at a time off a keep-alive connection and writes its answer."""
+
+    protocol_version = "HTTP/1.1"
+    # Without this, a keep-alive client waits ~40 ms per response (Nagle + delayed ACK).
+    disable_nagle_algorithm = True
+    server_version = "sosdesk"
+    sys_version = ""
+    error_content_type = "application/json; charset=utf-8"
+
+    def setup(self) -> None:
+        self.timeout = self.server.app.settings.idle_timeout
+        super().setup()
+
+    def handle_one_request(self) -> None:
+        """As in http.server, but the whole request must arrive within the deadline."""
+        server = self.server
+        self._started = None
+        if server.app.stopping.is_set():  # accepted just before the server stopped
+            self.close_connection = True
+            return
+        server.watchdog.waiting(self.connection)
+        try:
+            self.raw_requestline = self.rfile.readline(65537)
+            if len(self.raw_requestline) > 65536:
+                self.requestline = self.request_version = self.command = ""
+                self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
+                return
+            if not self.raw_requestline:
+                self.close_connection = True
+                return
+            self._started = time.perf_counter()
+            if len(self.raw_requestline.split()) == 2:
+                # HTTP/0.9: the request line is the whole request, so no headers follow;
+                # answer now instead of waiting for them until the idle timeout.
+                self.requestline = self.raw_requestline.decode("latin-1").rstrip("\r\n")
+                self.send_error(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED,
+                                "HTTP/0.9 is not supported; send HTTP/1.1")
+                return
+            head = _HeadLines(self.rfile)
+            self.rfile = head
+            try:
+                parsed = self.parse_request()
+            finally:
+                self.rfile = head.rfile
+            if not parsed:
+                return
+            if head.bad or _bad_request_line(self.raw_requestline):
+                self.send_error(HTTPStatus.BAD_REQUEST, "malformed request head: a line with a "
+                                "CR or NUL inside, without a colon, or folded")
+                return
+            if _before_http_10(self.request_version):
+                # http.server would answer HTTP/0.9 with a bare body: no status line, no headers.
+                self.send_error(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED,
+                                "HTTP/0.9 is not supported; send HTTP/1.1")
+                return
+            server.request_started()
+            try:
+                self._answer()
+                self.wfile.flush()
+            finally:
+                server.request_done()
+            if server.app.stopping.is_set():
+                self.close_connection = True
+        except (TimeoutError, ConnectionError, OSError):
+            self.close_connection = True
+        except Exception:  # a bug outside dispatch's own net: log it, close cleanly
+            log.exception("internal error while handling a request from %s", self.client_address[0])
+            self.close_connection = True
+        finally:
+            server.watchdog.done(self.connection)
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding"):
+            raise HttpError(HTTPStatus.LENGTH_REQUIRED, "length_required",
+                            "send the body with a Content-Length (no chunked encoding)", close=True)
+        lengths = self.headers.get_all("Content-Length") or []
+        if not lengths:
+            return b""
+        # ASCII digits only: str.isdigit() also takes '²', which int() then refuses.
+        if len(set(lengths)) != 1 or not _DIGITS.fullmatch(lengths[0].strip(" \t")):
+            raise HttpError(HTTPStatus.BAD_REQUEST, "bad_content_length",
+                            "Content-Length must be one whole number", close=True)
+        digits = lengths[0].strip(" \t").lstrip("0") or "0"
+        # Over 18 digits is past any body we take (and int() refuses 4,301 digits).
+        length = int(digits) if len(digits) <= 18 else 10**18
+        max_body = self.server.app.settings.max_body
+        if length > max_body:
+            raise HttpError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "body_too_large",
+                            f"the body may be at most {max_body} bytes", close=True)
+        try:
+            body = self.rfile.read(length)
+        except OSError:  # the socket timeout (a client too slow) or a reset
+            raise _ClientGone from None
+        if len(body) != length:
+            raise HttpError(HTTPStatus.BAD_REQUEST, "truncated_body",
+                            "the body ended before Content-Length bytes", close=True)
+        return body
+
+    def _answer(self) -> None:
+        try:
+            # The body comes off the connection first, whatever the answer: a body
+            # left unread would be taken for the next request on this connection.
+            body = self._read_body()
+        except ServerError as exc:
+            self._send(error_response(exc))
+            return
+        except _ClientGone:
+            # The body never came in time: as documented, the connection is just closed.
+            self.close_connection = True
+            return
+        self.server.watchdog.done(self.connection)  # the request is in; answering may take long
+        self._send(dispatch(self.server.app, self.command, self.path, Headers(self.headers.items()),
+                            body, self.client_address[0]))
+
+    def _send(self, response: Response) -> None:
+        if response.close:
+            self.close_connection = True
+        payload = response.payload()
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in SECURITY_HEADERS:
+            self.send_header(name, value)
+        for name, value in response.headers:
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+        self._log_access(response.status, len(payload))
+
+    # http.server calls send_error for problems it finds itself (bad request
+    # line, unsupported method, header too long): answer those as JSON too.
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        codes = {400: "bad_request", 414: "uri_too_long", 431: "headers_too_large",
+                 501: "method_not_allowed", 505: "unsupported_http_version"}
+        if code == HTTPStatus.BAD_REQUEST and len((getattr(self, "requestline", "") or "").split()) == 2:
+            code = HTTPStatus.HTTP_VERSION_NOT_SUPPORTED  # method and target only: HTTP/0.9
+        # Anything http.server rejects is the client's fault: never answer it with a 5xx.
+        status = {501: 405, 505: 400}.get(code, code)
+        # We never speak HTTP/0.9 (whose answers have no status line), even to a bad request line.
+        self.request_version = "HTTP/1.1"
+        if not getattr(self, "command", None):
+            self.command = "GET"
+        self._send(Response(status, {"error": codes.get(code, "bad_request"),
+                                     "message": message or HTTPStatus(code).phrase}, close=True))
+
+    def log_request(self, code: Any = "-", size: Any = "-") -> None:
+        pass  # _log_access writes one line per request instead
+
+    def _log_access(self, status: int, size: int) -> None:
+        took = (time.perf_counter() - self._started) * 1000 if getattr(self, "_started", None) else 0
+        path = getattr(self, "path", "") or ""
+        # Only the path: query strings are the caller's, and a credential never belongs in a log.
+        access_log.info('%s "%s %s" %d %d %.1fms', self.client_address[0],
+                        getattr(self, "command", "") or "-", path.split("?", 1)[0][:200],
+                        status, size, took)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s " + format, self.client_address[0], *args)
+
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+class _HeadLines:
+    """The connection's reader while http.server parses the header lines: notes any
+    line other than ``name: value`` (a token, a colon, no CR inside and no NUL).
+
+    http.server reads lines up to LF, but its (email) header parser also splits
+    at a bare CR, stops at a line without a colon ("Content-Length : 5") and takes
+    the rest for a body, drops a "From " line and joins folded lines. A proxy in
+    front may frame such a request otherwise: "X: a<CR>Content-Length: 5" is one
+    header there and two here, a request smuggled past it. RFC 9110 (5.5) and
+    RFC 9112 (5) say to reject these.
+    """
+
+    def __init__(self, rfile: Any) -> None:
+        self.rfile = rfile
+        self.bad = False
+
+    def readline(self, limit: int = -1) -> bytes:
+        line = self.rfile.readline(limit)
+        if line not in (b"\r\n", b"\n", b"") and not _HEADER_LINE.fullmatch(line):
+            self.bad = True
+        return line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.rfile, name)
+
+
+# A field name (any visible ASCII but ':', as the email parser takes it), a colon,
+# a value without CR, LF or NUL, the line's end (none on a head cut off by EOF).
+_HEADER_LINE = re.compile(rb"[!-9;-~]+:[^\r\n\0]*\r?\n?")
+
+
+def _bad_request_line(line: bytes) -> bool:
+    """Whether a request line has a CR (other than its CRLF end) or a NUL."""
+    content = line[:-2] if line.endswith(b"\r\n") else line.removesuffix(b"\n")
+    return b"\r" in content or b"\0" in content
+
+
+def _before_http_10(version: str) -> bool:
+    """Whether a version http.server accepted ('HTTP/0.9' for a line without one) is < 1.0."""
+    major = version.removeprefix("HTTP/").partition(".")[0]
+    return major.isascii() and major.isdigit() and int(major) < 1

@@ -1,0 +1,259 @@
+"""What each route does: one function per route, ``(app, request) -> Response or
+a JSON-able object (200)``. The table of routes (method, path, caller) is
+``http_api.ROUTES``; by the time a function runs, its caller is authenticated.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import math
+import mimetypes
+import re
+from typing import Any
+
+from .app import App
+from .errors import InvalidInput, NotFound, RateLimited, ServerError, Unauthorized
+from .ratelimit import RateLimiter
+from .request import Request, Response, int_param
+from .views import expert_view
+from .cases import MAX_PAGE
+
+SESSION_COOKIE = "sosdesk_session"
+MAX_LONG_POLL = 30
+
+
+def healthz(app: App, req: Request) -> Any:
+    return {"status": "ok", "version": app.settings.version}
+
+
+class Slots:
+    """Rate-limit tokens one attempt has taken; ``give_back`` if the attempt does not count."""
+
+    def __init__(self, taken: list[tuple[RateLimiter, str]], now: int) -> None:
+        self._taken, self._now = taken, now
+
+    def give_back(self) -> None:
+        """Return every token (once), e.g. after a right password."""
+        for limiter, key in self._taken:
+            limiter.refund(key, self._now)
+        self._taken = []
+
+
+def take_slots(now: int, code: str, message: str, *checks: tuple[RateLimiter, str]) -> Slots:
+    """Take a token from each (limiter, key) before the work; 429 (longest wait) if one is out.
+
+    Taking, not just checking, is what makes the limit hold for requests sent
+    together: each one holds its token while it is being worked on.
+    """
+    taken: list[tuple[RateLimiter, str]] = []
+    for limiter, key in checks:
+        wait = limiter.reserve(key, now)
+        if wait:
+            Slots(taken, now).give_back()
+            wait = max([wait] + [other.retry_after(k, now) for other, k in checks])
+            raise RateLimited(message, math.ceil(wait), code=code)
+        taken.append((limiter, key))
+    return Slots(taken, now)
+
+
+def login(app: App, req: Request) -> Response:
+    body = req.json()
+    name, password = (body.get("name"), body.get("password")) if isinstance(body, dict) else (0, 0)
+    if not isinstance(name, str) or not isinstance(password, str) or len(name) > 64 \
+            or len(password) > 1024:
+        raise InvalidInput("name and password are required",
+                           fields={"name": "required", "password": "required"})
+    slots = take_slots(req.now, "too_many_login_failures",
+                       "too many failed log-ins; wait a little and try again",
+                       (app.limiters.login, f"{req.client}|{name}"),
+                       (app.limiters.login_ip, req.client))
+    try:
+        expert = app.password_checks.run(lambda: app.store.check_password(name, password))
+    except BaseException:  # not a failed log-in (server busy, storage): it does not count
+        slots.give_back()
+        raise
+    if expert is None:
+        raise Unauthorized("wrong name or password", code="login_failed")  # the slots stay taken
+    slots.give_back()
+    ttl = app.settings.session_ttl
+    cookie, csrf = app.store.create_web_session(expert["id"], req.now, ttl)
+    return Response(200, {"expert": expert_view(expert), "csrf_token": csrf},
+                    [session_cookie(app, cookie, ttl)])
+
+
+def session_cookie(app: App, value: str, max_age: int) -> tuple[str, str]:
+    """The Set-Cookie header for the login session; logout clears it with the same attributes."""
+    attributes = f"HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}"
+    if app.settings.secure_cookies:
+        attributes += "; Secure"
+    return "Set-Cookie", f"{SESSION_COOKIE}={value}; {attributes}"
+
+
+def logout(app: App, req: Request) -> Response:
+    if req.cookie:
+        app.store.end_web_session(req.cookie)
+    return Response(200, {"status": "logged_out"}, [session_cookie(app, "", 0)])
+
+
+def me(app: App, req: Request) -> Any:
+    return {"expert": expert_view(_expert(req)), "csrf_token": req.csrf_token}
+
+
+def list_sessions(app: App, req: Request) -> Any:
+    filters = dict(req.query)
+    errors: dict[str, str] = {}
+    offset = int_param(filters.pop("offset", None), "offset", 0, 0, 10**9, errors)
+    limit = int_param(filters.pop("limit", None), "limit", 100, 1, MAX_PAGE, errors)
+    if errors:
+        raise InvalidInput("some filters are invalid", fields=errors)
+    return app.store.list_cases(filters, req.now, offset=offset, limit=limit)
+
+
+def create_session(app: App, req: Request) -> Response:
+    return Response(201, app.store.create_case(req.json(), _expert(req)["id"], req.now))
+
+
+def get_session(app: App, req: Request) -> Any:
+    return app.store.get_case(req.params["code"], req.now)
+
+
+def edit_session(app: App, req: Request) -> Any:
+    return app.store.edit_case(req.params["code"], req.json(), _expert(req)["id"], req.now)
+
+
+def delete_session(app: App, req: Request) -> Any:
+    return {"deleted": app.store.delete_cases([req.params["code"]])}
+
+
+def bulk_delete(app: App, req: Request) -> Any:
+    body = req.json()
+    if not isinstance(body, dict) or set(body) != {"codes"}:
+        raise InvalidInput('the body must be {"codes": [...]}', fields={"codes": "required"})
+    return {"deleted": app.store.delete_cases(body["codes"])}
+
+
+def connect_session(app: App, req: Request) -> Any:
+    return app.store.connect(req.params["code"], _expert(req)["id"], req.now)
+
+
+def session_history(app: App, req: Request) -> Any:
+    return {"events": app.store.history(req.params["code"], req.now)}
+
+
+def changes(app: App, req: Request) -> Any:
+    since = req.int_query("since", -1, -1, 2**62)
+    wait = req.int_query("wait", 0, 0, MAX_LONG_POLL)
+    version = app.store.wait_changes(since, 0 if app.stopping.is_set() else wait, app.clock)
+    return {"version": version}
+
+
+def list_groups(app: App, req: Request) -> Any:
+    return {"groups": app.store.list_groups()}
+
+
+def list_modules(app: App, req: Request) -> Any:
+    return {"modules": app.store.list_modules()}
+
+
+def create_module(app: App, req: Request) -> Response:
+    return Response(201, app.store.create_module(req.json(), _expert(req)["id"], req.now))
+
+
+def get_module(app: App, req: Request) -> Any:
+    return app.store.get_module(req.params["module_id"])
+
+
+def revoke_module(app: App, req: Request) -> Any:
+    return app.store.revoke_module(req.params["module_id"], req.now)
+
+
+def list_experts(app: App, req: Request) -> Any:
+    return {"experts": app.store.list_experts()}
+
+
+def customer_sos(app: App, req: Request) -> Response:
+    body = req.json()
+    slots = take_slots(req.now, "too_many_requests",
+                       "too many support requests from this address; try again later",
+                       (app.limiters.sos, req.client))
+    try:
+        case, token, created = app.store.sos(body, req.now)
+    except BaseException:
+        slots.give_back()
+        raise
+    if not created:  # the device's open case again: only new cases count
+        slots.give_back()
+    return Response(201 if created else 200, {"case": case, "token": token, "created": created})
+
+
+#: Join answers that cost a guess. A bound case's 409 costs one too: it would
+#: tell a guesser the code is live.
+GUESS_ERRORS = ("case_not_found", "invalid_code", "case_taken")
+
+
+def customer_join(app: App, req: Request) -> Any:
+    body = req.json()
+    slots = take_slots(req.now, "too_many_wrong_codes",
+                       "too many wrong codes from this address; wait and try again",
+                       (app.limiters.code, req.client))
+    try:
+        case, token = app.store.join(body, req.now)
+    except ServerError as exc:
+        if exc.code not in GUESS_ERRORS:
+            slots.give_back()
+        raise
+    except BaseException:
+        slots.give_back()
+        raise
+    slots.give_back()  # the right code is no guess
+    return {"case": case, "token": token}
+
+
+def customer_case(app: App, req: Request) -> Any:
+    since = req.int_query("since", -1, -1, 2**62)
+    wait = req.int_query("wait", 0, 0, MAX_LONG_POLL)
+    if wait and not app.stopping.is_set():
+        return app.store.wait_customer_case(_case_id(req), since, wait, app.clock)
+    return app.store.customer_case(_case_id(req), req.now)
+
+
+def customer_start(app: App, req: Request) -> Any:
+    return app.store.customer_start(_case_id(req), req.now)
+
+
+def customer_close(app: App, req: Request) -> Any:
+    return app.store.customer_close(_case_id(req), req.now)
+
+
+def console_index(app: App, req: Request) -> Response:
+    return _static_file("index.html")
+
+
+def console_static(app: App, req: Request) -> Response:
+    return _static_file(req.params["path"])
+
+
+def _expert(req: Request) -> dict:
+    assert req.expert is not None, "an expert route runs only for an authenticated expert"
+    return req.expert
+
+
+def _case_id(req: Request) -> int:
+    assert req.case_id is not None, "a customer route runs only with a valid case token"
+    return req.case_id
+
+
+def _static_file(relative: str) -> Response:
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*", relative) or ".." in relative:
+        raise NotFound("no such file", code="unknown_route")
+    resource = importlib.resources.files(__package__).joinpath("static", *relative.split("/"))
+    try:
+        data = resource.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        raise NotFound("no such file", code="unknown_route") from None
+    content_type = mimetypes.guess_type(relative)[0] or "application/octet-stream"
+    if relative.endswith(".js"):
+        content_type = "text/javascript"
+    if content_type.startswith("text/"):
+        content_type += "; charset=utf-8"
+    return Response(200, raw=data, content_type=content_type)
