@@ -20,6 +20,8 @@ from .app import EXIT_FAILED, Agent, Start, drive, failure
 from .errors import NoDisplay
 from .flow import CaseFlow
 from .i18n import status_name, text
+from .session import SessionWorker
+from .session_ui import SessionPanel
 
 __all__ = ["QuickSupportWindow", "MessageBox", "explanation", "show_message", "tk_root"]
 
@@ -109,6 +111,7 @@ class QuickSupportWindow:
         self.flow: CaseFlow = agent.flow(self, stop=self.stop)
         self.exit_status = 0
         self._closer: threading.Thread | None = None
+        self.worker: SessionWorker | None = None
         self._build()
 
     # -- layout ---------------------------------------------------------------
@@ -142,6 +145,7 @@ class QuickSupportWindow:
         tk.Label(frame, textvariable=self.explain_var, wraplength=380, justify="center").pack(pady=4)
         self.notice_var = tk.StringVar(value="")
         tk.Label(frame, textvariable=self.notice_var, fg="#cf222e", wraplength=380).pack()
+        self.session = SessionPanel(root, tk, frame, lang, branding.company_name)
         self.close_button = tk.Button(frame, text=text(lang, "button.close_request"),
                                       command=self.close_request)
 
@@ -162,8 +166,17 @@ class QuickSupportWindow:
     # -- flow listener (worker thread: only queue) ---------------------------
 
     def on_case(self, case: dict[str, Any]) -> None:
-        """Hand a case change to the window's thread."""
+        """Hand a case change to the window's thread; the first one starts the session worker."""
+        if self.worker is None and self.flow.token and case.get("state") == "open":
+            self._start_session(self.flow.token)
         self.events.put(("case", case))
+
+    def _start_session(self, token: str) -> None:
+        """Answer the expert's session (chat at once; the screen only after Allow)."""
+        lock = self.agent.state.path.with_name(f"session-{self.agent.branding.app_id}.lock")
+        self.worker = SessionWorker(self.agent.client, token, self.session, stop=self.stop, lock_path=lock)
+        self.session.worker = self.worker
+        threading.Thread(target=self.worker.run, name="session-inbox", daemon=True).start()
 
     def on_notice(self, key: str, **values: Any) -> None:
         """Hand a notice to the window's thread."""
@@ -186,6 +199,8 @@ class QuickSupportWindow:
         self.root.after(100, self._drain)
         self.root.mainloop()
         self.stop.set()
+        if self.worker is not None:  # closing the window ends sharing and control at once
+            self.worker.shutdown()
         return self.exit_status
 
     def _drain(self) -> None:
@@ -247,4 +262,5 @@ class QuickSupportWindow:
     def _closed_by_user(self) -> None:
         # The request stays open on the server: the tray (or a new SOS) shows it again.
         self.stop.set()
+        self.session.close()
         self.root.destroy()

@@ -3,7 +3,8 @@
 Four coloured blocks fill the top of the window (see BLOCKS), a text field sits
 below them. Every change of the field's text is printed as ``text <repr>``;
 a line ``color R G B`` on stdin repaints the first block, ``quit`` ends it.
-The window is placed at +0+0 (there is no window manager on Xvfb).
+The window is placed at the position given as ``X Y`` arguments (default +0+0;
+there is no window manager on Xvfb to place it).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ FIELD_AT = (200, 250)
 def main() -> None:
     root = tk.Tk()
     root.title("sosdesk test picture")
-    root.geometry(f"{WIDTH}x{HEIGHT}+0+0")
+    x, y = (int(v) for v in sys.argv[1:3]) if len(sys.argv) >= 3 else (0, 0)
+    root.geometry(f"{WIDTH}x{HEIGHT}+{x}+{y}")
     canvas = tk.Canvas(root, width=WIDTH, height=200, highlightthickness=0, bd=0)
     canvas.place(x=0, y=0)
     items = [canvas.create_rectangle(x, y, x + w, y + h, fill=c, outline=c) for x, y, w, h, c in BLOCKS]

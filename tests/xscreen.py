@@ -102,15 +102,21 @@ class XScreen:
 
 
 class PictureApp:
-    """tests/picture_app.py on a display: a known picture at +0+0 and a text field."""
+    """tests/picture_app.py on a display: a known picture at *at* and a text field.
+
+    BLOCKS and FIELD_AT are in the window's pixels; ``blocks`` and ``field`` on the screen's.
+    """
 
     BLOCKS = [(0, 0, 200, 100, (255, 0, 0)), (200, 0, 200, 100, (0, 255, 0)),
               (0, 100, 200, 100, (0, 0, 255)), (200, 100, 200, 100, (255, 255, 0))]
     FIELD_AT = (200, 250)
 
-    def __init__(self, display: str) -> None:
+    def __init__(self, display: str, at: tuple[int, int] = (0, 0)) -> None:
+        self.at = at
+        self.blocks = [(x + at[0], y + at[1], w, h, c) for x, y, w, h, c in self.BLOCKS]
+        self.field = (self.FIELD_AT[0] + at[0], self.FIELD_AT[1] + at[1])
         env = dict(os.environ, DISPLAY=display, PYTHONUNBUFFERED="1")
-        self.proc = subprocess.Popen([sys.executable, str(HERE / "picture_app.py")], env=env,
+        self.proc = subprocess.Popen([sys.executable, str(HERE / "picture_app.py"), *map(str, at)], env=env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.lines: queue.Queue[str] = queue.Queue()
         self.text = ""
@@ -127,7 +133,7 @@ class PictureApp:
         """Until the picture's colours are on the screen."""
         wait_until("the test picture", lambda: all(
             max(abs(a - b) for a, b in zip(screen.pixel(x + 20, y + 20), c)) < 8
-            for x, y, w, h, c in self.BLOCKS))
+            for x, y, w, h, c in self.blocks))
 
     def repaint(self, rgb: tuple[int, int, int]) -> None:
         """Paint the first block in *rgb*."""
