@@ -173,8 +173,8 @@ class QuickSupportWindow:
 
     def _start_session(self, token: str) -> None:
         """Answer the expert's session (chat at once; the screen only after Allow)."""
-        lock = self.agent.state.path.with_name(f"session-{self.agent.branding.app_id}.lock")
-        self.worker = SessionWorker(self.agent.client, token, self.session, stop=self.stop, lock_path=lock)
+        self.worker = SessionWorker(self.agent.client, token, self.session, stop=self.stop,
+                                    lock_path=self.agent.session_lock)
         self.session.worker = self.worker
         threading.Thread(target=self.worker.run, name="session-inbox", daemon=True).start()
 

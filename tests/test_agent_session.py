@@ -399,3 +399,32 @@ def test_the_sharer_stops_on_failure_and_says_why(error, reason) -> None:
         client.fail["frame"] = error
     make_sharer(client, screen, current, failures).run()
     assert failures == [reason]
+
+
+# -- the tray's watcher ---------------------------------------------------------------------
+
+def test_the_tray_hears_each_view_request_once_and_knows_whether_a_window_answers(tmp_path) -> None:
+    from sosdesk.agent.filelock import try_lock
+    from sosdesk.agent.session_watch import RequestWatcher
+
+    ask = {"seq": 5, "type": "view_request", "expert": "anna"}
+    client = SessionClient([inbox(5, ask, view="requested"), inbox(5, ask, view="requested"),
+                            inbox(6, {"seq": 6, "type": "chat", "message": {}}, view="allowed"),
+                            ServerUnreachable("restart"),
+                            inbox(7, ask, {"seq": 7, "type": "view_request", "expert": "ben"}, view="requested"),
+                            CaseGone(404, "gone", "gone")])
+    heard: list[tuple[str, bool]] = []
+    lock = tmp_path / "session.lock"
+    watcher = RequestWatcher(lambda: client, TOKEN, lambda expert, open_: heard.append((expert, open_)),
+                             lock, backoff=lambda n: 0.0)
+    held = None
+
+    def on_request(expert: str, window_open: bool) -> None:
+        nonlocal held
+        heard.append((expert, window_open))
+        held = held or try_lock(lock)  # the window opens and takes the lock
+    watcher.on_request = on_request
+    watcher.run()
+    held.release()
+    assert heard == [("anna", False), ("ben", True)]
+    assert [c[1:] for c in client.named("inbox")] == [(0, 0), (5, 25), (5, 25), (6, 25), (0, 0), (7, 25)]
