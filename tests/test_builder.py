@@ -384,13 +384,16 @@ def test_the_dynamic_imports_are_derived_from_the_installed_packages():
     backends = base_module.pystray_backends()
     assert {"pystray._xorg", "pystray._win32", "pystray._darwin", "pystray._dummy"} <= set(backends)
     assert "pystray._base" not in backends and "pystray._util" not in backends
+    inputs = base_module.pynput_backends()
+    assert {f"pynput.{p}._{b}" for p in ("keyboard", "mouse") for b in ("xorg", "win32", "darwin")} <= set(inputs)
+    assert "pynput.keyboard._base" not in inputs and "pynput.keyboard._uinput" in inputs
     modules, distributions = base_module.keyring_backends()
     assert modules == sorted({ep.module for ep in importlib.metadata.entry_points(
         group="keyring.backends")})
     assert "keyring" in distributions
     hidden = base_module.hidden_imports()
     assert "sosdesk.installer._linux" in hidden and "sosdesk.installer._windows" in hidden
-    assert set(backends) | set(modules) <= set(hidden)
+    assert set(backends) | set(inputs) | set(modules) <= set(hidden)
     assert not [name for name in hidden if name.endswith("__main__")]
 
 
@@ -398,14 +401,14 @@ def test_only_what_sosdesk_requires_goes_into_the_base():
     import importlib.metadata
 
     needed = base_module.agent_distributions()
-    assert {"requests", "pillow", "keyring", "pystray", "platformdirs", "urllib3"} <= needed
+    assert {"requests", "pillow", "keyring", "pystray", "platformdirs", "urllib3", "mss", "pynput"} <= needed
     assert "pytest" not in needed and "pyinstaller" not in needed
     excluded = set(base_module.excluded_modules())
     assert {"pytest", "PyInstaller"} <= excluded  # installed here for the tests, never frozen
     installed = importlib.metadata.packages_distributions()
     if "numpy" in installed:  # Pillow's type hints name it; the agent never imports it
         assert "numpy" in excluded
-    assert not {"requests", "PIL", "keyring", "pystray", "sosdesk"} & excluded
+    assert not {"requests", "PIL", "keyring", "pystray", "sosdesk", "mss", "pynput", "Xlib"} & excluded
 
 
 class RecordingBuild:
