@@ -180,7 +180,7 @@ class SessionPanel:
         """A small always-on-top window: a message and a coloured button (and a second one)."""
         tk = self.tk
         window = tk.Toplevel(self.root)
-        window.title(text(self.lang, "title", company=self.company))
+        window.title(text(self.lang, "session.title", company=self.company))
         window.resizable(False, False)
         window.attributes("-topmost", True)
         window.protocol("WM_DELETE_WINDOW", on_deny or on_action)

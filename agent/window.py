@@ -12,6 +12,7 @@ import io
 import logging
 import os
 import queue
+import signal
 import sys
 import threading
 from typing import Any
@@ -197,6 +198,9 @@ class QuickSupportWindow:
 
         threading.Thread(target=work, daemon=True).start()
         self.root.after(100, self._drain)
+        if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGTERM"):
+            # Logging out or a kill ends the session like closing the window (the server hears stop).
+            signal.signal(signal.SIGTERM, lambda signum, frame: self.events.put(("quit", None)))
         self.root.mainloop()
         self.stop.set()
         if self.worker is not None:  # closing the window ends sharing and control at once
@@ -228,6 +232,9 @@ class QuickSupportWindow:
 
     def _show_error(self, message: str) -> None:
         self.notice_var.set(message)
+
+    def _show_quit(self, _: None) -> None:
+        self._closed_by_user()
 
     def _show_done(self, status: int) -> None:
         self.exit_status = status

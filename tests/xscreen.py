@@ -85,20 +85,61 @@ class XScreen:
         xtest.fake_input(self.x, X.MotionNotify, x=x, y=y)
         self.x.sync()
 
+    def find_box(self, rgb: tuple[int, int, int], box: tuple[int, int, int, int] | None = None,
+                 slack: int = 8) -> tuple[int, int, int, int] | None:
+        """The bounding box (left, top, right, bottom) of the pixels of colour *rgb*, or None."""
+        from PIL import ImageChops
+
+        bands = [band.point(lambda v, c=c: 255 if abs(v - c) <= slack else 0)
+                 for band, c in zip(self.grab(box).split(), rgb)]
+        found = ImageChops.multiply(ImageChops.multiply(bands[0], bands[1]), bands[2]).getbbox()
+        if found is None:
+            return None
+        left, top = (box[0], box[1]) if box else (0, 0)
+        return left + found[0], top + found[1], left + found[2] - 1, top + found[3] - 1
+
     def find_color(self, rgb: tuple[int, int, int], box: tuple[int, int, int, int] | None = None,
                    slack: int = 8) -> tuple[int, int] | None:
         """The middle of the pixels of colour *rgb* on the screen (or in *box*), or None."""
-        image = self.grab(box)
-        width = image.width
-        xs, ys = [], []
-        for i, pixel in enumerate(image.getdata()):
-            if all(abs(a - b) <= slack for a, b in zip(pixel, rgb)):
-                xs.append(i % width)
-                ys.append(i // width)
-        if not xs:
+        found = self.find_box(rgb, box, slack)
+        return ((found[0] + found[2]) // 2, (found[1] + found[3]) // 2) if found else None
+
+    def type(self, text: str) -> None:
+        """Type *text* with the real keyboard path (xdotool: XTEST)."""
+        subprocess.run(["xdotool", "type", "--delay", "20", text], check=True,
+                       env=dict(os.environ, DISPLAY=self.name))
+
+    def key(self, name: str) -> None:
+        """Press and release one key by its X name, e.g. Return."""
+        subprocess.run(["xdotool", "key", name], check=True, env=dict(os.environ, DISPLAY=self.name))
+
+    def window_named(self, title: str) -> Any:
+        """The top-level window whose name is *title*, or None."""
+        import Xlib.error
+        from Xlib import X, Xatom
+
+        try:
+            for window in self.root.query_tree().children:
+                prop = window.get_full_property(Xatom.WM_NAME, X.AnyPropertyType)
+                value = prop.value if prop else None
+                name = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+                if name == title and window.get_attributes().map_state == X.IsViewable:
+                    return window
+        except Xlib.error.XError:  # a window went away while we looked
             return None
-        left, top = (box[0], box[1]) if box else (0, 0)
-        return left + (min(xs) + max(xs)) // 2, top + (min(ys) + max(ys)) // 2
+        return None
+
+    def close_window(self, window: Any) -> None:
+        """What a window manager sends for the title bar's X: WM_DELETE_WINDOW."""
+        from Xlib import X
+        import Xlib.protocol.event
+
+        protocols = self.x.intern_atom("WM_PROTOCOLS")
+        delete = self.x.intern_atom("WM_DELETE_WINDOW")
+        event = Xlib.protocol.event.ClientMessage(window=window, client_type=protocols,
+                                                  data=(32, [delete, X.CurrentTime, 0, 0, 0]))
+        window.send_event(event)
+        self.x.sync()
 
 
 class PictureApp:
