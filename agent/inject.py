@@ -22,15 +22,15 @@ from typing import Any, Iterable, Protocol
 from .errors import AgentError
 from .screen import Monitor
 
-__all__ = ["CUSTOMER_PAUSE", "WHEEL_STEP_PIXELS", "MAX_TEXT", "SPECIAL_KEYS", "MODIFIERS", "InputBackend",
+__all__ = ["CUSTOMER_PAUSE", "MAX_WHEEL", "MAX_TEXT", "SPECIAL_KEYS", "MODIFIERS", "InputBackend",
            "PynputBackend", "InputUnavailable", "CustomerFirst", "Injector", "key_for"]
 
 log = logging.getLogger(__name__)
 
 #: Seconds remote input waits after the customer moved their own mouse.
 CUSTOMER_PAUSE = 1.0
-#: The browser's wheel pixels that make one scroll step (one notch in Chrome).
-WHEEL_STEP_PIXELS = 100
+#: The most wheel notches one event may scroll.
+MAX_WHEEL = 100
 #: The longest text one ``text`` event may type.
 MAX_TEXT = 2000
 #: The pointer may land this many pixels off an injected position (scaled displays).
@@ -193,7 +193,6 @@ class Injector:
         self.frame_size = frame_size or (monitor.width, monitor.height)
         self._buttons: set[str] = set()
         self._keys: dict[tuple[str, str], list[tuple[str, str]]] = {}  # key -> modifiers pressed for it
-        self._wheel = [0.0, 0.0]
 
     def apply(self, events: Iterable[Any], now: float) -> int:
         """Inject *events* (malformed ones are skipped); returns how many went in."""
@@ -263,12 +262,9 @@ class Injector:
         return self.monitor.left + int(x), self.monitor.top + int(y)
 
     def _scroll(self, dx: float, dy: float) -> int:
-        # Browser wheel deltas are pixels, positive down/right, a trackpad's a few at a time:
-        # they add up to whole steps (pynput's, positive up/right); the rest waits for more.
-        self._wheel = [self._wheel[0] + dx, self._wheel[1] + dy]
-        steps = [int(self._wheel[0] / WHEEL_STEP_PIXELS), int(self._wheel[1] / WHEEL_STEP_PIXELS)]
-        self._wheel = [self._wheel[0] - steps[0] * WHEEL_STEP_PIXELS, self._wheel[1] - steps[1] * WHEEL_STEP_PIXELS]
-        if steps == [0, 0]:
+        # Notches with the browser's sign (dy > 0 scrolls down); pynput's dy > 0 scrolls up.
+        steps = (max(-MAX_WHEEL, min(MAX_WHEEL, int(dx))), max(-MAX_WHEEL, min(MAX_WHEEL, int(dy))))
+        if steps == (0, 0):
             return 0
         self.backend.scroll(steps[0], -steps[1])
         return 1

@@ -93,12 +93,11 @@ def test_browser_keys_map_to_what_the_customer_layout_types(code: str, key: str,
     assert key_for(code, key) == expected
 
 
-def test_the_wheel_adds_up_pixels_to_steps(desk: Desk) -> None:
+def test_wheel_notches_scroll_with_the_browsers_sign(desk: Desk) -> None:
     injector = Injector(desk, SECOND)
-    injector.apply([{"t": "wheel", "dx": 0, "dy": 100}], now=0.0)  # one notch down
-    injector.apply([{"t": "wheel", "dx": 0, "dy": -30}] * 3, now=0.0)  # a trackpad: 90 px, not yet
-    injector.apply([{"t": "wheel", "dx": 0, "dy": -30}], now=0.0)
-    assert desk.calls == [("scroll", 0, -1), ("scroll", 0, 1)]
+    injector.apply([{"t": "wheel", "dx": 0, "dy": 1}, {"t": "wheel", "dx": 0, "dy": -3},
+                    {"t": "wheel", "dx": 2, "dy": 0}, {"t": "wheel", "dx": 0, "dy": 0}], now=0.0)
+    assert desk.calls == [("scroll", 0, -1), ("scroll", 0, 3), ("scroll", 2, 0)]  # pynput: dy > 0 is up
 
 
 def test_malformed_events_are_skipped_and_the_rest_go_in(desk: Desk) -> None:
