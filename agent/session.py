@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 INBOX_WAIT = 25
 #: Why a session ended, as the listener hears it.
 END_REASONS = ("stopped", "disconnected", "lost", "ended", "capture_failed", "quit")
+#: The inbox's answers for a case that ended: the session is over for good.
+CASE_ENDED = ("case_closed", "case_expired")
 #: Seconds between tries to become the one process answering the case's session.
 LOCK_RETRY = 2.0
 
@@ -197,11 +199,11 @@ class SessionWorker:
             changes = self.changes
             try:
                 answer = self.client.inbox(self.token, since, self.wait if synced else 0)
-            except CaseGone:
-                self._end("ended")
-                return
             except AgentError as exc:
                 log.info("session inbox: %s", exc)
+                if isinstance(exc, CaseGone) or getattr(exc, "code", "") in CASE_ENDED:
+                    self._end("ended")  # deleted, closed or expired: nothing more to answer
+                    return
                 if not exc.transient and not isinstance(exc, ServerError):
                     self._end("lost")  # e.g. a refused certificate: the case flow tells why
                     return

@@ -18,7 +18,7 @@ from .client import Client
 from .errors import AgentError, CaseGone
 from .filelock import try_lock
 from .flow import MAX_DELAY, MIN_DELAY, backoff_delay
-from .session import INBOX_WAIT
+from .session import CASE_ENDED, INBOX_WAIT
 
 __all__ = ["RequestWatcher", "answered_elsewhere"]
 
@@ -60,10 +60,10 @@ class RequestWatcher:
         while not self.stop.is_set():
             try:
                 answer = self.client.inbox(self.token, since, self.wait if synced else 0)
-            except CaseGone:
-                return
             except AgentError as exc:
                 log.info("tray: session inbox: %s", exc)
+                if isinstance(exc, CaseGone) or getattr(exc, "code", "") in CASE_ENDED:
+                    return
                 since, synced = 0, False
                 pause = self.backoff(failures) if exc.transient else MAX_DELAY
                 if self.stop.wait(max(MIN_DELAY, pause)):
