@@ -260,8 +260,8 @@ class SessionWorker:
             self._switch_monitor(int(message["index"]))
         elif kind == "control_released":
             self._control_off()
-        elif kind == "disconnect":
-            self._end("disconnected")
+        elif kind == "disconnect":  # the expert left, or the case ended (with a reason)
+            self._end("ended" if message.get("reason") else "disconnected")
 
     def reconcile(self, state: dict[str, Any], changes: int) -> None:
         """The server's view of the session against the customer's; the customer's wins.

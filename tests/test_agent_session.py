@@ -228,6 +228,14 @@ def test_the_expert_leaving_withdraws_a_question_not_yet_answered(world) -> None
     assert StillSharer.made == [] and client.calls == []
 
 
+def test_a_case_that_ends_ends_the_session_with_its_own_words(world) -> None:
+    worker, client, heard, _ = world
+    worker.handle(inbox(1, {"seq": 1, "type": "view_request", "expert": "anna"}))
+    worker.allow_view()
+    worker.handle(inbox(2, {"seq": 2, "type": "disconnect", "reason": "case_closed"}))
+    assert heard.events[-1] == ("end", "ended") and not worker.viewing
+
+
 def test_a_new_request_is_a_new_question(world) -> None:
     worker, client, heard, _ = world
     worker.handle(inbox(1, {"seq": 1, "type": "view_request", "expert": "anna"}))
