@@ -119,7 +119,7 @@ class Client:
         self.base = server_url.rstrip("/")
         self.session = session or requests.Session()
         # TLS verification stays on; a private CA is added, never verification removed.
-        self.session.verify = ca_bundle if ca_bundle else True
+        self.verify: str | bool = ca_bundle if ca_bundle else True
         self.session.headers["User-Agent"] = f"sosdesk-agent/{__version__}"
 
     def sos(self, device_id: str, device: dict[str, str], module_id: str | None = None,
@@ -158,8 +158,11 @@ class Client:
         """One request: its JSON answer, or the agent error that says what went wrong."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         try:
+            # verify per request: requests lets REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE in the
+            # environment override a session's verify, which would drop the branding's CA.
             response = self.session.request(method, self.base + path, headers=headers,
-                                            timeout=(CONNECT_TIMEOUT, read_timeout), **kwargs)
+                                            timeout=(CONNECT_TIMEOUT, read_timeout),
+                                            verify=self.verify, **kwargs)
         except requests.RequestException as exc:
             log.debug("%s %s failed: %s", method, path, type(exc).__name__)
             raise error_from_exception(exc) from None

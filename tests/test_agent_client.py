@@ -4,6 +4,7 @@ call, each failure classified as transient (the flow retries it) or not."""
 from __future__ import annotations
 
 import ssl
+from pathlib import Path
 
 import pytest
 import requests
@@ -110,7 +111,25 @@ def test_timeouts_connect_5s_read_wait_plus_10(client: Client) -> None:
 
 
 def test_ca_bundle_is_used_for_verification() -> None:
-    assert Client(URL, ca_bundle="/etc/company-ca.pem").session.verify == "/etc/company-ca.pem"
+    assert Client(URL, ca_bundle="/etc/company-ca.pem").verify == "/etc/company-ca.pem"
+
+
+def test_the_brandings_ca_bundle_wins_over_the_environments(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """requests lets REQUESTS_CA_BUNDLE (or CURL_CA_BUNDLE) replace a session's CA bundle;
+    the agent's own CA must still be the one checked (a real TLS server, a test CA)."""
+    from servers import in_process
+    from sosdesk.server_stub.tls import Certificate
+    from tls_certs import TestCA
+
+    ca = TestCA(tmp_path / "ca")
+    issued = ca.issue("server")
+    system_bundle = requests.certs.where()
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", system_bundle)
+    monkeypatch.setenv("CURL_CA_BUNDLE", system_bundle)
+    with in_process(tmp_path / "env.db", tls=Certificate(issued.cert, issued.key)) as live:
+        ticket = Client(live.url, ca_bundle=str(ca.bundle)).sos("env-bundle-device-01", {})
+    assert ticket.created
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504, 408])
