@@ -21,18 +21,23 @@ import unicodedata
 from typing import Any
 from urllib.parse import urlsplit
 
+from .pins import PinError, parse_pin
+
 __all__ = [
     "Branding",
     "BrandingError",
     "DEFAULT_SERVER_URL",
     "LANGUAGES",
     "MAX_LOGO_BYTES",
+    "MAX_PINS",
     "default_language",
 ]
 
 MAX_LOGO_BYTES = 2 * 1024 * 1024
 DEFAULT_SERVER_URL = "http://127.0.0.1:8080"
 LANGUAGES = ("en", "de")
+#: The server's current key and the next one (rotation without rebuilding the agents).
+MAX_PINS = 2
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
@@ -75,10 +80,16 @@ class Branding:
     create_shortcut: bool = True
     #: Optional CA bundle (path) for a server with a private certificate.
     ca_bundle: str | None = None
+    #: Key pins (``sha256/BASE64``, see sosdesk.common.pins) of the server: when given,
+    #: the agent talks only to a server presenting one of these keys, and CA checks
+    #: no longer count (docs/security.md).
+    pins: tuple[str, ...] = ()
     #: Where this branding came from: embedded, sidecar, config or defaults.
     source: str = dataclasses.field(default="defaults", compare=False)
 
     def __post_init__(self) -> None:
+        if isinstance(self.pins, list):  # as JSON has it
+            object.__setattr__(self, "pins", tuple(self.pins))
         problems = self.problems()
         if problems:
             raise BrandingError("invalid branding: " + "; ".join(problems))
@@ -114,6 +125,30 @@ class Branding:
             problems.append("create_shortcut must be true or false")
         if self.ca_bundle is not None and not isinstance(self.ca_bundle, str):
             problems.append("ca_bundle must be a file path")
+        problems += self._pin_problems(scheme)
+        return problems
+
+    def _pin_problems(self, scheme: str) -> list[str]:
+        if not isinstance(self.pins, tuple):
+            return ["pins must be a list of key pins"]
+        if not self.pins:
+            return []
+        problems = []
+        for pin in self.pins:
+            try:
+                if parse_pin(pin) != pin:
+                    raise PinError(f"{pin!r} has blanks around it")
+            except PinError as exc:
+                problems.append(f"pins: {exc}")
+        if len(self.pins) > MAX_PINS:
+            problems.append(f"at most {MAX_PINS} pins (the server's key and the next one), "
+                            f"not {len(self.pins)}")
+        if len(set(self.pins)) != len(self.pins):
+            problems.append("pins: the same pin twice")
+        if scheme != "https":
+            problems.append("pins need an https server_url (a pin is checked in the TLS handshake)")
+        if self.ca_bundle is not None:
+            problems.append("give pins or ca_bundle, not both: pins replace the CA checks")
         return problems
 
     @property
