@@ -210,3 +210,28 @@ def test_a_page_that_is_not_json_is_transient(client: Client) -> None:
         client.case("tok")
     assert info.value.code == "invalid_response" and info.value.transient
     assert len(responses.calls) == 1
+
+
+@pytest.mark.parametrize("verify_code, problem", [
+    (10, "expired"), (9, "not_yet_valid"), (18, "untrusted"), (19, "untrusted"), (20, "untrusted"),
+    (62, "wrong_name"), (64, "wrong_name"), (23, "other"),
+])
+def test_a_refused_certificate_says_what_was_wrong(verify_code: int, problem: str) -> None:
+    exc = tls_error(verify=True)
+    cause = exc.args[0].reason.args[0]
+    cause.verify_code = verify_code
+    error = error_from_exception(exc)
+    assert isinstance(error, CertificateRefused) and error.problem == problem
+    assert error.reason == "self-signed certificate" and error.code == "certificate_refused"
+
+
+def test_a_key_that_is_not_pinned_is_its_own_error() -> None:
+    from sosdesk.agent.client import NotPinned
+    from sosdesk.agent.errors import KeyNotPinned
+
+    exc = requests.exceptions.SSLError(urllib3.exceptions.MaxRetryError(
+        None, "/", urllib3.exceptions.SSLError(NotPinned("sha256/" + "A" * 43 + "="))))
+    error = error_from_exception(exc)
+    assert isinstance(error, KeyNotPinned) and error.code == "certificate_not_pinned"
+    assert error.problem == "not_pinned" and error.reason == "sha256/" + "A" * 43 + "="
+    assert error.transient is False

@@ -109,10 +109,14 @@ def test_window_reports_a_failing_start_instead_of_connecting_forever(
     elif start == "refused certificate":
         from sosdesk.agent.errors import CertificateRefused
 
-        expected = "the support server's certificate was refused: self-signed certificate"
+        expected = ("Test IT's support server could not be verified: its certificate is not from an "
+                    "authority this computer trusts (self-signed certificate). Nothing was sent to "
+                    "it. Please contact Test IT.")
 
         def begin(flow: Any) -> None:
-            flow.client = FakeClient(sos=[CertificateRefused(expected)])
+            flow.client = FakeClient(sos=[CertificateRefused(
+                "the support server's certificate was refused: self-signed certificate",
+                problem="untrusted", reason="self-signed certificate")])
             flow.secrets.device_id = lambda: "d" * 20
             flow.secrets.case_token = lambda: None
             flow.request_support()
