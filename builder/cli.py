@@ -54,6 +54,14 @@ def _parser() -> argparse.ArgumentParser:
         help="stamp this base agent (built on another machine or OS) instead of the cached one")
     add("--target-os", dest="target_os", choices=("windows", "macos", "linux"),
         help="the OS of the --base (normally detected; picks the .exe suffix)")
+    add("--pin", dest="pins", action="append", metavar="sha256/BASE64",
+        help="pin the server's key: the agent then talks only to a server presenting this key "
+             "(as `sos-server serve` prints it); give it twice for the current and the next key")
+    add("--pin-from", dest="pin_from", nargs="?", const=True, metavar="https://HOST",
+        help="pin the key the server at this address (default: --server) presents now, after "
+             "showing its fingerprint and asking you to confirm it")
+    add("-y", "--yes", action="store_true",
+        help="with --pin-from: pin without asking (check the printed pin yourself)")
     add("--rebuild", action="store_true", help="rebuild the cached base agent with PyInstaller")
     add("--base-only", action="store_true",
         help="only build (or find) the base agent for this OS and print its path")
@@ -100,10 +108,16 @@ def _build(args: argparse.Namespace, report: Any) -> int:
     settings.update(flags)
     token = args.token or os.environ.get(TOKEN_ENV) or None
     options = parse_options(settings, token_given=token is not None, problems=problems)
+    if options.pin_from is not None:
+        # Asked first: the question should not wait behind a base build of minutes.
+        from .pins import confirm_pin, fetch_certificate
+
+        options = options.with_pin(confirm_pin(fetch_certificate(options.pin_from), args.yes))
 
     from .server import ModuleClient
 
-    client = ModuleClient(options.server_url, token) if token else None
+    # With pins, registering already talks only to the pinned server (a lab's self-signed one too).
+    client = ModuleClient(options.server_url, token, pins=options.pins) if token else None
     if options.base is None:
         from .base import ensure_base
 

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
-from sosdesk.common.branding import LANGUAGES, Branding
+from sosdesk.common.branding import LANGUAGES, MAX_PINS, Branding, BrandingError
+from sosdesk.common.pins import PinError, parse_pin
 
 from .errors import InputError
 from .images import LogoProblem, load_logo
@@ -29,7 +30,7 @@ __all__ = ["BuildOptions", "TOML_KEYS", "TARGET_OS", "current_os", "load_toml", 
 TARGET_OS = ("linux", "windows", "macos")
 #: Keys a TOML file may hold; each is also a flag (``--welcome``, ``--module-id``, ...).
 TOML_KEYS = ("company", "server", "logo", "color", "welcome", "waiting", "language", "group",
-             "shortcut", "out", "module_id", "insecure", "base", "target_os")
+             "shortcut", "out", "module_id", "insecure", "base", "target_os", "pins", "pin_from")
 #: Keys whose value is a path, taken relative to the TOML file's folder.
 _PATH_KEYS = ("logo", "out", "base")
 _COLOUR = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
@@ -57,6 +58,9 @@ class BuildOptions:
     insecure: bool
     base: Path | None
     target_os: str
+    #: Key pins to stamp (``--pin``); ``pin_from`` adds the confirmed key of that server.
+    pins: tuple[str, ...] = ()
+    pin_from: str | None = None
 
     def branding(self, module_id: str) -> Branding:
         """The branding to stamp, for the module the server issued."""
@@ -64,8 +68,16 @@ class BuildOptions:
             company_name=self.company, server_url=self.server_url, module_id=module_id,
             logo_png=self.logo_png, primary_color=self.primary_color,
             welcome_text=self.welcome_text, waiting_text=self.waiting_text,
-            language=self.language, create_shortcut=self.create_shortcut,
+            language=self.language, create_shortcut=self.create_shortcut, pins=self.pins,
         )
+
+    def with_pin(self, pin: str) -> "BuildOptions":
+        """These options with *pin* added (the one --pin-from confirmed); InputError past MAX_PINS."""
+        pins = tuple(dict.fromkeys((*self.pins, pin)))
+        if len(pins) > MAX_PINS:
+            raise InputError([f"at most {MAX_PINS} pins (the server's key and the next one): "
+                              f"--pin-from adds {pin} to {len(self.pins)} given with --pin"])
+        return dataclasses.replace(self, pins=pins)
 
     @property
     def output_name(self) -> str:
@@ -222,19 +234,54 @@ def parse_options(settings: Mapping[str, Any], *, token_given: bool,
                             f"{target} (sos-builder --base-only) and pass it here with --base")
         target = current_os()
 
+    pins, pin_from = _pin_settings(settings, server_url, problems)
+
     if problems:
         raise InputError(problems)
     options = BuildOptions(
         company=company, server_url=server_url, logo_png=logo_png, primary_color=colour,
         welcome_text=welcome, waiting_text=waiting, language=language, group=group,
         create_shortcut=shortcut, out_dir=out_dir, module_id=module_id, insecure=insecure,
-        base=base, target_os=target,
+        base=base, target_os=target, pins=pins, pin_from=pin_from,
     )
     # The agent's own schema has the last word, so the builder never stamps what it rejects.
-    leftover = options.branding(module_id or "probe").problems()
+    try:
+        leftover = options.branding(module_id or "probe").problems()
+    except BrandingError as exc:  # raised by the constructor, which checks too
+        leftover = [str(exc)]
     if leftover:
         raise InputError(leftover)
     return options
+
+
+def _pin_settings(settings: Mapping[str, Any], server_url: str,
+                  problems: list[str]) -> tuple[tuple[str, ...], str | None]:
+    """The --pin values (checked) and the --pin-from address (True: the --server's)."""
+    given = settings.get("pins") or []
+    if isinstance(given, str):
+        given = [given]
+    pins: list[str] = []
+    if not isinstance(given, list):
+        problems.append(f"pins must be a list of key pins, not {given!r}")
+    else:
+        for pin in given:
+            try:
+                pins.append(parse_pin(pin))
+            except PinError as exc:
+                problems.append(f"--pin: {exc}")
+    if len(set(pins)) > MAX_PINS:
+        problems.append(f"at most {MAX_PINS} pins (the server's key and the next one), "
+                        f"not {len(set(pins))}")
+    pin_from = settings.get("pin_from")
+    if pin_from is True:
+        pin_from = server_url or None
+    if pin_from is not None:
+        if not isinstance(pin_from, str) or urlsplit(pin_from).scheme != "https":
+            problems.append(f"--pin-from needs an https:// address, not {pin_from!r}")
+            pin_from = None
+    if (pins or pin_from) and server_url and urlsplit(server_url).scheme != "https":
+        problems.append("pinning needs an https --server: a pin is checked in the TLS handshake")
+    return tuple(dict.fromkeys(pins)), pin_from
 
 
 def _url_problems(url: str, insecure: bool) -> list[str]:
