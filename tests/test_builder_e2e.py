@@ -194,3 +194,36 @@ def test_the_frozen_agent_runs_signed_and_stops_on_a_damaged_stamp(built_base, l
     assert damaged.lines == []  # it never started: no case, no "cannot reach support"
     assert "is damaged (its checksum does not match its content)" in damaged.stderr
     assert "Traceback" not in damaged.stderr
+
+
+def test_a_pinned_frozen_agent_talks_only_to_its_server(built_base, tmp_path, runs):
+    """The frozen agent checks pins (no cryptography needed): --pin-from a lab server with a
+    self-signed certificate works; an agent pinned to another key stops at once."""
+    from servers import in_process
+    from sosdesk.server_stub.tls import Certificate
+    from tls_certs import key_pin, new_key, self_signed
+
+    issued = self_signed(tmp_path / "lab", "lab")
+    with in_process(tmp_path / "lab.db", tls=Certificate(issued.cert, issued.key)) as live:
+        live.verify = str(issued.cert)
+        manifest = build(live, built_base, tmp_path / "pinned", "--company", "ACME", "--pin-from",
+                         "--yes")
+        exe = tmp_path / "pinned" / manifest["file"]
+        assert read_stamp(exe).pins == (issued.pin,) and manifest["pins"] == [issued.pin]
+        run = HeadlessRun(exe, tmp_path / "home-pinned")
+        runs.append(run)
+        code = run.wait_for("code ").split()[1]
+        run.wait_for("status ")
+        assert live.api("PUT", f"/api/v1/sessions/{code}", json={"state": "closed"}).status_code == 200
+        assert run.finish() == 0, run.stderr
+
+        stranger = tmp_path / "stranger" / "ACME-QuickSupport"
+        stranger.parent.mkdir()
+        write_stamp(built_base, stranger, Branding(company_name="ACME", server_url=live.url,
+                                                   pins=(key_pin(new_key()),)))
+        refused = HeadlessRun(stranger, tmp_path / "home-stranger")
+        runs.append(refused)
+        assert refused.finish() == 1
+        time.sleep(0.2)
+        assert "error certificate_not_pinned" in refused.lines
+        assert "This is not ACME's support server" in refused.stderr and "Traceback" not in refused.stderr
