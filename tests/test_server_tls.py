@@ -378,3 +378,37 @@ def test_certificate_problems_raise_the_servers_own_error(tmp_path: Path, ca: Te
     stray = write_key(tmp_path / "stray.key", new_key())
     with pytest.raises(CertificateProblem, match="does not belong"):
         Certificate(issued.cert, stray)
+
+
+@pytest.mark.slow
+def test_the_console_works_over_tls_in_a_real_browser(tmp_path: Path, ca: TestCA) -> None:
+    """Log-in, the live queue (a long-poll over TLS) and a Secure cookie, in Chromium.
+    Chromium does not know the test CA, so the context accepts the certificate."""
+    from conftest import require_module, require_tool
+
+    sync_api = require_module("playwright.sync_api")
+    chromium = require_tool("chromium")
+    issued = ca.issue("console")
+    with in_process(tmp_path / "console.db", tls=Certificate(issued.cert, issued.key)) as live, \
+            sync_api.sync_playwright() as playwright:
+        live.verify = str(ca.bundle)
+        browser = playwright.chromium.launch(executable_path=chromium,
+                                             args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+        try:
+            context = browser.new_context(base_url=live.url, ignore_https_errors=True, locale="en-US")
+            page = context.new_page()
+            page.set_default_timeout(10000)
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto("/")
+            page.get_by_label("Name", exact=True).fill("anna")
+            page.get_by_label("Password").fill(EXPERT_PASSWORD)
+            page.get_by_role("button", name="Log in").click()
+            sync_api.expect(page.locator("#live[data-ok='1']")).to_be_visible()
+            code = live.sos("browser-tls-device-01")["case"]["code"]
+            sync_api.expect(page.locator(f"#queue-body tr[data-code='{code}']")).to_be_visible()
+            [cookie] = [c for c in context.cookies() if c["name"] == "sosdesk_session"]
+            assert cookie["secure"] is True and cookie["httpOnly"] is True
+            assert errors == []
+        finally:
+            browser.close()
