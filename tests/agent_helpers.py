@@ -49,8 +49,10 @@ def path_without_agent() -> str:
 def agent_env(tmp_path: Path) -> dict[str, str]:
     """An environment where the agent's config, home and desktop are all under *tmp_path*,
     and no ``sos-agent`` is on PATH."""
+    # PYSTRAY_BACKEND: the tray unit tests set it to "dummy" in this process; an agent
+    # given it would run an invisible tray instead of its no-display fallback.
     env = {k: v for k, v in os.environ.items()
-           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS")}
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS", "PYSTRAY_BACKEND")}
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
     env.update({
