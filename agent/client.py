@@ -187,7 +187,9 @@ class _PinnedHTTPSConnection(HTTPSConnection):
         except CertificateFormatError:
             presented = "(a certificate that cannot be read)"
         if presented not in self.pins:
-            self.close()  # nothing of the request has been written yet
+            # Nothing of the request has been written. urllib3 closes the connection on the
+            # error; closing it here would also reset its "connected to the proxy" state, and a
+            # refusal through a proxy would then read as the proxy's (transient) failure.
             raise NotPinned(presented)
         self.is_verified = True  # by its key; urllib3 would warn about CERT_NONE otherwise
 
@@ -211,6 +213,10 @@ class PinnedAdapter(HTTPAdapter):
         self.poolmanager.pool_classes_by_scheme = self._pool_classes
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        if proxy.lower().startswith("socks"):
+            # SOCKS has pool classes of its own: ours would bypass the proxy, its own the pins.
+            raise requests.exceptions.InvalidSchema(
+                "a pinned agent cannot use a SOCKS proxy; use an HTTP proxy or none")
         manager = super().proxy_manager_for(proxy, **proxy_kwargs)
         manager.pool_classes_by_scheme = self._pool_classes  # CONNECT tunnels: pinned too
         return manager

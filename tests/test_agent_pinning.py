@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import socket
+import threading
 from pathlib import Path
 from typing import Iterator
 
@@ -143,3 +145,77 @@ def test_a_pinned_session_talks_https_only() -> None:
 def test_an_adapter_needs_a_pin() -> None:
     with pytest.raises(ValueError):
         PinnedAdapter([])
+
+
+class ConnectProxy:
+    """An HTTP proxy on 127.0.0.1 that tunnels CONNECT requests (as a company's proxy does)."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.tunnels: list[str] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._tunnel, args=(client,), daemon=True).start()
+
+    def _tunnel(self, client: socket.socket) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = client.recv(4096)
+            if not chunk:
+                client.close()
+                return
+            head += chunk
+        target = head.split()[1].decode()
+        self.tunnels.append(target)
+        host, port = target.rsplit(":", 1)
+        upstream = socket.create_connection((host, int(port)))
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        for source, sink in ((client, upstream), (upstream, client)):
+            threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for each in (source, sink):
+                try:
+                    each.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_through_an_http_proxy_the_tunnel_is_pinned(lab_server: tuple[LiveServer, Issued],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    live, issued = lab_server
+    proxy = ConnectProxy()
+    try:
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        assert Client(live.url, pins=[issued.pin]).sos("proxied-device-00001", DEVICE).created
+        with pytest.raises(KeyNotPinned):
+            Client(live.url, pins=[key_pin(new_key())]).sos("proxied-device-00002", DEVICE)
+        port = live.url.rsplit(":", 1)[1]
+        assert proxy.tunnels == [f"127.0.0.1:{port}"] * 2  # both went through the proxy
+        assert len(cases_on(live)) == 1
+    finally:
+        proxy.close()
+
+
+def test_a_pinned_agent_refuses_a_socks_proxy() -> None:
+    with pytest.raises(requests.exceptions.InvalidSchema, match="SOCKS"):
+        PinnedAdapter([key_pin(new_key())]).proxy_manager_for("socks5://127.0.0.1:1080")
