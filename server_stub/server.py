@@ -19,6 +19,7 @@ import time
 from http.server import ThreadingHTTPServer
 from typing import Callable, Iterator
 
+from . import sessions
 from .app import App
 from .errors import ServerError
 from .handler import Handler
@@ -119,13 +120,14 @@ class Server(ThreadingHTTPServer):
 
 
 def _tick(server: Server, stop: threading.Event, sweep_every: float) -> None:
-    """Once a second until *stop*: the watchdog, a WAL checkpoint, and every *sweep_every*
-    seconds the expiry sweep."""
+    """Once a second until *stop*: the watchdog, the remote sessions' sweep (presence), a WAL
+    checkpoint, and every *sweep_every* seconds the expiry sweep."""
     app = server.app
     last_sweep = 0.0
     while not stop.wait(1.0):
         try:
             server.watchdog.reap()
+            sessions.sweep(app, app.clock())
             app.store.checkpoint()
             if time.monotonic() - last_sweep >= sweep_every:
                 last_sweep = time.monotonic()
@@ -143,7 +145,8 @@ def running(app: App, host: str = "127.0.0.1", port: int = 0,
 
     Raises CannotListen if the address cannot be bound (then nothing runs and
     the store stays open). Leaving the block, however it is left, stops
-    gracefully: no new connection is accepted, long-polls answer at once, idle
+    gracefully: no new connection is accepted, long-polls answer at once (remote
+    sessions end, recorded in their cases' history), idle
     connections close, the requests in flight finish (up to DRAIN_SECONDS), then
     the store is closed.
     """
@@ -166,6 +169,7 @@ def running(app: App, host: str = "127.0.0.1", port: int = 0,
         server.shutdown()  # serve_forever returns: nothing more is accepted
         server.server_close()
         app.store.wake_waiters()  # long-polls answer now instead of in 30 s
+        sessions.stop_all(app, app.clock())  # and the sessions' long-polls and held uploads
         server.watchdog.reap(everyone=True)  # keep-alive connections waiting for a request
         if not server.wait_idle(DRAIN_SECONDS):
             log.warning("stopping with requests still in flight after %.0f s", DRAIN_SECONDS)
