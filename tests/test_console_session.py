@@ -1,0 +1,200 @@
+"""The session view in a real browser (Playwright, Debian's Chromium) against the real
+server, with a fake agent in Python (tests/session_helpers.py) on the customer's side:
+the shared picture shows on the canvas, control maps clicks and keys to the customer's
+pixels and keys, the chat goes both ways, a declined request says so, presence shows."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Iterator
+
+import pytest
+from PIL import Image
+
+from conftest import LiveServer
+from session_helpers import FakeAgent, tiles_of
+from test_console import LIVE_TIMEOUT, Console, browser, console, expect, sos  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.slow
+
+W, H = 640, 400
+QUADRANTS = {(W // 4, H // 4): (220, 40, 40), (3 * W // 4, H // 4): (30, 160, 60),
+             (W // 4, 3 * H // 4): (40, 70, 210), (3 * W // 4, 3 * H // 4): (240, 200, 20)}
+
+
+def known_picture() -> Image.Image:
+    image = Image.new("RGB", (W, H))
+    for (x, y), color in QUADRANTS.items():
+        image.paste(color, (x - W // 4, y - H // 4, x + W // 4, y + H // 4))
+    return image
+
+
+def canvas_pixel(page, x: int, y: int) -> list[int]:
+    """The canvas's pixel at the customer's (x, y), as RGB."""
+    return page.evaluate("([x, y]) => Array.from(document.getElementById('screen').getContext('2d')"
+                         ".getImageData(x, y, 1, 1).data.slice(0, 3))", [x, y])
+
+
+def page_point(page, x: int, y: int) -> tuple[float, float]:
+    """Where on the page the customer's pixel (x, y) is shown (the canvas may be scaled)."""
+    box = page.locator("#screen").bounding_box()
+    return box["x"] + (x + 0.5) * box["width"] / W, box["y"] + (y + 0.5) * box["height"] / H
+
+
+def wait_for(check, what: str, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"never: {what}")
+
+
+def inputs(agent: FakeAgent) -> list[dict]:
+    return [e for m in agent.seen if m["type"] == "input" for e in m["events"]]
+
+
+@pytest.fixture
+def agent(console: Console) -> Iterator[FakeAgent]:
+    made = sos(console.server, 21, "The invoice program hangs", hostname="ACC-PC-3", user="j.meier")
+    fake = FakeAgent(console.server.url, made["token"]).start()
+    fake.code = made["case"]["code"]
+    assert console.server.api("POST", "/api/v1/customer/case/start", token=made["token"]).ok
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+def test_connect_view_control_and_chat(console: Console, agent: FakeAgent) -> None:
+    server, code = console.server, agent.code
+    page = console.open().login().page
+    row = console.row(code)
+    expect(row.locator(".presence")).to_have_text("online", timeout=LIVE_TIMEOUT)
+
+    row.get_by_role("button", name="Connect").click()
+    expect(page.locator("#session-view")).to_be_visible()
+    status = page.locator("#session-status")
+    expect(status).to_have_text("Waiting for the customer's consent…")
+    expect(page.locator("#session-heading")).to_contain_text(code)
+    agent.expect("view_request")
+    assert server.api("GET", f"/api/v1/sessions/{code}").json()["status"] == "pending"
+
+    assert agent.consent("view", True).ok
+    assert agent.screen_info([{"index": 0, "left": 0, "top": 0, "width": W, "height": H}]).ok
+    assert agent.share(known_picture(), cursor=[100, 100]).ok
+    expect(status).to_have_text("Viewing the customer's screen")
+    wait_for(lambda: page.evaluate("document.getElementById('screen').width") == W, "the canvas has the size")
+    for (x, y), color in QUADRANTS.items():
+        wait_for(lambda: canvas_pixel(page, x, y) == list(color), f"{color} at {(x, y)}")
+    assert server.api("GET", f"/api/v1/sessions/{code}").json()["status"] == "in_progress"
+    expect(page.locator("#session-stats")).to_contain_text(re.compile(r"fps · \d+ ms · \d+ KB/s"))
+
+    # A change on the customer's screen arrives as a tile.
+    white = Image.new("RGB", (64, 64), (255, 255, 255))
+    assert agent.upload(tiles_of(white), W, H).ok  # one tile at (0, 0)
+    wait_for(lambda: canvas_pixel(page, 10, 10) == [255, 255, 255], "the changed tile")
+    assert canvas_pixel(page, 100, 10) == list(QUADRANTS[(W // 4, H // 4)])
+    console.shot("console-session.png")
+
+    # Control: asked, allowed, then clicks and keys reach the agent in its pixels.
+    page.get_by_role("button", name="Request control").click()
+    agent.expect("control_request")
+    expect(status).to_have_text("Viewing; waiting for the customer to allow control…")
+    assert agent.consent("control", True).ok
+    expect(status).to_have_text("Controlling the customer's mouse and keyboard")
+    x, y = page_point(page, 500, 300)
+    page.mouse.click(x, y)
+    page.keyboard.type("hi")
+    page.mouse.wheel(0, 200)
+    wait_for(lambda: sum(e["t"] == "key" for e in inputs(agent)) >= 4, "four key events")
+    events = inputs(agent)
+    down = next(e for e in events if e["t"] == "down")
+    up = next(e for e in events if e["t"] == "up")
+    assert down["b"] == "left" and abs(down["x"] - 500) <= 1 and abs(down["y"] - 300) <= 1, down
+    assert (up["x"], up["y"]) == (down["x"], down["y"])
+    keys = [(e["code"], e["key"], e["down"]) for e in events if e["t"] == "key"]
+    assert keys == [("KeyH", "h", True), ("KeyH", "h", False), ("KeyI", "i", True), ("KeyI", "i", False)]
+    assert events.index(down) < events.index(up) < events.index(
+        next(e for e in events if e["t"] == "key"))  # in the order they happened
+    wait_for(lambda: any(e["t"] == "wheel" and e["dy"] == 2 for e in inputs(agent)), "two notches down")
+
+    # Chat both ways.
+    page.locator("#session-view").get_by_label("Message").fill("Hello, I see your screen now")
+    page.locator("#session-chat-form").get_by_role("button", name="Send").click()
+    message = agent.expect("chat")["message"]
+    assert (message["from"], message["name"], message["text"]) == ("expert", "anna", "Hello, I see your screen now")
+    assert agent.call("POST", "/chat", json={"text": "Great, <b>thanks</b>!"}).status_code == 201
+    chat = page.locator("#session-chat-list")
+    expect(chat.locator(".from-customer .chat-text")).to_have_text("Great, <b>thanks</b>!")
+    expect(chat.locator(".from-customer .chat-who")).to_have_text("j.meier")
+    expect(chat.locator(".from-expert .chat-text")).to_have_text("Hello, I see your screen now")
+
+    # Release control, then the customer's Stop: the picture goes, the viewer is told.
+    page.get_by_role("button", name="Release control").click()
+    agent.expect("control_released")
+    expect(page.get_by_role("button", name="Request control")).to_be_visible()
+    assert agent.call("POST", "/session/stop").ok
+    expect(status).to_have_text("The customer stopped the session.")
+    expect(page.get_by_role("button", name="Ask again")).to_be_visible()
+    expect(page.locator("#screen-empty")).to_have_text("The customer stopped the session.")
+
+    # Close case from the session view: ended for both sides.
+    page.get_by_role("button", name="Close case").click()
+    page.locator("#confirm-dialog").get_by_role("button", name="Close case").click()
+    expect(status).to_have_text("The session has ended: the case is closed.")
+    assert agent.expect("disconnect")["reason"] == "case_closed"
+    page.get_by_role("button", name="Back to the queue").click()
+    expect(console.row(code).locator(".status")).to_have_text("Closed")
+
+
+def test_a_declined_request_says_so_in_english_and_german(console: Console, agent: FakeAgent) -> None:
+    page = console.open().login().page
+    console.row(agent.code).get_by_role("button", name="Connect").click()
+    agent.expect("view_request")
+    assert agent.consent("view", False).ok
+    status = page.locator("#session-status")
+    expect(status).to_have_text("The customer declined the request.")
+    expect(status).to_have_attribute("data-state", "denied")
+    expect(page.get_by_role("button", name="Request control")).to_be_disabled()
+    page.locator("#lang-select").select_option("de")
+    expect(status).to_have_text("Der Kunde hat die Anfrage abgelehnt.")
+    page.get_by_role("button", name="Erneut anfragen").click()
+    agent.expect("view_request")
+    expect(status).to_have_text("Warte auf die Zustimmung des Kunden…")
+    assert console.server.api("GET", f"/api/v1/sessions/{agent.code}").json()["status"] == "pending"
+    page.locator("#lang-select").select_option("en")
+    page.get_by_role("button", name="Disconnect").click()
+    expect(status).to_have_text("You left the session.")
+    agent.expect("disconnect")
+    page.get_by_role("button", name="Back to the queue").click()
+    expect(page.locator("#queue-view")).to_be_visible()
+    # The expert comes back to their session from the queue.
+    console.row(agent.code).get_by_role("button", name="Session").click()
+    expect(page.locator("#session-view")).to_be_visible()
+
+
+def test_pre_chat_from_the_detail_and_presence_in_the_queue(console: Console, agent: FakeAgent) -> None:
+    server, code = console.server, agent.code
+    page = console.open().login().page
+    row = console.row(code)
+    expect(row.locator(".presence")).to_have_text("online", timeout=LIVE_TIMEOUT)
+    assert agent.call("POST", "/chat", json={"text": "Is anyone there?"}).status_code == 201
+    row.get_by_role("button", name=f"Details of case {code}").click()
+    detail = page.locator("#detail-dialog")
+    expect(detail.locator("#detail-chat-list .from-customer .chat-text")).to_have_text("Is anyone there?")
+    detail.get_by_label("Message").fill("Yes, one moment please")
+    detail.get_by_label("Message").press("Enter")
+    assert agent.expect("chat")["message"]["text"] == "Yes, one moment please"
+    expect(detail.locator("#history-body")).to_contain_text("chat: Is anyone there?")
+    assert agent.call("POST", "/chat", json={"text": "ok"}).status_code == 201
+    expect(detail.locator("#detail-chat-list .from-customer .chat-text").last).to_have_text("ok",
+                                                                                        timeout=LIVE_TIMEOUT)
+    page.get_by_role("button", name="Done").click()
+
+    # The agent quits: after 40 s without it the queue says the customer left.
+    agent.stop()
+    server.app.clock = lambda: time.time() + 45
+    expect(row.locator(".presence")).to_have_text("left", timeout=LIVE_TIMEOUT)
