@@ -21,7 +21,6 @@ every method takes *now* (seconds).
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import threading
 from typing import Any
@@ -40,7 +39,17 @@ STATS_WINDOW = 2.0
 
 
 class CaseRelay:
-    """One case's live session state (see the module docstring). Thread-safe."""
+    """One case's live session state (see the module docstring). Thread-safe.
+
+    Every agent that polls has one, so it is small until used: lists, not deques
+    (~1.5 KB empty), bounded by hand.
+    """
+
+    __slots__ = ("case_id", "cond", "ops", "view", "control", "expert", "monitors", "monitor",
+                 "wayland", "screen", "frame_version", "viewer_fetched", "_uploads", "_traffic",
+                 "inbox", "inbox_seq", "events", "event_seq", "_agent_polls", "_viewer_polls",
+                 "_agent_seen", "_viewer_seen", "reported", "last_active", "established", "ended",
+                 "stopping")
 
     def __init__(self, case_id: int, now: float) -> None:
         self.case_id = case_id
@@ -55,11 +64,11 @@ class CaseRelay:
         self.wayland = False
         self.screen = FrameBuffer()
         self.frame_version = self.viewer_fetched = self.screen.full_version = self.screen.version = base
-        self._uploads: collections.deque[tuple[int, int, float]] = collections.deque(maxlen=8)
-        self._traffic: collections.deque[tuple[float, int]] = collections.deque()
-        self.inbox: collections.deque[dict[str, Any]] = collections.deque()
+        self._uploads: list[tuple[int, int, float]] = []  # (version, agent seq, when): the last 8
+        self._traffic: list[tuple[float, int]] = []  # (when, bytes) of the last STATS_WINDOW s
+        self.inbox: list[dict[str, Any]] = []
         self.inbox_seq = base
-        self.events: collections.deque[dict[str, Any]] = collections.deque(maxlen=EVENT_LIMIT)
+        self.events: list[dict[str, Any]] = []
         self.event_seq = base
         self._agent_polls = self._viewer_polls = 0
         self._agent_seen: float | None = None
@@ -187,7 +196,7 @@ class CaseRelay:
                     del self.inbox[n]
                     break
             else:
-                self.inbox.popleft()
+                del self.inbox[0]
         return self.inbox_seq
 
     def inbox_since(self, since: int) -> tuple[int, list[dict[str, Any]]]:
@@ -215,6 +224,8 @@ class CaseRelay:
     def _emit(self, event: dict[str, Any]) -> None:
         self.event_seq += 1
         self.events.append({**event, "seq": self.event_seq})
+        if len(self.events) > EVENT_LIMIT:
+            del self.events[0]
 
     def events_since(self, since: int) -> list[dict[str, Any]]:
         """The viewer's events after *since* (everything kept if *since* is no number of ours)."""
@@ -249,9 +260,10 @@ class CaseRelay:
             if not self.screen.put(frame, version):
                 self._send({"type": "refresh"})
             self._uploads.append((version, frame.seq, now))
+            del self._uploads[:-8]
             self._traffic.append((now, size))
             while self._traffic and now - self._traffic[0][0] > STATS_WINDOW:
-                self._traffic.popleft()
+                del self._traffic[0]
             self.last_active = now
             self.cond.notify_all()
             return version, previous
