@@ -92,6 +92,22 @@ def test_connect_view_control_and_chat(console: Console, agent: FakeAgent) -> No
     assert server.api("GET", f"/api/v1/sessions/{code}").json()["status"] == "in_progress"
     expect(page.locator("#session-stats")).to_contain_text(re.compile(r"fps · \d+ ms · \d+ KB/s"))
 
+    # Two monitors: the picker shows and asks the agent for the other one.
+    picker = page.get_by_label("Screen", exact=True)
+    expect(picker).to_be_hidden()
+    assert agent.screen_info([{"index": 0, "left": 0, "top": 0, "width": W, "height": H},
+                              {"index": 1, "left": W, "top": 0, "width": 1920, "height": 1080}]).ok
+    expect(picker).to_be_visible()
+    picker.select_option(label="Screen 2 (1920×1080)")
+    assert agent.expect("monitor")["index"] == 1
+    # 1:1 shows the customer's pixels unscaled; fit scales to the window again.
+    assert page.locator("#screen").bounding_box()["width"] > W  # fit: scaled up in 1280x800
+    page.get_by_role("button", name="Actual size (1:1)").click()
+    expect(page.get_by_role("button", name="Actual size (1:1)")).to_have_attribute("aria-pressed", "true")
+    wait_for(lambda: round(page.locator("#screen").bounding_box()["width"]) == W, "1:1")
+    page.get_by_role("button", name="Actual size (1:1)").click()
+    wait_for(lambda: page.locator("#screen").bounding_box()["width"] > W, "fit again")
+
     # A change on the customer's screen arrives as a tile.
     white = Image.new("RGB", (64, 64), (255, 255, 255))
     assert agent.upload(tiles_of(white), W, H).ok  # one tile at (0, 0)
@@ -166,6 +182,9 @@ def test_a_declined_request_says_so_in_english_and_german(console: Console, agen
     expect(status).to_have_text("Warte auf die Zustimmung des Kunden…")
     assert console.server.api("GET", f"/api/v1/sessions/{agent.code}").json()["status"] == "pending"
     page.locator("#lang-select").select_option("en")
+    # Where the agent cannot capture (Wayland) the expert is told, never shown black.
+    assert agent.screen_info([], wayland=True).ok
+    expect(status).to_have_text("The customer's screen cannot be shared (Wayland). The chat still works.")
     page.get_by_role("button", name="Disconnect").click()
     expect(status).to_have_text("You left the session.")
     agent.expect("disconnect")
