@@ -115,7 +115,13 @@ def test_connect_view_control_and_chat(console: Console, agent: FakeAgent) -> No
     assert canvas_pixel(page, 100, 10) == list(QUADRANTS[(W // 4, H // 4)])
     console.shot("console-session.png")
 
-    # Control: asked, allowed, then clicks and keys reach the agent in its pixels.
+    # Control: declined first (the expert is told), then asked again and allowed; then
+    # clicks and keys reach the agent in its pixels.
+    page.get_by_role("button", name="Request control").click()
+    agent.expect("control_request")
+    assert agent.consent("control", False).ok
+    expect(page.locator("#session-flash")).to_have_text("The customer declined control.")
+    expect(status).to_have_text("Viewing the customer's screen")
     page.get_by_role("button", name="Request control").click()
     agent.expect("control_request")
     expect(status).to_have_text("Viewing; waiting for the customer to allow control…")
@@ -147,6 +153,14 @@ def test_connect_view_control_and_chat(console: Console, agent: FakeAgent) -> No
     expect(chat.locator(".from-customer .chat-text")).to_have_text("Great, <b>thanks</b>!")
     expect(chat.locator(".from-customer .chat-who")).to_have_text("j.meier")
     expect(chat.locator(".from-expert .chat-text")).to_have_text("Hello, I see your screen now")
+
+    # Back in the queue and into the session again: the state comes back, old news do not.
+    page.get_by_role("button", name="Back to the queue").click()
+    console.row(code).get_by_role("button", name="Session").click()
+    expect(status).to_have_text("Controlling the customer's mouse and keyboard")
+    expect(chat.locator(".chat-message")).to_have_count(2)
+    page.wait_for_timeout(300)  # a replayed notice would show at once
+    expect(page.locator("#session-flash")).to_have_text("")
 
     # Release control, then the customer's Stop: the picture goes, the viewer is told.
     page.get_by_role("button", name="Release control").click()

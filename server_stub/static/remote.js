@@ -34,6 +34,7 @@ export async function openSession(code) {
     stoppedBy: "", offline: false, stats: { frames: [], bytes: [], delay: null },
   });
   state.sessionCode = code;
+  $("session-flash").textContent = "";
   screen.clear();
   input.enable(false);
   chat.set([]);
@@ -100,10 +101,11 @@ async function pollLoop(gen, signal, code) {
       failures = 0;
       view.offline = false;
       const { header, tiles } = readFrame(buffer);
+      const first = view.sinceEvent === 0; // the events kept from before: history, not news
       view.sinceFrame = header.seq;
       view.sinceEvent = header.event_seq;
       view.session = header.session;
-      handleEvents(header.events);
+      handleEvents(header.events, first);
       const received = performance.now();
       await screen.draw(header, tiles);
       if (tiles.length) countFrame(buffer.byteLength, header.stats.age_ms, performance.now() - received);
@@ -126,11 +128,12 @@ async function pollLoop(gen, signal, code) {
   }
 }
 
-function handleEvents(events) {
+function handleEvents(events, first) {
   for (const event of events) {
     if (event.type === "chat") chat.add([event.message]);
     else if (event.type === "session_stopped") view.stoppedBy = event.by || "";
     else if (event.type === "session_requested" || event.type === "session_allowed") view.stoppedBy = "";
+    else if (first) continue;
     else if (event.type === "control_denied") flash(t("session.controlDenied"), "error", "session-flash");
     else if (event.type === "control_stopped") flash(t("session.controlStopped"), "error", "session-flash");
   }
