@@ -10,9 +10,10 @@ import time
 from typing import Iterator
 
 import pytest
+import requests
 from PIL import Image
 
-from conftest import LiveServer
+from conftest import ServerProcess, free_port
 from session_helpers import FakeAgent, tiles_of
 from test_console import LIVE_TIMEOUT, Console, browser, console, expect, sos  # noqa: F401 (fixtures)
 
@@ -231,3 +232,48 @@ def test_pre_chat_from_the_detail_and_presence_in_the_queue(console: Console, ag
     agent.stop()
     server.app.clock = lambda: time.time() + 45
     expect(row.locator(".presence")).to_have_text("left", timeout=LIVE_TIMEOUT)
+
+
+def test_a_server_restart_ends_the_session_cleanly_and_it_can_start_again(browser, tmp_path) -> None:
+    server = ServerProcess(tmp_path / "restart.db", free_port(), "--quiet").start()
+    password = re.search(r"password:\s+(\S+)", server.first_output).group(1)
+    allow = lambda m: {"what": "view", "allow": True} if m["type"] == "view_request" else None  # noqa: E731
+    made = requests.post(f"{server.url}/api/v1/customer/sos", timeout=10,
+                         json={"device_id": "device-restart-00000000",
+                               "device": {"hostname": "PC-9", "os": "Linux", "user": "eva"}}).json()
+    agent = FakeAgent(server.url, made["token"], answer=allow).start()
+    console = Console(browser, server)
+    try:
+        page = console.open().login("admin", password).page
+        console.row(made["case"]["code"]).get_by_role("button", name="Connect").click()
+        status = page.locator("#session-status")
+        expect(status).to_have_text("Viewing the customer's screen")
+        assert agent.share(known_picture()).ok
+        wait_for(lambda: canvas_pixel(page, 10, 10) == list(QUADRANTS[(W // 4, H // 4)]), "the picture")
+
+        token = server.token
+        assert server.stop() == 0
+        expect(status).to_have_text("Connection lost; reconnecting…")
+        server.start()
+        server.token = token
+        # Memory is gone: the session ended on both sides, nothing hangs.
+        expect(status).to_have_text("The session was interrupted: the server restarted. Ask the customer again.",
+                                    timeout=15000)
+        refused = agent.share(known_picture())
+        assert refused.status_code == 409 and refused.json()["error"] == "no_consent"
+        wait_for(lambda: agent.sessions and agent.sessions[-1]["view"] == "none", "the agent is told")
+        page.get_by_role("button", name="Ask again").click()
+        expect(status).to_have_text("Viewing the customer's screen")
+        assert agent.share(known_picture()).ok
+        wait_for(lambda: canvas_pixel(page, W - 10, H - 10) == list(QUADRANTS[(3 * W // 4, 3 * H // 4)]),
+                 "the picture again")
+        events = server.api("GET", f"/api/v1/sessions/{made['case']['code']}/history").json()["events"]
+        stopped = [e for e in events if e["event"] == "session_stopped"]
+        assert [(e["actor"], e["detail"]) for e in stopped] == [("system", {"by": "server"})]
+        assert console.errors == [] and console.dialogs == []
+    finally:
+        agent.stop()
+        console.context.close()
+        if server.proc and server.proc.poll() is None:
+            server.proc.kill()
+            server.proc.wait()

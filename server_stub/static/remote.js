@@ -104,8 +104,13 @@ async function pollLoop(gen, signal, code) {
       const first = view.sinceEvent === 0; // the events kept from before: history, not news
       view.sinceFrame = header.seq;
       view.sinceEvent = header.event_seq;
+      const before = view.session;
       view.session = header.session;
       handleEvents(header.events, first);
+      if (before && before.view !== "none" && before.view !== "denied" && header.session.view === "none"
+          && !header.events.some((e) => e.type === "session_stopped")) {
+        view.stoppedBy = "server"; // ended without a word: the server restarted (its sessions are memory)
+      }
       const received = performance.now();
       await screen.draw(header, tiles);
       if (tiles.length) countFrame(buffer.byteLength, header.stats.age_ms, performance.now() - received);
@@ -169,6 +174,7 @@ function statusText() {
   if (s.wayland) return ["wayland", t("session.wayland")];
   if (s.view === "none" && view.stoppedBy === "customer") return ["stopped", t("session.customerStopped")];
   if (s.view === "none" && view.stoppedBy === "agent") return ["gone", t("session.customerLeft")];
+  if (s.view === "none" && view.stoppedBy === "server") return ["stopped", t("session.interrupted")];
   if (!s.agent_online) return ["gone", s.view === "requested" ? t("session.waitingOffline") : t("session.customerLeft")];
   if (s.view === "requested") return ["waiting", t("session.waiting")];
   if (s.view === "denied") return ["denied", t("session.denied")];

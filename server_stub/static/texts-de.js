@@ -185,6 +185,7 @@ export const DE = {
   "session.customerStopped": "Der Kunde hat die Sitzung gestoppt.",
   "session.customerLeft": "Der Kunde ist gegangen.",
   "session.notViewing": "Keine Bildschirmansicht.",
+  "session.interrupted": "Die Sitzung wurde unterbrochen: der Server wurde neu gestartet. Fragen Sie den Kunden erneut.",
   "session.youLeft": "Sie haben die Sitzung verlassen.",
   "session.ended": "Die Sitzung ist beendet: der Fall ist geschlossen.",
   "session.wayland": "Der Bildschirm des Kunden kann nicht geteilt werden (Wayland). Der Chat funktioniert weiter.",

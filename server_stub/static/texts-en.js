@@ -185,6 +185,7 @@ export const EN = {
   "session.customerStopped": "The customer stopped the session.",
   "session.customerLeft": "The customer has left.",
   "session.notViewing": "Not viewing the screen.",
+  "session.interrupted": "The session was interrupted: the server restarted. Ask the customer again.",
   "session.youLeft": "You left the session.",
   "session.ended": "The session has ended: the case is closed.",
   "session.wayland": "The customer's screen cannot be shared (Wayland). The chat still works.",
