@@ -111,11 +111,13 @@ def agent_frame(app: App, req: Request) -> Any:
 
 
 def customer_chat_read(app: App, req: Request) -> Any:
+    """The case's chat after message id ``since``, for its customer."""
     since = req.int_query("since", 0, 0, NUMBER)
     return {"messages": app.store.chat_since(_case_id(req), since)}
 
 
 def customer_chat_send(app: App, req: Request) -> Response:
+    """The customer writes to the expert (also to the viewer's events)."""
     text = chat_text(req.json())
     case_id, now = _case_id(req), app.clock()
     row = sessions.open_row(app, case_id, now)
@@ -214,12 +216,14 @@ def viewer_disconnect(app: App, req: Request) -> Any:
 
 
 def expert_chat_read(app: App, req: Request) -> Any:
+    """The case's chat after message id ``since``; any expert may read it."""
     since = req.int_query("since", 0, 0, NUMBER)
     case_id = app.store.case_id_for_code(req.params["code"], req.now)
     return {"messages": app.store.chat_since(case_id, since)}
 
 
 def expert_chat_send(app: App, req: Request) -> Response:
+    """The assignee (or anyone while unassigned) writes to the customer's agent."""
     text = chat_text(req.json())
     expert, now = _expert(req), app.clock()
     row = sessions.open_row(app, app.store.case_id_for_code(req.params["code"], int(now)), now)
