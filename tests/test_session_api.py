@@ -305,9 +305,9 @@ def test_presence_is_online_while_the_agent_polls(tmp_path: Path) -> None:
         code = made["case"]["code"]
         case = server.api("GET", f"/api/v1/sessions/{code}").json()
         assert case["online"] is False and case["remote"] is None
+        version = server.api("GET", "/api/v1/changes").json()["version"]
         agent = FakeAgent(server.url, made["token"]).start()
         try:
-            version = server.api("GET", "/api/v1/changes").json()["version"]
             deadline = time.monotonic() + 10
             while not server.api("GET", f"/api/v1/sessions/{code}").json()["online"]:
                 assert time.monotonic() < deadline
