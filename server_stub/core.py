@@ -2,14 +2,19 @@
 
 Statuses (from the product text) and the only ways between them::
 
-    event    new          pending      in_progress  closed  expired
-    start    pending      in_progress  -            -       -
-    close    closed       closed       closed       -       -
-    expire   expired      expired      expired      -       -
+    event                new      pending      in_progress  closed  expired
+    start                pending  pending      -            -       -
+    session_established  -        in_progress  -            -       -
+    close                closed   closed       closed       -       -
+    expire               expired  expired      expired      -       -
 
 ``start`` is one side (expert or customer) starting the session; the same side
-starting again is not an event (see ``start_event``). ``closed`` and
-``expired`` are final. Everything here takes time as an argument.
+starting again is not an event (see ``start_event``). Both sides having started
+is still ``pending``: "In progress" means both partners are connected over the
+remote session, which is ``session_established`` (the customer allowed viewing
+and the assignee's viewer is attached; docs/remote-session.md). Statuses never
+go back: ``closed`` and ``expired`` are final, and a session that stops leaves
+the case in progress. Everything here takes time as an argument.
 """
 
 from __future__ import annotations
@@ -26,12 +31,14 @@ NEW, PENDING, IN_PROGRESS, CLOSED, EXPIRED = "new", "pending", "in_progress", "c
 STATUSES = (NEW, PENDING, IN_PROGRESS, CLOSED, EXPIRED)
 OPEN_STATUSES = (NEW, PENDING, IN_PROGRESS)
 FINAL_STATUSES = (CLOSED, EXPIRED)
-EVENTS = ("start", "close", "expire")
+ESTABLISHED = "session_established"
+EVENTS = ("start", ESTABLISHED, "close", "expire")
 
 #: The one table of transitions: (status, event) -> next status.
 TRANSITIONS: dict[tuple[str, str], str] = {
     (NEW, "start"): PENDING,
-    (PENDING, "start"): IN_PROGRESS,
+    (PENDING, "start"): PENDING,
+    (PENDING, ESTABLISHED): IN_PROGRESS,
     (NEW, "close"): CLOSED,
     (PENDING, "close"): CLOSED,
     (IN_PROGRESS, "close"): CLOSED,

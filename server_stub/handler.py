@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from .errors import ServerError
-from .http_api import error_response
+from .http_api import body_limit, error_response
 from .request import Headers, HttpError, Response
 from .tls import HSTS, secure_cookie
 
@@ -124,7 +124,7 @@ class Handler(BaseHTTPRequestHandler):
         digits = lengths[0].strip(" \t").lstrip("0") or "0"
         # Over 18 digits is past any body we take (and int() refuses 4,301 digits).
         length = int(digits) if len(digits) <= 18 else 10**18
-        max_body = self.server.app.settings.max_body
+        max_body = body_limit(self.server.app, self.command, self.path)
         if length > max_body:
             raise HttpError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "body_too_large",
                             f"the body may be at most {max_body} bytes", close=True)

@@ -23,6 +23,7 @@ import time
 from http.server import ThreadingHTTPServer
 from typing import Any, Callable, Iterator
 
+from . import sessions
 from .app import App
 from .errors import ServerError
 from .handler import Handler
@@ -153,14 +154,15 @@ class Server(ThreadingHTTPServer):
 
 
 def _tick(servers: list[Server], stop: threading.Event, sweep_every: float) -> None:
-    """Once a second until *stop*: the watchdogs, a WAL checkpoint, and every *sweep_every*
-    seconds the expiry sweep."""
+    """Once a second until *stop*: the watchdogs, the remote sessions' sweep (presence), a WAL
+    checkpoint, and every *sweep_every* seconds the expiry sweep."""
     app = servers[0].app
     last_sweep = 0.0
     while not stop.wait(1.0):
         try:
             for server in servers:
                 server.watchdog.reap()
+            sessions.sweep(app, app.clock())
             app.store.checkpoint()
             if time.monotonic() - last_sweep >= sweep_every:
                 last_sweep = time.monotonic()
@@ -187,7 +189,8 @@ def running(app: App, host: str = "127.0.0.1", port: int = 0, sweep_every: float
     listens for plain HTTP there and redirects every request to https.
     Raises CannotListen if an address cannot be bound (then nothing runs and
     the store stays open). Leaving the block, however it is left, stops
-    gracefully: no new connection is accepted, long-polls answer at once, idle
+    gracefully: no new connection is accepted, long-polls answer at once (remote
+    sessions end, recorded in their cases' history), idle
     connections close, the requests in flight finish (up to DRAIN_SECONDS), then
     the store is closed.
     """
@@ -222,6 +225,7 @@ def running(app: App, host: str = "127.0.0.1", port: int = 0, sweep_every: float
             each.shutdown()  # serve_forever returns: nothing more is accepted
             each.server_close()
         app.store.wake_waiters()  # long-polls answer now instead of in 30 s
+        sessions.stop_all(app, app.clock())  # and the sessions' long-polls and held uploads
         for each in servers:
             each.watchdog.reap(everyone=True)  # keep-alive connections waiting for a request
         if not all(each.wait_idle(DRAIN_SECONDS) for each in servers):

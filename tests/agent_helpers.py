@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+import requests
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -222,3 +224,16 @@ def queue_of(server: Any) -> list[dict]:
     response = server.api("GET", "/api/v1/sessions")
     assert response.status_code == 200, response.text
     return response.json()["sessions"]
+
+
+def establish_session(server: Any, code: str, tmp_path: Path) -> None:
+    """Make a connected case in progress as the remote session does: the customer allows
+    viewing (here over HTTP with the token the agent stored under *tmp_path*, standing in
+    for the agent's Allow button) and the expert's viewer attaches (one poll)."""
+    secrets = json.loads(next((tmp_path / "config").glob("secrets-*.json")).read_text())
+    token = secrets["case_token"]
+    allowed = requests.post(f"{server.url}/api/v1/customer/session/consent", timeout=10,
+                            headers={"Authorization": f"Bearer {token}"},
+                            json={"what": "view", "allow": True})
+    assert allowed.status_code == 200, allowed.text
+    assert server.api("GET", f"/api/v1/sessions/{code}/remote").status_code == 200

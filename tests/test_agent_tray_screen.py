@@ -25,7 +25,8 @@ from typing import Any, Callable, Iterator, TypeVar
 import pytest
 from PIL import Image, ImageGrab
 
-from agent_helpers import agent_env, queue_of, start_agent, start_xvfb, write_branding
+from agent_helpers import (agent_env, establish_session, queue_of, start_agent, start_xvfb,
+                           write_branding)
 from conftest import ROOT, require_module, require_tool, skip_missing
 
 Xlib = require_module("Xlib")  # pystray's own X dependency on Linux
@@ -301,6 +302,7 @@ def test_icon_follows_the_open_case_through_an_outage(desktop: Desktop, server_p
         tooltip(lambda n: n == "Test IT: Pending", timeout=15)
 
         assert server_process.api("POST", f"/api/v1/sessions/{case['code']}/connect").status_code == 200
+        establish_session(server_process, case["code"], tmp_path)  # in progress: the session is up
         tooltip(lambda n: n == "Test IT: In progress", timeout=15)
         eventually(lambda: share(corner(), IN_PROGRESS) > 0.2, "the in-progress badge")
         save(desktop.grab(desktop.box(desktop.ancestors(icon)[-1])), "tray.png")  # trayer's panel

@@ -166,7 +166,7 @@ def test_server_killed_during_long_poll_then_restarted(server: ServerProcess, tm
     server.token = token
     agent.expect(RECONNECTED, timeout=30)
     assert server.api("POST", f"/api/v1/sessions/{code}/connect").status_code == 200
-    agent.expect("status in_progress expert=admin", timeout=40)
+    agent.expect("status pending expert=admin", timeout=40)
     assert [c["code"] for c in queue_of(server)] == [code]
     server.api("PUT", f"/api/v1/sessions/{code}", json={"state": "closed"})
     agent.expect("status closed", timeout=40)
@@ -190,7 +190,7 @@ def test_500s_or_garbage_for_a_while_then_recovery(server: ServerProcess, tmp_pa
         faulted = [t for t, mode, _, _ in proxy.requests if mode == fault]
         proxy.mode = "forward"
         agent.expect(RECONNECTED, timeout=30)
-        _seen_or_expect(agent, "status in_progress expert=admin")
+        _seen_or_expect(agent, "status pending expert=admin")
         server.api("PUT", f"/api/v1/sessions/{code}", json={"state": "closed"})
         agent.expect("status closed", timeout=40)
         assert agent.wait(15) == 0
