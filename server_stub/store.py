@@ -324,18 +324,7 @@ class Store:
 
     def create_module(self, body: Any, expert_id: int, now: int) -> dict:
         """Register a personalized agent: {name, groupid} -> module with its id."""
-        errors: dict[str, str] = {}
-        if not isinstance(body, dict):
-            raise InvalidInput("the request body must be a JSON object")
-        name = body.get("name")
-        if not isinstance(name, str) or not name.strip() or len(name) > 100:
-            errors["name"] = "must be a text of 1-100 characters"
-        groupid = core.validate_groupid(body.get("groupid", core.DEFAULT_GROUP), errors)
-        for key in body:
-            if key not in ("name", "groupid"):
-                errors[key] = "unknown field"
-        if errors:
-            raise InvalidInput("some fields are invalid", fields=errors)
+        name, groupid = core.validate_module_fields(body)
         module_id = "m" + secrets.token_hex(8)
         with self._tx() as db:
             db.execute("INSERT INTO modules VALUES (?,?,?,?,?,NULL)",
@@ -465,9 +454,7 @@ class Store:
         device_id = core.validate_device_id(body.get("device_id"), errors)
         device = core.validate_device(body, errors)
         description = core._text(body, "description", core.LIMITS["description"], errors) or ""
-        module_id = body.get("module_id")
-        if module_id is not None and not isinstance(module_id, str):
-            errors["module_id"] = "must be a text"
+        module_id = core.validate_module_id(body.get("module_id"), errors)
         for key in body:
             if key not in ("device_id", "device", "description", "module_id"):
                 errors[key] = "unknown field"
