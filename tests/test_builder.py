@@ -325,6 +325,67 @@ def test_a_wrong_token_or_no_server_fails_cleanly(live_server, inputs):
     assert files_in(inputs["out"]) == []
 
 
+@pytest.fixture
+def watched(monkeypatch, inputs):
+    """Records each base build (PyInstaller, faked by the test's base) and each server request."""
+    import sosdesk.builder.base as base_module
+    from sosdesk.builder.server import ModuleClient
+
+    seen: dict[str, list] = {"builds": [], "requests": []}
+    real_call = ModuleClient._call
+
+    def ensure_base(**kwargs):
+        seen["builds"].append(kwargs)
+        return inputs["base"]
+
+    def call(self, method, path, *args, **kwargs):
+        seen["requests"].append((method, path))
+        return real_call(self, method, path, *args, **kwargs)
+
+    monkeypatch.setattr(base_module, "ensure_base", ensure_base)
+    monkeypatch.setattr(ModuleClient, "_call", call)
+    return seen
+
+
+@pytest.mark.parametrize("extra", [["--group=-x"], ["--group=."], ["--group= x"],
+                                   ["--company=" + "x" * 101], ["--welcome=" + "x" * 1001]],
+                         ids=["-x", ".", "space x", "long company", "long welcome"])
+def test_a_bad_input_is_refused_before_any_request_or_build(live_server, inputs, watched,
+                                                            monkeypatch, capsys, extra):
+    monkeypatch.setenv(TOKEN_ENV, live_server.token)
+    code = cli.main(["--company=ACME", f"--server={live_server.url}", f"--out={inputs['out']}",
+                     *extra])
+    assert code == 2, capsys.readouterr().err
+    assert watched == {"builds": [], "requests": []}
+    assert live_server.api("GET", "/api/v1/modules").json()["modules"] == []
+
+
+def test_what_the_server_refuses_is_asked_before_the_base_is_built(live_server, inputs, watched,
+                                                                   monkeypatch, capsys):
+    module = live_server.api("POST", "/api/v1/modules", json={"name": "ACME", "groupid": "g1"}).json()
+    common = ["--company=ACME", f"--server={live_server.url}", f"--out={inputs['out']}"]
+    refusals = [
+        ("not-the-token", [], 1, "refused the API token"),
+        (live_server.token, ["--module-id=m0000"], 1, "no such module"),
+        (live_server.token, [f"--module-id={module['module_id']}", "--group=g2"], 2,
+         "puts its cases in group 'g1'"),
+    ]
+    for token, extra, expected_code, expected in refusals:
+        monkeypatch.setenv(TOKEN_ENV, token)
+        assert cli.main([*common, *extra]) == expected_code
+        assert expected in capsys.readouterr().err
+        assert watched["builds"] == [], extra
+    assert files_in(inputs["out"]) == []
+
+    monkeypatch.setenv(TOKEN_ENV, live_server.token)
+    watched["requests"].clear()
+    assert cli.main([*common, "--group=g2", "-q"]) == 0, capsys.readouterr().err
+    assert len(watched["builds"]) == 1
+    # The token is checked before the build; the module is registered after it, so a
+    # failed build leaves none behind.
+    assert watched["requests"] == [("GET", "/api/v1/me"), ("POST", "/api/v1/modules")]
+
+
 def test_a_failed_write_leaves_nothing_and_revokes_the_new_module(live_server, inputs,
                                                                   monkeypatch, capsys):
     import sosdesk.builder.stamping as stamping_module
