@@ -89,7 +89,8 @@ class AgentProcess:
         self.seen: list[str] = []
         self.stderr_text = ""
         threading.Thread(target=self._read_stdout, daemon=True).start()
-        threading.Thread(target=self._read_stderr, daemon=True).start()
+        self._stderr_reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self._stderr_reader.start()
 
     def _read_stdout(self) -> None:
         assert self.proc.stdout is not None
@@ -116,7 +117,7 @@ class AgentProcess:
                 continue
             if line is None:
                 self.proc.wait(5)
-                time.sleep(0.1)  # let the stderr reader finish
+                self._stderr_reader.join(10)  # its stderr, all of it, for the message
                 raise AssertionError(f"agent exited ({self.proc.returncode}) before {match!r}; "
                                      f"seen {self.seen}; stderr {self.stderr_text!r}")
             self.seen.append(line)
