@@ -145,6 +145,14 @@ class Desktop:
                 return window
         return None
 
+    def window_of(self, pid: int, name: str) -> Any:
+        """A window of process *pid* named *name*, docked or not, or None."""
+        try:
+            return next((w for w in self.windows() if self.pid(w) == pid and self.wm_name(w) == name),
+                        None)
+        except Xlib.error.XError:  # a window went away while we looked
+            return None
+
     def wm_name(self, window: Any) -> str | None:
         # One request for the whole name: get_full_property reads a long one in two, and
         # the agent may shorten it in between ("...retrying..." -> "Pending"), which the
@@ -326,6 +334,33 @@ def test_icon_follows_the_open_case_through_an_outage(desktop: Desktop, server_p
         eventually(lambda: share(corner(), IN_PROGRESS) > 0.2, "the in-progress badge")
         save(desktop.grab(desktop.box(desktop.ancestors(icon)[-1])), "tray.png")  # trayer's panel
         assert agent.proc.poll() is None, agent.stderr()
+
+
+def test_icon_docks_when_the_tray_host_answers_late(desktop: Desktop, server_process: Any,
+                                                   tmp_path: Path, agents: list) -> None:
+    # A busy desktop at login: the tray host reads its requests late, several at once.
+    # pystray asked it to dock the icon at every change of the icon, and trayer, reading
+    # a second request for a window it is still embedding, lets the window go again: after
+    # an even number of them the icon was not in the panel. The agent changes its icon
+    # twice here (shown, the case resumed, then in progress) before trayer reads a thing.
+    sos = start_agent(agents, tmp_path, server_process.url, "sos", language="en", primary_color=BRAND)
+    sos.expect("status pending")
+    sos.stop()
+    [case] = queue_of(server_process)
+    desktop.trayer.send_signal(signal.SIGSTOP)
+    agent = TrayAgent(desktop, tmp_path, server_process.url, "xorg")
+    with watched(desktop, agent, "tray-late-failure.png"):
+        try:
+            eventually(lambda: desktop.window_of(agent.proc.pid, "Test IT: Pending"),
+                       "the agent's window, named after the case")
+            connect = server_process.api("POST", f"/api/v1/sessions/{case['code']}/connect")
+            assert connect.status_code == 200
+            eventually(lambda: desktop.window_of(agent.proc.pid, "Test IT: In progress"),
+                       "the agent's window, named after the case in progress")
+        finally:
+            desktop.trayer.send_signal(signal.SIGCONT)
+        icon = docked(desktop, agent)
+        eventually(lambda: brand_icon_shown(desktop, icon, 0.25), "initials in the brand colour")
 
 
 def gi_path(tmp_path: Path) -> str:
