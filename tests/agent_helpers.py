@@ -102,7 +102,7 @@ class AgentProcess:
         assert self.proc.stderr is not None
         self.stderr_text = self.proc.stderr.read()
 
-    def expect(self, match: str | Callable[[str], bool], timeout: float = 20) -> str:
+    def expect(self, match: str | Callable[[str], bool], timeout: float = 60) -> str:
         """The next line that equals (or starts with, or satisfies) *match*, within *timeout*."""
         test = match if callable(match) else (lambda line: line == match or line.startswith(match + " "))
         deadline = time.monotonic() + timeout
