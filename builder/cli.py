@@ -116,8 +116,24 @@ def _build(args: argparse.Namespace, report: Any) -> int:
 
     from .server import ModuleClient
 
-    # With pins, registering already talks only to the pinned server (a lab's self-signed one too).
+    # Ask the server whatever it can refuse before the base is built: that build can
+    # take minutes, and a wrong token or module should not wait for it.
+    # With pins, the server is asked only over a connection to the pinned key (a lab's
+    # self-signed server too).
     client = ModuleClient(options.server_url, token, pins=options.pins) if token else None
+    if options.module_id is not None and client is None:
+        report(f"offline build: module {options.module_id} was not checked with the server")
+    elif options.module_id is not None and client is not None:
+        module = client.get(options.module_id)
+        server_group = str(module.get("groupid", options.group))
+        if "group" in settings and settings["group"] != server_group:
+            raise InputError([f"module {options.module_id} puts its cases in group "
+                              f"{server_group!r}, not {settings['group']!r}: leave out --group "
+                              "or register a new module"])
+        options = dataclasses.replace(options, group=server_group)
+    elif client is not None:
+        client.check_access()
+
     if options.base is None:
         from .base import ensure_base
 
@@ -128,22 +144,14 @@ def _build(args: argparse.Namespace, report: Any) -> int:
     registered = False
     if options.module_id is None:
         assert client is not None  # parse_options insists on a token without --module-id
+        # Registered only now, so a failed build leaves no module behind; the company
+        # and group were checked against the server's own rules in parse_options.
         module = client.register(options.company, options.group)
         module_id = str(module["module_id"])
         registered = True
         report(f"registered module {module_id} for {options.company!r}, group {options.group!r}")
     else:
         module_id = options.module_id
-        if client is None:
-            report(f"offline build: module {module_id} was not checked with the server")
-        else:
-            module = client.get(module_id)
-            server_group = str(module.get("groupid", options.group))
-            if "group" in settings and settings["group"] != server_group:
-                raise InputError([f"module {module_id} puts its cases in group {server_group!r}, "
-                                  f"not {settings['group']!r}: leave out --group or register a "
-                                  "new module"])
-            options = dataclasses.replace(options, group=server_group)
 
     from .stamping import personalize
 

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
-from sosdesk.common.branding import LANGUAGES, MAX_PINS, Branding, BrandingError
+from sosdesk.common import rules
+from sosdesk.common.branding import MAX_PINS, Branding
 from sosdesk.common.pins import PinError, parse_pin
 
 from .errors import InputError
@@ -33,9 +34,8 @@ TOML_KEYS = ("company", "server", "logo", "color", "welcome", "waiting", "langua
              "shortcut", "out", "module_id", "insecure", "base", "target_os", "pins", "pin_from")
 #: Keys whose value is a path, taken relative to the TOML file's folder.
 _PATH_KEYS = ("logo", "out", "base")
-_COLOUR = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
-_GROUP = re.compile(r"^[A-Za-z0-9 ._-]{1,64}$")
-_MODULE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+#: The colour forms the builder accepts and writes as #rrggbb (the schema checks the result).
+_COLOUR = re.compile(r"#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})")
 #: PyInstaller's archive cookie: its presence tells a base agent from any other file.
 PYINSTALLER_COOKIE = b"MEI\014\013\012\013\016"
 
@@ -58,6 +58,7 @@ class BuildOptions:
     insecure: bool
     base: Path | None
     target_os: str
+
     #: Key pins to stamp (``--pin``); ``pin_from`` adds the confirmed key of that server.
     pins: tuple[str, ...] = ()
     pin_from: str | None = None
@@ -141,15 +142,37 @@ def load_toml(path: Path) -> tuple[dict[str, Any], list[str]]:
     return settings, problems
 
 
+#: How messages name each Branding field: the setting (and flag) the expert fixes.
+_LABELS = {
+    "company_name": "the company name (--company)",
+    "server_url": "the server address (--server)",
+    "module_id": "module id {value!r} (--module-id)",
+    "logo_png": "the logo (--logo)",
+    "primary_color": "the colour (--color)",
+    "welcome_text": "the welcome text (--welcome)",
+    "waiting_text": "the waiting text (--waiting)",
+    "language": "language {value!r} (--language: en, de or auto)",
+    "create_shortcut": "shortcut (--shortcut)",
+}
+
+
 def parse_options(settings: Mapping[str, Any], *, token_given: bool,
                   problems: list[str] | None = None) -> BuildOptions:
-    """Check merged *settings* (TOML, then flags on top); raise InputError listing every problem."""
+    """Check merged *settings* (TOML, then flags on top); raise InputError listing every problem.
+
+    Nothing here touches the network or builds anything. The branding's fields are
+    checked by the agent's own schema (Branding.problems_of) and the group by the rule
+    the server uses (sosdesk.common.rules), so whatever passes here the agent
+    loads and the server accepts.
+    """
     problems = list(problems or [])
+    wrong_type: set[str] = set()  # said once; not said again as missing or invalid
 
     def text(key: str, default: str | None = None) -> str | None:
         value = settings.get(key, default)
         if value is not None and not isinstance(value, str):
             problems.append(f"{key} must be a text, not {value!r}")
+            wrong_type.add(key)
             return default
         return value
 
@@ -161,14 +184,13 @@ def parse_options(settings: Mapping[str, Any], *, token_given: bool,
         return value
 
     company = (text("company") or "").strip()
-    if not company:
+    if not company and "company" not in wrong_type:
         problems.append("no company name: pass --company NAME")
-    elif len(company) > 100:
-        problems.append("the company name must be at most 100 characters")
 
     insecure = flag("insecure", False)
     server_url = (text("server") or "").strip().rstrip("/")
-    problems += _url_problems(server_url, insecure)
+    if not server_url and "server" not in wrong_type:
+        problems.append("no server address: pass --server https://support.example.com")
 
     logo_png = None
     logo = settings.get("logo")
@@ -179,34 +201,35 @@ def parse_options(settings: Mapping[str, Any], *, token_given: bool,
             problems.append(str(exc))
 
     colour = text("color", "#1f6feb") or ""
-    match = _COLOUR.match(colour.strip())
-    if match:
-        digits = match.group(1)
-        digits = "".join(c * 2 for c in digits) if len(digits) == 3 else digits
-        colour = "#" + digits.lower()
-    else:
-        problems.append(f"colour {colour!r} is not a hex colour like #1f6feb")
+    short = _COLOUR.fullmatch(colour.strip())
+    if short:  # #1F6FEB, 1f6feb, #abc: the schema's own form is #rrggbb
+        digits = short.group(1)
+        colour = "#" + ("".join(c * 2 for c in digits) if len(digits) == 3 else digits).lower()
 
     welcome, waiting = text("welcome", "") or "", text("waiting", "") or ""
-    for name, value in (("welcome", welcome), ("waiting", waiting)):
-        if len(value) > 1000:
-            problems.append(f"the {name} text must be at most 1000 characters, not {len(value)}")
-
     language = text("language")
     if language in ("", "auto"):
         language = None
-    if language is not None and language not in LANGUAGES:
-        problems.append(f"language {language!r} is not one of {', '.join(LANGUAGES)} (or auto)")
-
-    group = text("group", "default") or ""
-    if not _GROUP.match(group):
-        problems.append(f"group {group!r} must be 1-64 letters, digits, spaces, '.', '_' or '-'")
-
     shortcut = flag("shortcut", True)
-
     module_id = text("module_id")
-    if module_id is not None and not _MODULE_ID.match(module_id):
-        problems.append(f"module id {module_id!r} must be 1-64 letters, digits, '-' or '_'")
+
+    branding = Branding.problems_of(
+        company_name=company, server_url=server_url, module_id=module_id, logo_png=logo_png,
+        primary_color=colour, welcome_text=welcome, waiting_text=waiting, language=language,
+        create_shortcut=shortcut)
+    missing = {"company_name": not company, "server_url": not server_url}  # said above
+    for field, problem in branding.items():
+        if not missing.get(field):
+            value = settings.get(_SETTING.get(field, field))
+            problems.append(f"{_LABELS.get(field, field).format(value=value)} {problem}")
+    if server_url and "server_url" not in branding:
+        problems += _url_policy_problems(server_url, insecure)
+
+    group = text("group", rules.DEFAULT_GROUP) or ""
+    group_problem = rules.group_problem(group)
+    if group_problem:
+        problems.append(f"group {group!r} {group_problem} (--group)")
+
     if module_id is None and not token_given:
         problems.append("no API token to register the module: set SOSDESK_TOKEN or pass --token "
                         "(or pass --module-id of a module registered before)")
@@ -238,20 +261,12 @@ def parse_options(settings: Mapping[str, Any], *, token_given: bool,
 
     if problems:
         raise InputError(problems)
-    options = BuildOptions(
+    return BuildOptions(
         company=company, server_url=server_url, logo_png=logo_png, primary_color=colour,
         welcome_text=welcome, waiting_text=waiting, language=language, group=group,
         create_shortcut=shortcut, out_dir=out_dir, module_id=module_id, insecure=insecure,
         base=base, target_os=target, pins=pins, pin_from=pin_from,
     )
-    # The agent's own schema has the last word, so the builder never stamps what it rejects.
-    try:
-        leftover = options.branding(module_id or "probe").problems()
-    except BrandingError as exc:  # raised by the constructor, which checks too
-        leftover = [str(exc)]
-    if leftover:
-        raise InputError(leftover)
-    return options
 
 
 def _pin_settings(settings: Mapping[str, Any], server_url: str,
@@ -284,15 +299,18 @@ def _pin_settings(settings: Mapping[str, Any], server_url: str,
     return tuple(dict.fromkeys(pins)), pin_from
 
 
-def _url_problems(url: str, insecure: bool) -> list[str]:
-    if not url:
-        return ["no server address: pass --server https://support.example.com"]
+#: The setting a Branding field comes from, where the names differ.
+_SETTING = {"company_name": "company", "server_url": "server", "logo_png": "logo",
+            "primary_color": "color", "welcome_text": "welcome", "waiting_text": "waiting",
+            "create_shortcut": "shortcut"}
+
+
+def _url_policy_problems(url: str, insecure: bool) -> list[str]:
+    """What the builder asks of an http(s) URL beyond the schema: no query, https off this machine."""
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return [f"server address {url!r} is not an http:// or https:// URL"]
     if parts.query or parts.fragment:
         return [f"server address {url!r} must not have a query or fragment"]
-    if parts.scheme == "http" and not insecure and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not insecure and not _is_loopback(parts.hostname or ""):
         # Customers' agents would send case tokens in clear text over the internet.
         return [f"server address {url!r} uses plain http to a host that is not this machine: "
                 "use https, or pass --insecure if you really mean it"]

@@ -1,4 +1,4 @@
-"""The few expert API calls the builder makes: register, check and revoke a module.
+"""The few expert API calls the builder makes: check the token, register, check and revoke a module.
 
 The API token only ever goes into the Authorization header; no message built
 here contains it (requests' own exceptions name the URL, never the headers).
@@ -41,6 +41,10 @@ class ModuleClient:
         """Register a module for company *name* whose cases land in *groupid*; returns it."""
         return self._call("POST", "/api/v1/modules", {"name": name, "groupid": groupid},
                           expect=201)
+
+    def check_access(self) -> None:
+        """Whether the server is reachable and takes the token; ServerError if not."""
+        self._call("GET", "/api/v1/me", expect=200)
 
     def get(self, module_id: str) -> dict[str, Any]:
         """The module *module_id*; ServerError if unknown or revoked."""

@@ -93,7 +93,8 @@ class AgentProcess:
         self.seen: list[str] = []
         self.stderr_text = ""
         threading.Thread(target=self._read_stdout, daemon=True).start()
-        threading.Thread(target=self._read_stderr, daemon=True).start()
+        self._stderr_reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self._stderr_reader.start()
 
     def _read_stdout(self) -> None:
         assert self.proc.stdout is not None
@@ -105,7 +106,7 @@ class AgentProcess:
         assert self.proc.stderr is not None
         self.stderr_text = self.proc.stderr.read()
 
-    def expect(self, match: str | Callable[[str], bool], timeout: float = 20) -> str:
+    def expect(self, match: str | Callable[[str], bool], timeout: float = 60) -> str:
         """The next line that equals (or starts with, or satisfies) *match*, within *timeout*."""
         test = match if callable(match) else (lambda line: line == match or line.startswith(match + " "))
         deadline = time.monotonic() + timeout
@@ -120,7 +121,7 @@ class AgentProcess:
                 continue
             if line is None:
                 self.proc.wait(5)
-                time.sleep(0.1)  # let the stderr reader finish
+                self._stderr_reader.join(10)  # its stderr, all of it, for the message
                 raise AssertionError(f"agent exited ({self.proc.returncode}) before {match!r}; "
                                      f"seen {self.seen}; stderr {self.stderr_text!r}")
             self.seen.append(line)
