@@ -19,7 +19,7 @@ from typing import Any, Callable
 from sosdesk.common.branding import Branding, BrandingError
 
 from .client import Client
-from .errors import AgentError, ModuleRevoked, ServerError
+from .errors import AgentError, CertificateRefused, ModuleRevoked, ServerError
 from .flow import CaseFlow, Listener, Stopped
 from .i18n import text
 from .keystore import Secrets
@@ -68,7 +68,8 @@ class Agent:
 
     def client(self) -> Client:
         """A new client for the branding's server."""
-        return Client(self.branding.server_url, ca_bundle=self.branding.ca_bundle)
+        return Client(self.branding.server_url, ca_bundle=self.branding.ca_bundle,
+                      pins=self.branding.pins)
 
     def flow(self, listener: Listener, stop: threading.Event | None = None) -> CaseFlow:
         """A case flow reporting to *listener*."""
@@ -97,6 +98,11 @@ def failure(error: BaseException, lang: str, company: str = "") -> Failure:
         return Failure("module_revoked", text(lang, "error.revoked", company=company), EXIT_REVOKED)
     if isinstance(error, ServerError):
         return Failure(error.code, error.message or str(error), EXIT_FAILED)
+    if isinstance(error, CertificateRefused):
+        # "This is not ACME's support server", or why its certificate was refused.
+        words = text(lang, f"error.certificate.{error.problem}", company=company or "sosdesk",
+                     reason=error.reason or str(error))
+        return Failure(error.code, words, EXIT_FAILED)
     if isinstance(error, AgentError):  # e.g. certificate_refused: retrying would not help
         return Failure(error.code, str(error), EXIT_FAILED)
     if isinstance(error, BrandingError):

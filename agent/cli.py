@@ -30,7 +30,9 @@ English; a script must ignore line kinds it does not know::
     notice support is busy, retrying in 30 s
     notice support request no longer exists
     error module_revoked               a fatal error's stable code (the server's, or
-                                       agent's own, e.g. certificate_refused, or
+                                       agent's own, e.g. certificate_refused,
+                                       certificate_not_pinned for a server whose key
+                                       is none of the branding's pins, or
                                        unexpected_error for a bug); the human
                                        message goes to stderr
 

@@ -8,6 +8,7 @@ __all__ = [
     "RequestFailed",
     "TlsFailed",
     "CertificateRefused",
+    "KeyNotPinned",
     "ServerError",
     "CaseGone",
     "ModuleRevoked",
@@ -47,9 +48,24 @@ class TlsFailed(RequestFailed):
 
 
 class CertificateRefused(TlsFailed):
-    """The support server's TLS certificate was refused (self-signed, expired, wrong name)."""
+    """The support server's TLS certificate was refused (self-signed, expired, wrong name).
+
+    ``problem`` says what was wrong, for the customer's words: untrusted, expired,
+    not_yet_valid, wrong_name, not_pinned or other; ``reason`` is TLS's own.
+    """
 
     code = "certificate_refused"
+
+    def __init__(self, message: str, problem: str = "other", reason: str = "") -> None:
+        super().__init__(message)
+        self.problem = problem
+        self.reason = reason
+
+
+class KeyNotPinned(CertificateRefused):
+    """A pinned agent met a server whose key is none of its pins: not its company's server."""
+
+    code = "certificate_not_pinned"
 
 
 class ServerError(AgentError):

@@ -12,7 +12,7 @@ import subprocess
 import threading
 from typing import Any
 
-from . import __version__, clipboard
+from . import __version__, clipboard, tray_xorg
 from .app import Agent, Failure, Start, drive, failure, resume
 from .errors import NoDisplay
 from .i18n import status_name, text
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 #: pystray's xorg backend writes the title to WM_NAME as Latin-1 (STRING) and raises
 #: UnicodeEncodeError for anything else, e.g. the "…" of "retrying…".
-_LATIN1_TITLE_BACKENDS = ("pystray._xorg",)
+_LATIN1_TITLE_BACKENDS = (tray_xorg.BACKEND,)
 _PLAIN = str.maketrans({"…": "...", "—": "-", "–": "-", "‘": "'", "’": "'", "“": '"', "”": '"'})
 
 
@@ -52,8 +52,11 @@ class Tray:
         self._worker: threading.Thread | None = None
         self._closer: threading.Thread | None = None
         self._watcher: threading.Thread | None = None
-        self.icon = self.pystray.Icon(f"sosdesk-{agent.branding.app_id}", tray_image(agent.branding, None),
-                                      self._title(), menu=self.build_menu())
+        icon_class = self.pystray.Icon
+        if icon_class.__module__ == tray_xorg.BACKEND:
+            icon_class = tray_xorg.icon_class(icon_class)
+        self.icon = icon_class(f"sosdesk-{agent.branding.app_id}", tray_image(agent.branding, None),
+                               self._title(), menu=self.build_menu())
 
     # -- what the customer sees ----------------------------------------------
 

@@ -14,6 +14,11 @@ connections at each concurrency level, against
 Prints req/s and p50/p99 latency for both and the ratio sosdesk/bare. Both
 servers run as separate processes; the client is one process with a thread
 per connection, the same for both, so the ratio is fair on a shared machine.
+
+Then SOS creation over TLS (``sos-server serve --tls-cert --tls-key``, an EC
+P-256 certificate made with the ``openssl`` command, TLS 1.3, keep-alive: one
+handshake per connection) against the plain-HTTP sosdesk, measured in turns
+in the same run, with the ratio TLS/plain.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ import argparse
 import http.client
 import json
 import os
+import shutil
+import ssl
 import statistics
 import subprocess
 import sys
@@ -29,6 +36,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 from sosdesk.server_stub import portfile
 from sosdesk.server_stub.store import Store
@@ -66,7 +74,7 @@ server.serve_forever()
 """
 
 
-def start_sosdesk(db: Path) -> tuple[subprocess.Popen, int, str]:
+def start_sosdesk(db: Path, *extra: str) -> tuple[subprocess.Popen, int, str]:
     """The real ``sos-server serve`` on a free port: (process, port, an expert's API token)."""
     store = Store(str(db))
     _, token = store.add_expert("bench", "bench password", int(time.time()))
@@ -75,9 +83,33 @@ def start_sosdesk(db: Path) -> tuple[subprocess.Popen, int, str]:
     port_file.unlink(missing_ok=True)  # left by a server that did not stop gracefully
     proc = subprocess.Popen(
         [sys.executable, "-m", "sosdesk.server_stub", "--db", str(db), "serve", "--port", "0", "--quiet",
-         "--sos-limit", "1000000000", "--port-file", str(port_file)],
+         "--sos-limit", "1000000000", "--port-file", str(port_file), *extra],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return proc, portfile.wait(port_file, proc)["port"], token
+
+
+def make_certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed EC P-256 certificate for 127.0.0.1 and its key, made with openssl."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise SystemExit("the TLS measurement needs the openssl command")
+    cert, key = folder / "bench.pem", folder / "bench.key"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+def plain(port: int) -> Callable[[], http.client.HTTPConnection]:
+    """Opens keep-alive HTTP connections to 127.0.0.1:*port*."""
+    return lambda: http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+
+def tls(port: int, cert: Path) -> Callable[[], http.client.HTTPConnection]:
+    """Opens keep-alive HTTPS connections to 127.0.0.1:*port*, trusting *cert*."""
+    context = ssl.create_default_context(cafile=str(cert))
+    return lambda: http.client.HTTPSConnection("127.0.0.1", port, timeout=30, context=context)
 
 
 def start_bare() -> tuple[subprocess.Popen, int]:
@@ -85,7 +117,8 @@ def start_bare() -> tuple[subprocess.Popen, int]:
     return proc, int(proc.stdout.readline())
 
 
-def drive(port: int, concurrency: int, total: int, make_request) -> dict:
+def drive(connect: Callable[[], http.client.HTTPConnection], concurrency: int, total: int,
+          make_request) -> dict:
     """Send *total* requests over *concurrency* keep-alive connections."""
     latencies: list[float] = []
     lock = threading.Lock()
@@ -94,7 +127,8 @@ def drive(port: int, concurrency: int, total: int, make_request) -> dict:
     errors = []
 
     def worker(worker_id: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn = connect()
+        conn.connect()  # the handshake (TLS) happens before the clock starts, once
         mine = []
         barrier.wait()
         for n in range(per_thread):
@@ -134,7 +168,10 @@ def main() -> None:
     levels = [int(x) for x in args.levels.split(",")]
 
     with tempfile.TemporaryDirectory() as tmp:
+        cert, key = make_certificate(Path(tmp))
         sos_proc, sos_port, token = start_sosdesk(Path(tmp) / "bench.db")
+        tls_proc, tls_port, _ = start_sosdesk(Path(tmp) / "bench-tls.db", "--tls-cert", str(cert),
+                                              "--tls-key", str(key))
         bare_proc, bare_port = start_bare()
         run_id = os.getpid()
         try:
@@ -158,12 +195,19 @@ def main() -> None:
             for name, real, bare in (("SOS creation", sos_request, bare_post),
                                      ("queue read", queue_request, bare_get)):
                 for level in levels:
-                    drive(bare_port, level, min(200, args.requests), bare)  # warm-up
-                    b = drive(bare_port, level, args.requests, bare)
-                    s = drive(sos_port, level, args.requests, real)
+                    drive(plain(bare_port), level, min(200, args.requests), bare)  # warm-up
+                    b = drive(plain(bare_port), level, args.requests, bare)
+                    s = drive(plain(sos_port), level, args.requests, real)
                     rows.append((name, level, s, b))
+            tls_rows = []
+            for level in levels:
+                drive(tls(tls_port, cert), level, min(200, args.requests), sos_request)  # warm-up
+                # In turns, so both see the same moment of a shared machine.
+                p = drive(plain(sos_port), level, args.requests, sos_request)
+                t = drive(tls(tls_port, cert), level, args.requests, sos_request)
+                tls_rows.append((level, t, p))
         finally:
-            for proc in (sos_proc, bare_proc):
+            for proc in (sos_proc, tls_proc, bare_proc):
                 proc.terminate()
                 proc.wait(10)
 
@@ -172,6 +216,13 @@ def main() -> None:
     for name, level, s, b in rows:
         print(f"{name:<14}{level:>5}  {s['rps']:>13.0f}{s['p50']:>8.2f}{s['p99']:>8.2f}"
               f"  {b['rps']:>10.0f}{b['p50']:>8.2f}{b['p99']:>8.2f}  {s['rps'] / b['rps']:>6.2f}")
+    print()
+    print("SOS creation over TLS (keep-alive) against plain HTTP, the same sosdesk server code:")
+    print(f"{'workload':<14}{'conc':>5}  {'TLS req/s':>13}{'p50 ms':>8}{'p99 ms':>8}"
+          f"  {'plain req/s':>11}{'p50 ms':>8}{'p99 ms':>8}  {'TLS/plain':>9}")
+    for level, t, p in tls_rows:
+        print(f"{'SOS over TLS':<14}{level:>5}  {t['rps']:>13.0f}{t['p50']:>8.2f}{t['p99']:>8.2f}"
+              f"  {p['rps']:>11.0f}{p['p50']:>8.2f}{p['p99']:>8.2f}  {t['rps'] / p['rps']:>9.2f}")
 
 
 if __name__ == "__main__":

@@ -54,6 +54,14 @@ def _parser() -> argparse.ArgumentParser:
         help="stamp this base agent (built on another machine or OS) instead of the cached one")
     add("--target-os", dest="target_os", choices=("windows", "macos", "linux"),
         help="the OS of the --base (normally detected; picks the .exe suffix)")
+    add("--pin", dest="pins", action="append", metavar="sha256/BASE64",
+        help="pin the server's key: the agent then talks only to a server presenting this key "
+             "(as `sos-server serve` prints it); give it twice for the current and the next key")
+    add("--pin-from", dest="pin_from", nargs="?", const=True, metavar="https://HOST",
+        help="pin the key the server at this address (default: --server) presents now, after "
+             "showing its fingerprint and asking you to confirm it")
+    add("-y", "--yes", action="store_true",
+        help="with --pin-from: pin without asking (check the printed pin yourself)")
     add("--rebuild", action="store_true", help="rebuild the cached base agent with PyInstaller")
     add("--base-only", action="store_true",
         help="only build (or find) the base agent for this OS and print its path")
@@ -100,10 +108,32 @@ def _build(args: argparse.Namespace, report: Any) -> int:
     settings.update(flags)
     token = args.token or os.environ.get(TOKEN_ENV) or None
     options = parse_options(settings, token_given=token is not None, problems=problems)
+    if options.pin_from is not None:
+        # Asked first: the question should not wait behind a base build of minutes.
+        from .pins import confirm_pin, fetch_certificate
+
+        options = options.with_pin(confirm_pin(fetch_certificate(options.pin_from), args.yes))
 
     from .server import ModuleClient
 
-    client = ModuleClient(options.server_url, token) if token else None
+    # Ask the server whatever it can refuse before the base is built: that build can
+    # take minutes, and a wrong token or module should not wait for it.
+    # With pins, the server is asked only over a connection to the pinned key (a lab's
+    # self-signed server too).
+    client = ModuleClient(options.server_url, token, pins=options.pins) if token else None
+    if options.module_id is not None and client is None:
+        report(f"offline build: module {options.module_id} was not checked with the server")
+    elif options.module_id is not None and client is not None:
+        module = client.get(options.module_id)
+        server_group = str(module.get("groupid", options.group))
+        if "group" in settings and settings["group"] != server_group:
+            raise InputError([f"module {options.module_id} puts its cases in group "
+                              f"{server_group!r}, not {settings['group']!r}: leave out --group "
+                              "or register a new module"])
+        options = dataclasses.replace(options, group=server_group)
+    elif client is not None:
+        client.check_access()
+
     if options.base is None:
         from .base import ensure_base
 
@@ -114,22 +144,14 @@ def _build(args: argparse.Namespace, report: Any) -> int:
     registered = False
     if options.module_id is None:
         assert client is not None  # parse_options insists on a token without --module-id
+        # Registered only now, so a failed build leaves no module behind; the company
+        # and group were checked against the server's own rules in parse_options.
         module = client.register(options.company, options.group)
         module_id = str(module["module_id"])
         registered = True
         report(f"registered module {module_id} for {options.company!r}, group {options.group!r}")
     else:
         module_id = options.module_id
-        if client is None:
-            report(f"offline build: module {module_id} was not checked with the server")
-        else:
-            module = client.get(module_id)
-            server_group = str(module.get("groupid", options.group))
-            if "group" in settings and settings["group"] != server_group:
-                raise InputError([f"module {module_id} puts its cases in group {server_group!r}, "
-                                  f"not {settings['group']!r}: leave out --group or register a "
-                                  "new module"])
-            options = dataclasses.replace(options, group=server_group)
 
     from .stamping import personalize
 

@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
-from sosdesk.common.branding import LANGUAGES, Branding
+from sosdesk.common import rules
+from sosdesk.common.branding import MAX_PINS, Branding
+from sosdesk.common.pins import PinError, parse_pin
 
 from .errors import InputError
 from .images import LogoProblem, load_logo
@@ -29,12 +31,11 @@ __all__ = ["BuildOptions", "TOML_KEYS", "TARGET_OS", "current_os", "load_toml", 
 TARGET_OS = ("linux", "windows", "macos")
 #: Keys a TOML file may hold; each is also a flag (``--welcome``, ``--module-id``, ...).
 TOML_KEYS = ("company", "server", "logo", "color", "welcome", "waiting", "language", "group",
-             "shortcut", "out", "module_id", "insecure", "base", "target_os")
+             "shortcut", "out", "module_id", "insecure", "base", "target_os", "pins", "pin_from")
 #: Keys whose value is a path, taken relative to the TOML file's folder.
 _PATH_KEYS = ("logo", "out", "base")
-_COLOUR = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
-_GROUP = re.compile(r"^[A-Za-z0-9 ._-]{1,64}$")
-_MODULE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+#: The colour forms the builder accepts and writes as #rrggbb (the schema checks the result).
+_COLOUR = re.compile(r"#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})")
 #: PyInstaller's archive cookie: its presence tells a base agent from any other file.
 PYINSTALLER_COOKIE = b"MEI\014\013\012\013\016"
 
@@ -58,14 +59,26 @@ class BuildOptions:
     base: Path | None
     target_os: str
 
+    #: Key pins to stamp (``--pin``); ``pin_from`` adds the confirmed key of that server.
+    pins: tuple[str, ...] = ()
+    pin_from: str | None = None
+
     def branding(self, module_id: str) -> Branding:
         """The branding to stamp, for the module the server issued."""
         return Branding(
             company_name=self.company, server_url=self.server_url, module_id=module_id,
             logo_png=self.logo_png, primary_color=self.primary_color,
             welcome_text=self.welcome_text, waiting_text=self.waiting_text,
-            language=self.language, create_shortcut=self.create_shortcut,
+            language=self.language, create_shortcut=self.create_shortcut, pins=self.pins,
         )
+
+    def with_pin(self, pin: str) -> "BuildOptions":
+        """These options with *pin* added (the one --pin-from confirmed); InputError past MAX_PINS."""
+        pins = tuple(dict.fromkeys((*self.pins, pin)))
+        if len(pins) > MAX_PINS:
+            raise InputError([f"at most {MAX_PINS} pins (the server's key and the next one): "
+                              f"--pin-from adds {pin} to {len(self.pins)} given with --pin"])
+        return dataclasses.replace(self, pins=pins)
 
     @property
     def output_name(self) -> str:
@@ -129,15 +142,37 @@ def load_toml(path: Path) -> tuple[dict[str, Any], list[str]]:
     return settings, problems
 
 
+#: How messages name each Branding field: the setting (and flag) the expert fixes.
+_LABELS = {
+    "company_name": "the company name (--company)",
+    "server_url": "the server address (--server)",
+    "module_id": "module id {value!r} (--module-id)",
+    "logo_png": "the logo (--logo)",
+    "primary_color": "the colour (--color)",
+    "welcome_text": "the welcome text (--welcome)",
+    "waiting_text": "the waiting text (--waiting)",
+    "language": "language {value!r} (--language: en, de or auto)",
+    "create_shortcut": "shortcut (--shortcut)",
+}
+
+
 def parse_options(settings: Mapping[str, Any], *, token_given: bool,
                   problems: list[str] | None = None) -> BuildOptions:
-    """Check merged *settings* (TOML, then flags on top); raise InputError listing every problem."""
+    """Check merged *settings* (TOML, then flags on top); raise InputError listing every problem.
+
+    Nothing here touches the network or builds anything. The branding's fields are
+    checked by the agent's own schema (Branding.problems_of) and the group by the rule
+    the server uses (sosdesk.common.rules), so whatever passes here the agent
+    loads and the server accepts.
+    """
     problems = list(problems or [])
+    wrong_type: set[str] = set()  # said once; not said again as missing or invalid
 
     def text(key: str, default: str | None = None) -> str | None:
         value = settings.get(key, default)
         if value is not None and not isinstance(value, str):
             problems.append(f"{key} must be a text, not {value!r}")
+            wrong_type.add(key)
             return default
         return value
 
@@ -149,14 +184,13 @@ def parse_options(settings: Mapping[str, Any], *, token_given: bool,
         return value
 
     company = (text("company") or "").strip()
-    if not company:
+    if not company and "company" not in wrong_type:
         problems.append("no company name: pass --company NAME")
-    elif len(company) > 100:
-        problems.append("the company name must be at most 100 characters")
 
     insecure = flag("insecure", False)
     server_url = (text("server") or "").strip().rstrip("/")
-    problems += _url_problems(server_url, insecure)
+    if not server_url and "server" not in wrong_type:
+        problems.append("no server address: pass --server https://support.example.com")
 
     logo_png = None
     logo = settings.get("logo")
@@ -167,34 +201,35 @@ def parse_options(settings: Mapping[str, Any], *, token_given: bool,
             problems.append(str(exc))
 
     colour = text("color", "#1f6feb") or ""
-    match = _COLOUR.match(colour.strip())
-    if match:
-        digits = match.group(1)
-        digits = "".join(c * 2 for c in digits) if len(digits) == 3 else digits
-        colour = "#" + digits.lower()
-    else:
-        problems.append(f"colour {colour!r} is not a hex colour like #1f6feb")
+    short = _COLOUR.fullmatch(colour.strip())
+    if short:  # #1F6FEB, 1f6feb, #abc: the schema's own form is #rrggbb
+        digits = short.group(1)
+        colour = "#" + ("".join(c * 2 for c in digits) if len(digits) == 3 else digits).lower()
 
     welcome, waiting = text("welcome", "") or "", text("waiting", "") or ""
-    for name, value in (("welcome", welcome), ("waiting", waiting)):
-        if len(value) > 1000:
-            problems.append(f"the {name} text must be at most 1000 characters, not {len(value)}")
-
     language = text("language")
     if language in ("", "auto"):
         language = None
-    if language is not None and language not in LANGUAGES:
-        problems.append(f"language {language!r} is not one of {', '.join(LANGUAGES)} (or auto)")
-
-    group = text("group", "default") or ""
-    if not _GROUP.match(group):
-        problems.append(f"group {group!r} must be 1-64 letters, digits, spaces, '.', '_' or '-'")
-
     shortcut = flag("shortcut", True)
-
     module_id = text("module_id")
-    if module_id is not None and not _MODULE_ID.match(module_id):
-        problems.append(f"module id {module_id!r} must be 1-64 letters, digits, '-' or '_'")
+
+    branding = Branding.problems_of(
+        company_name=company, server_url=server_url, module_id=module_id, logo_png=logo_png,
+        primary_color=colour, welcome_text=welcome, waiting_text=waiting, language=language,
+        create_shortcut=shortcut)
+    missing = {"company_name": not company, "server_url": not server_url}  # said above
+    for field, problem in branding.items():
+        if not missing.get(field):
+            value = settings.get(_SETTING.get(field, field))
+            problems.append(f"{_LABELS.get(field, field).format(value=value)} {problem}")
+    if server_url and "server_url" not in branding:
+        problems += _url_policy_problems(server_url, insecure)
+
+    group = text("group", rules.DEFAULT_GROUP) or ""
+    group_problem = rules.group_problem(group)
+    if group_problem:
+        problems.append(f"group {group!r} {group_problem} (--group)")
+
     if module_id is None and not token_given:
         problems.append("no API token to register the module: set SOSDESK_TOKEN or pass --token "
                         "(or pass --module-id of a module registered before)")
@@ -222,30 +257,60 @@ def parse_options(settings: Mapping[str, Any], *, token_given: bool,
                             f"{target} (sos-builder --base-only) and pass it here with --base")
         target = current_os()
 
+    pins, pin_from = _pin_settings(settings, server_url, problems)
+
     if problems:
         raise InputError(problems)
-    options = BuildOptions(
+    return BuildOptions(
         company=company, server_url=server_url, logo_png=logo_png, primary_color=colour,
         welcome_text=welcome, waiting_text=waiting, language=language, group=group,
         create_shortcut=shortcut, out_dir=out_dir, module_id=module_id, insecure=insecure,
-        base=base, target_os=target,
+        base=base, target_os=target, pins=pins, pin_from=pin_from,
     )
-    # The agent's own schema has the last word, so the builder never stamps what it rejects.
-    leftover = options.branding(module_id or "probe").problems()
-    if leftover:
-        raise InputError(leftover)
-    return options
 
 
-def _url_problems(url: str, insecure: bool) -> list[str]:
-    if not url:
-        return ["no server address: pass --server https://support.example.com"]
+def _pin_settings(settings: Mapping[str, Any], server_url: str,
+                  problems: list[str]) -> tuple[tuple[str, ...], str | None]:
+    """The --pin values (checked) and the --pin-from address (True: the --server's)."""
+    given = settings.get("pins") or []
+    if isinstance(given, str):
+        given = [given]
+    pins: list[str] = []
+    if not isinstance(given, list):
+        problems.append(f"pins must be a list of key pins, not {given!r}")
+    else:
+        for pin in given:
+            try:
+                pins.append(parse_pin(pin))
+            except PinError as exc:
+                problems.append(f"--pin: {exc}")
+    if len(set(pins)) > MAX_PINS:
+        problems.append(f"at most {MAX_PINS} pins (the server's key and the next one), "
+                        f"not {len(set(pins))}")
+    pin_from = settings.get("pin_from")
+    if pin_from is True:
+        pin_from = server_url or None
+    if pin_from is not None:
+        if not isinstance(pin_from, str) or urlsplit(pin_from).scheme != "https":
+            problems.append(f"--pin-from needs an https:// address, not {pin_from!r}")
+            pin_from = None
+    if (pins or pin_from) and server_url and urlsplit(server_url).scheme != "https":
+        problems.append("pinning needs an https --server: a pin is checked in the TLS handshake")
+    return tuple(dict.fromkeys(pins)), pin_from
+
+
+#: The setting a Branding field comes from, where the names differ.
+_SETTING = {"company_name": "company", "server_url": "server", "logo_png": "logo",
+            "primary_color": "color", "welcome_text": "welcome", "waiting_text": "waiting",
+            "create_shortcut": "shortcut"}
+
+
+def _url_policy_problems(url: str, insecure: bool) -> list[str]:
+    """What the builder asks of an http(s) URL beyond the schema: no query, https off this machine."""
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return [f"server address {url!r} is not an http:// or https:// URL"]
     if parts.query or parts.fragment:
         return [f"server address {url!r} must not have a query or fragment"]
-    if parts.scheme == "http" and not insecure and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not insecure and not _is_loopback(parts.hostname or ""):
         # Customers' agents would send case tokens in clear text over the internet.
         return [f"server address {url!r} uses plain http to a host that is not this machine: "
                 "use https, or pass --insecure if you really mean it"]

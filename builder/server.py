@@ -1,4 +1,4 @@
-"""The few expert API calls the builder makes: register, check and revoke a module.
+"""The few expert API calls the builder makes: check the token, register, check and revoke a module.
 
 The API token only ever goes into the Authorization header; no message built
 here contains it (requests' own exceptions name the URL, never the headers).
@@ -7,7 +7,7 @@ here contains it (requests' own exceptions name the URL, never the headers).
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Iterable
 
 import requests
 
@@ -21,10 +21,18 @@ log = logging.getLogger(__name__)
 class ModuleClient:
     """Talks to ``/api/v1/modules`` of one server as one expert."""
 
-    def __init__(self, server_url: str, token: str, timeout: float = 20.0) -> None:
+    def __init__(self, server_url: str, token: str, timeout: float = 20.0,
+                 pins: Iterable[str] = ()) -> None:
         self.server_url = server_url.rstrip("/")
         self._token = token
         self.timeout = timeout
+        self.session = requests.Session()
+        self.pins = tuple(pins)
+        if self.pins:
+            # The same check as the agent's: the token goes only to the pinned server.
+            from sosdesk.agent.client import pinned_session
+
+            pinned_session(self.pins, self.session)
 
     def __repr__(self) -> str:  # never show the token, even in a debugger or a log
         return f"ModuleClient({self.server_url!r})"
@@ -33,6 +41,10 @@ class ModuleClient:
         """Register a module for company *name* whose cases land in *groupid*; returns it."""
         return self._call("POST", "/api/v1/modules", {"name": name, "groupid": groupid},
                           expect=201)
+
+    def check_access(self) -> None:
+        """Whether the server is reachable and takes the token; ServerError if not."""
+        self._call("GET", "/api/v1/me", expect=200)
 
     def get(self, module_id: str) -> dict[str, Any]:
         """The module *module_id*; ServerError if unknown or revoked."""
@@ -49,7 +61,7 @@ class ModuleClient:
     def _call(self, method: str, path: str, body: Any = None, *, expect: int) -> dict[str, Any]:
         url = self.server_url + path
         try:
-            response = requests.request(
+            response = self.session.request(
                 method, url, json=body, timeout=self.timeout,
                 headers={"Authorization": f"Bearer {self._token}"})
         except requests.RequestException as exc:
@@ -69,6 +81,13 @@ class ModuleClient:
 
 def _reason(exc: requests.RequestException) -> str:
     if isinstance(exc, requests.exceptions.SSLError):
+        from sosdesk.agent.client import error_from_exception
+        from sosdesk.agent.errors import KeyNotPinned
+
+        refused = error_from_exception(exc)
+        if isinstance(refused, KeyNotPinned):
+            return (f"it presents the key {refused.reason}, which is none of the pins; "
+                    "is this the right server, or did its key change?")
         return "its TLS certificate is not trusted"
     if isinstance(exc, requests.Timeout):
         return "it did not answer in time"

@@ -90,6 +90,7 @@ def personalize(base: Path, options: BuildOptions, module_id: str) -> Result:
             "module_id": module_id,
             "server": options.server_url,
             "group": options.group,
+            "pins": list(options.pins),
             "agent_version": version,
             "target_os": options.target_os,
             "file": exe_path.name,

@@ -21,19 +21,25 @@ import unicodedata
 from typing import Any
 from urllib.parse import urlsplit
 
+from . import rules
+from .pins import PinError, parse_pin
+
 __all__ = [
     "Branding",
     "BrandingError",
     "DEFAULT_SERVER_URL",
     "LANGUAGES",
     "MAX_LOGO_BYTES",
+    "MAX_PINS",
     "default_language",
 ]
 
 MAX_LOGO_BYTES = 2 * 1024 * 1024
 DEFAULT_SERVER_URL = "http://127.0.0.1:8080"
 LANGUAGES = ("en", "de")
-_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+#: The server's current key and the next one (rotation without rebuilding the agents).
+MAX_PINS = 2
+_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 
 
 class BrandingError(Exception):
@@ -75,45 +81,92 @@ class Branding:
     create_shortcut: bool = True
     #: Optional CA bundle (path) for a server with a private certificate.
     ca_bundle: str | None = None
+    #: Key pins (``sha256/BASE64``, see sosdesk.common.pins) of the server: when given,
+    #: the agent talks only to a server presenting one of these keys, and CA checks
+    #: no longer count (docs/security.md).
+    pins: tuple[str, ...] = ()
     #: Where this branding came from: embedded, sidecar, config or defaults.
     source: str = dataclasses.field(default="defaults", compare=False)
 
     def __post_init__(self) -> None:
+        if isinstance(self.pins, list):  # as JSON has it
+            object.__setattr__(self, "pins", tuple(self.pins))
         problems = self.problems()
         if problems:
             raise BrandingError("invalid branding: " + "; ".join(problems))
 
     def problems(self) -> list[str]:
         """Every problem with these values, one sentence each (empty when valid)."""
-        problems = []
-        if not isinstance(self.company_name, str) or not self.company_name.strip():
-            problems.append("company_name must be a non-empty text")
-        elif len(self.company_name) > 100:
-            problems.append("company_name must be at most 100 characters")
+        return [f"{field} {problem}" for field, problem in self.field_problems().items()]
+
+    def field_problems(self) -> dict[str, str]:
+        """Every problem with these values by field, e.g. {"primary_color": "must look like ..."}.
+
+        The rules the server shares (company name, module id, text limits) come
+        from sosdesk.common.rules, so the builder cannot stamp what the server refuses.
+        """
+        problems: dict[str, str] = {}
+        company = rules.company_problem(self.company_name)
+        if company:
+            problems["company_name"] = company
         scheme = urlsplit(self.server_url).scheme if isinstance(self.server_url, str) else ""
         if scheme not in ("http", "https") or not urlsplit(self.server_url).hostname:
-            problems.append(f"server_url must be an http(s) URL, not {self.server_url!r}")
-        if self.module_id is not None and not (
-            isinstance(self.module_id, str) and re.fullmatch(r"[A-Za-z0-9_-]{1,64}", self.module_id)
-        ):
-            problems.append("module_id must be 1-64 letters, digits, '-' or '_'")
+            problems["server_url"] = f"must be an http(s) URL, not {self.server_url!r}"
+        module_id = None if self.module_id is None else rules.module_id_problem(self.module_id)
+        if module_id:
+            problems["module_id"] = module_id
         if self.logo_png is not None:
             if not isinstance(self.logo_png, bytes) or not self.logo_png.startswith(b"\x89PNG"):
-                problems.append("logo must be PNG bytes")
+                problems["logo_png"] = "must be PNG bytes"
             elif len(self.logo_png) > MAX_LOGO_BYTES:
-                problems.append(f"logo must be at most {MAX_LOGO_BYTES // 1024} KiB")
-        if not isinstance(self.primary_color, str) or not _COLOUR.match(self.primary_color):
-            problems.append(f"primary_color must look like #1f6feb, not {self.primary_color!r}")
+                problems["logo_png"] = f"must be at most {MAX_LOGO_BYTES // 1024} KiB"
+        if not isinstance(self.primary_color, str) or not _COLOUR.fullmatch(self.primary_color):
+            problems["primary_color"] = f"must look like #1f6feb, not {self.primary_color!r}"
         for name in ("welcome_text", "waiting_text"):
-            value = getattr(self, name)
-            if not isinstance(value, str) or len(value) > 1000:
-                problems.append(f"{name} must be a text of at most 1000 characters")
+            text = rules.text_problem(getattr(self, name), rules.LIMITS[name])
+            if text:
+                problems[name] = text
         if self.language is not None and self.language not in LANGUAGES:
-            problems.append(f"language must be one of {', '.join(LANGUAGES)}")
+            problems["language"] = f"must be one of {', '.join(LANGUAGES)}"
         if not isinstance(self.create_shortcut, bool):
-            problems.append("create_shortcut must be true or false")
+            problems["create_shortcut"] = "must be true or false"
         if self.ca_bundle is not None and not isinstance(self.ca_bundle, str):
-            problems.append("ca_bundle must be a file path")
+            problems["ca_bundle"] = "must be a file path"
+        pins = self._pin_problems(scheme)
+        if pins:
+            problems["pins"] = "; ".join(pins)
+        return problems
+
+    @classmethod
+    def problems_of(cls, **values: Any) -> dict[str, str]:
+        """The field_problems() a Branding of *values* would have, without raising (the builder's check)."""
+        draft = object.__new__(cls)
+        for field in dataclasses.fields(cls):
+            object.__setattr__(draft, field.name, values.get(field.name, field.default))
+        return draft.field_problems()
+
+    def _pin_problems(self, scheme: str) -> list[str]:
+        """The problems with ``pins``, each worded to follow the field's name."""
+        if not isinstance(self.pins, tuple):
+            return ["must be a list of key pins"]
+        if not self.pins:
+            return []
+        problems = []
+        for pin in self.pins:
+            try:
+                if parse_pin(pin) != pin:
+                    raise PinError(f"{pin!r} has blanks around it")
+            except PinError as exc:
+                problems.append(str(exc))
+        if len(self.pins) > MAX_PINS:
+            problems.append(f"may hold at most {MAX_PINS} pins (the server's key and the next one), "
+                            f"not {len(self.pins)}")
+        if len(set(self.pins)) != len(self.pins):
+            problems.append("name the same pin twice")
+        if scheme != "https":
+            problems.append("need an https server_url (a pin is checked in the TLS handshake)")
+        if self.ca_bundle is not None:
+            problems.append("or ca_bundle, not both: pins replace the CA checks")
         return problems
 
     @property

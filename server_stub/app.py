@@ -14,6 +14,7 @@ from typing import Callable
 from . import __version__
 from .auth import PasswordChecks
 from .ratelimit import RateLimiter
+from .relay import RelayHub
 from .store import Store
 
 
@@ -23,6 +24,7 @@ class Settings:
 
     version: str = __version__
     max_body: int = 64 * 1024
+    max_frame_body: int = 4 * 1024 * 1024  # the one route that takes more: a screen's frame
     idle_timeout: float = 15.0  # per socket operation and per whole request
     session_ttl: int = 12 * 3600
     secure_cookies: bool = False
@@ -66,10 +68,22 @@ class App:
     password_checks: PasswordChecks = dataclasses.field(default_factory=_password_checks)
     # Set when the server stops: long-polls answer at once, connections close.
     stopping: threading.Event = dataclasses.field(default_factory=threading.Event)
+    #: The remote sessions' live state (memory only; sessions.py drives it).
+    relays: RelayHub = dataclasses.field(default_factory=RelayHub)
 
     def __post_init__(self) -> None:
         if self.limiters is None:
             self.limiters = Limiters.for_settings(self.settings)
+        # The expert's case views carry the live state; a session ends with its case.
+        self.store.live = self.relays.live
+        self.store.on_cases_ended(self._end_sessions)
 
-
-__all__ = ["App", "Limiters", "Settings"]
+    def _end_sessions(self, case_ids: set[int]) -> None:
+        """Drop the relays of cases that were closed, expired or deleted (and are still so:
+        a rolled-back close leaves its id behind, see changes.ChangeFeed.notify)."""
+        known = [case_id for case_id in case_ids if self.relays.find(case_id) is not None]
+        statuses = self.store.case_statuses(known)
+        for case_id in known:
+            status = statuses.get(case_id, "deleted")
+            if status in ("closed", "expired", "deleted"):
+                self.relays.drop(case_id, f"case_{status}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
-from typing import Any
+from typing import Any, Callable
 
 from . import core
 from .changes import ChangeFeed
@@ -33,6 +33,13 @@ class Cases(Database):
 
     _feed: ChangeFeed
     default_validity: int
+    #: The live state of a case, (online, remote), from server memory (relay.RelayHub.live);
+    #: the store alone knows none.
+    live: Callable[[int, int], tuple[bool, dict | None]] = staticmethod(lambda case_id, now: (False, None))
+
+    def _view(self, row: sqlite3.Row, now: int) -> dict:
+        """A case as experts see it, with its live state."""
+        return case_view(row, *self.live(row["id"], now))
 
     def _expire_due(self, db: sqlite3.Connection, now: int, where: str = "", args: tuple = (),
                     limit: int | None = None) -> int:
@@ -67,6 +74,8 @@ class Cases(Database):
         """Apply *event* to a case in *status* (core's table decides), and record it."""
         new = core.next_status(status, event)
         closed_at = now if new in core.FINAL_STATUSES else None
+        if closed_at is not None:
+            self._feed.end(case_id)
         db.execute(f"UPDATE cases SET status = ?, closed_at = COALESCE(?, closed_at), version = ?"
                    f"{extra} WHERE id = ?", (new, closed_at, self._feed.bump(case_id), *args, case_id))
         db.execute("INSERT INTO case_events (case_id, at, actor, event, from_status, to_status) "
@@ -116,7 +125,7 @@ class Cases(Database):
                 fields["assigned_at"] = now
             case_id = self._insert_case(db, fields, f"expert:{expert_id}", now)
         self._feed.notify()
-        return case_view(self._case_row(case_id))
+        return self._view(self._case_row(case_id), now)
 
     def _check_assignee(self, db: sqlite3.Connection, fields: dict) -> None:
         """Refuse an assignee who is no expert (before the write, as a field error)."""
@@ -158,7 +167,7 @@ class Cases(Database):
         code = core.parse_code(code_text)
         with self._tx(read_mostly=True) as db:
             row = self._fresh(db, self._id_for_code(db, code), now)
-        return case_view(self._case_row(row["id"]))
+        return self._view(self._case_row(row["id"]), now)
 
     def list_cases(self, filters: dict[str, Any], now: int, offset: int = 0,
                    limit: int = 100) -> dict:
@@ -235,7 +244,7 @@ class Cases(Database):
             self.expire_due(now)
             rows = self._read(sql, (*args, limit + 1, offset))
         more = len(rows) > limit
-        return {"sessions": [case_view(r) for r in rows[:limit]],
+        return {"sessions": [self._view(r, now) for r in rows[:limit]],
                 "next_offset": offset + limit if more else None}
 
     def history(self, code_text: str, now: int) -> list[dict]:
@@ -259,7 +268,7 @@ class Cases(Database):
             row = self._fresh(db, self._id_for_code(db, code), now)
             if row["status"] in core.FINAL_STATUSES:
                 if state == "closed" and row["status"] == CLOSED and not fields:
-                    return case_view(self._case_row(row["id"]))  # closing twice is a no-op
+                    return self._view(self._case_row(row["id"]), now)  # closing twice is a no-op
                 core.next_status(row["status"], "close")  # raises case_closed / case_expired
             self._check_assignee(db, fields)
             if "assigned_userid" in fields:
@@ -274,7 +283,7 @@ class Cases(Database):
             if state == "closed":
                 self._transition(db, row["id"], row["status"], "close", f"expert:{expert_id}", now)
         self._feed.notify()
-        return case_view(self._case_row(row["id"]))
+        return self._view(self._case_row(row["id"]), now)
 
     def connect(self, code_text: str, expert_id: int, now: int) -> dict:
         """The expert's Connect: the expert side starts the session and takes the case."""
@@ -285,7 +294,7 @@ class Cases(Database):
                 core.next_status(row["status"], "start")  # raises case_closed / case_expired
             if row["expert_started_at"] is not None:
                 if row["assigned_userid"] == expert_id:
-                    return case_view(self._case_row(row["id"]))  # pressing twice is a no-op
+                    return self._view(self._case_row(row["id"]), now)  # pressing twice is a no-op
                 holder = db.execute("SELECT name FROM experts WHERE id = ?",
                                     (row["assigned_userid"],)).fetchone()
                 raise Conflict(f"{holder[0] if holder else 'another expert'} is already connected "
@@ -294,7 +303,7 @@ class Cases(Database):
                              ", expert_started_at = ?, assigned_userid = ?, assigned_at = ?",
                              (now, expert_id, now))
         self._feed.notify()
-        return case_view(self._case_row(row["id"]))
+        return self._view(self._case_row(row["id"]), now)
 
     def delete_cases(self, codes: Any) -> int:
         """Delete several cases in one transaction: all of them or, if any is unknown, none."""
@@ -313,5 +322,6 @@ class Cases(Database):
                                code="case_not_found", missing=missing)
             db.executemany("DELETE FROM cases WHERE id = ?", [(i,) for i in ids])
             self._feed.bump(*ids)  # their waiters wake to find them gone
+            self._feed.end(*ids)
         self._feed.notify()
         return len(ids)

@@ -7,10 +7,13 @@ changed; the console's change feed waits on a condition of the store lock.
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any, Callable
 
 from . import core
+
+log = logging.getLogger("sosdesk.store")
 
 
 class ChangeFeed:
@@ -26,6 +29,9 @@ class ChangeFeed:
         self._waiters_lock = threading.Lock()  # taken after the store lock, never before
         self._case_waiters: dict[int, set[threading.Event]] = {}
         self._changed_cases: set[int] = set()  # changed since the last notify (store lock)
+        self._ended_cases: set[int] = set()  # closed, expired or deleted since then (store lock)
+        #: Called by notify with the ids of cases that ended (the remote sessions end with them).
+        self.on_ended: Callable[[set[int]], None] | None = None
         self.stopping = False
 
     def bump(self, case_id: int | None, *more: int) -> int:
@@ -38,6 +44,10 @@ class ChangeFeed:
             self._changed_cases.update((case_id, *more))
         return self._version
 
+    def end(self, *case_ids: int) -> None:
+        """Note cases that were closed, expired or deleted (under the lock, with their bump)."""
+        self._ended_cases.update(case_ids)
+
     def notify(self) -> None:
         """Wake the console's feed and the waiters of the cases changed since the last call.
 
@@ -48,12 +58,18 @@ class ChangeFeed:
         """
         with self._changed:
             changed, self._changed_cases = self._changed_cases, set()
+            ended, self._ended_cases = self._ended_cases, set()
             self._changed.notify_all()
         with self._waiters_lock:
             events = [event for case_id in changed
                       for event in self._case_waiters.get(case_id, ())]
         for event in events:
             event.set()
+        if ended and self.on_ended is not None:
+            try:
+                self.on_ended(ended)
+            except Exception:  # a listener's bug must not undo the change it hears of
+                log.exception("ending the sessions of closed cases failed")
 
     def stop(self) -> None:
         """Make every wait answer now, and every later one at once (the server is stopping)."""

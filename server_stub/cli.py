@@ -1,6 +1,7 @@
 """``sos-server``: run the server and manage expert accounts.
 
     sos-server serve [--host 127.0.0.1] [--port 8080] [--db PATH] [--port-file FILE]
+                     [--tls-cert FILE --tls-key FILE [--http-redirect-port PORT]]
     sos-server expert add NAME        asks for a password, prints an API token once
     sos-server expert list
     sos-server expert remove NAME
@@ -31,6 +32,7 @@ from .errors import ServerError
 from .paths import default_db_path
 from .server import running
 from .store import Store
+from .tls import Certificate
 
 log = logging.getLogger("sosdesk.server")
 
@@ -58,7 +60,16 @@ def _parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--idle-timeout", type=float, default=15.0,
                            help="seconds a client may take to send a request (default 15)")
     serve_cmd.add_argument("--secure-cookies", action="store_true",
-                           help="mark the login cookie Secure (when served behind HTTPS)")
+                           help="mark the login cookie Secure (behind an HTTPS reverse proxy; "
+                                "with --tls-cert it is always Secure)")
+    serve_cmd.add_argument("--tls-cert", type=Path, default=None, metavar="FILE",
+                           help="serve https with this PEM certificate (the chain may follow it "
+                                "in the file); renewed files are picked up without a restart")
+    serve_cmd.add_argument("--tls-key", type=Path, default=None, metavar="FILE",
+                           help="the certificate's private key (PEM, unencrypted)")
+    serve_cmd.add_argument("--http-redirect-port", type=int, default=None, metavar="PORT",
+                           help="with TLS: also listen for plain HTTP on PORT and redirect "
+                                "every request to https")
     serve_cmd.add_argument("--quiet", action="store_true", help="no access log")
     serve_cmd.add_argument("--port-file", type=Path, default=None, metavar="FILE",
                            help="once listening, write the URL and port there as JSON "
@@ -145,12 +156,21 @@ def _stop_signals() -> Iterator[list[int]]:
             signal.signal(sig, handler)
 
 
-def _serve(app: App, args: argparse.Namespace) -> None:
+def _serve(app: App, args: argparse.Namespace, tls: Certificate | None) -> None:
     """Serve until SIGINT or SIGTERM, then stop gracefully."""
     # The handlers go in first: a starter that sees the port file may signal at once.
-    with _stop_signals() as received, running(app, args.host, args.port) as server:
+    with _stop_signals() as received, running(app, args.host, args.port, tls=tls,
+                                              redirect_port=args.http_redirect_port) as server:
         print(f"sosdesk server listening on {server.url}  (database: {app.store.path}; "
               f"open {server.url}/ to log in; Ctrl+C stops)", flush=True)
+        if tls is not None:
+            print(f"TLS: {tls.describe()}", flush=True)
+            if tls.info is not None and tls.info.not_after.timestamp() < time.time():
+                print("TLS: WARNING: this certificate has expired; clients will refuse it",
+                      flush=True)
+        if server.redirect is not None:
+            print(f"plain HTTP on port {server.redirect.server_address[1]} redirects to https",
+                  flush=True)
         if args.port_file:
             _write_port_file(args.port_file, server.url)
         try:
@@ -173,14 +193,27 @@ def run(argv: list[str] | None = None) -> int:
             raise CliError("--sos-limit must be at least 1 (new SOS cases per address per 10 minutes)")
         if not 0 < args.idle_timeout <= 3600:
             raise CliError("--idle-timeout must be more than 0 and at most 3600 seconds")
+        if (args.tls_cert is None) != (args.tls_key is None):
+            raise CliError("--tls-cert and --tls-key go together: give both (or neither, for "
+                           "plain HTTP)")
+        if args.http_redirect_port is not None:
+            if args.tls_cert is None:
+                raise CliError("--http-redirect-port redirects to https: it needs --tls-cert "
+                               "and --tls-key")
+            if not 0 <= args.http_redirect_port <= 65535:
+                raise CliError(f"--http-redirect-port must be 0-65535, not {args.http_redirect_port}")
+        # Before the database: a wrong certificate path should not create one.
+        tls = (Certificate(args.tls_cert.expanduser().absolute(), args.tls_key.expanduser().absolute())
+               if args.tls_cert is not None else None)
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         if args.quiet:
             logging.getLogger("sosdesk.access").setLevel(logging.WARNING)
         store = _open_store(_db_path(args.db), int(args.validity_hours * 3600))
         _ensure_first_expert(store)
+        # Over TLS every cookie is Secure anyway (the handler adds it).
         settings = Settings(idle_timeout=args.idle_timeout, secure_cookies=args.secure_cookies,
                             sos_per_10min=args.sos_limit)
-        _serve(App(store, settings), args)
+        _serve(App(store, settings), args, tls)
         return 0
     path = _db_path(args.db)
     name = _text(args.name, "NAME") if args.action != "list" else ""

@@ -2,14 +2,19 @@
 
 Statuses (from the product text) and the only ways between them::
 
-    event    new          pending      in_progress  closed  expired
-    start    pending      in_progress  -            -       -
-    close    closed       closed       closed       -       -
-    expire   expired      expired      expired      -       -
+    event                new      pending      in_progress  closed  expired
+    start                pending  pending      -            -       -
+    session_established  -        in_progress  -            -       -
+    close                closed   closed       closed       -       -
+    expire               expired  expired      expired      -       -
 
 ``start`` is one side (expert or customer) starting the session; the same side
-starting again is not an event (see ``start_event``). ``closed`` and
-``expired`` are final. Everything here takes time as an argument.
+starting again is not an event (see ``start_event``). Both sides having started
+is still ``pending``: "In progress" means both partners are connected over the
+remote session, which is ``session_established`` (the customer allowed viewing
+and the assignee's viewer is attached; docs/remote-session.md). Statuses never
+go back: ``closed`` and ``expired`` are final, and a session that stops leaves
+the case in progress. Everything here takes time as an argument.
 """
 
 from __future__ import annotations
@@ -20,18 +25,22 @@ import time
 from datetime import datetime
 from typing import Any
 
+from sosdesk.common import rules
+
 from .errors import Conflict, InvalidInput
 
 NEW, PENDING, IN_PROGRESS, CLOSED, EXPIRED = "new", "pending", "in_progress", "closed", "expired"
 STATUSES = (NEW, PENDING, IN_PROGRESS, CLOSED, EXPIRED)
 OPEN_STATUSES = (NEW, PENDING, IN_PROGRESS)
 FINAL_STATUSES = (CLOSED, EXPIRED)
-EVENTS = ("start", "close", "expire")
+ESTABLISHED = "session_established"
+EVENTS = ("start", ESTABLISHED, "close", "expire")
 
 #: The one table of transitions: (status, event) -> next status.
 TRANSITIONS: dict[tuple[str, str], str] = {
     (NEW, "start"): PENDING,
-    (PENDING, "start"): IN_PROGRESS,
+    (PENDING, "start"): PENDING,
+    (PENDING, ESTABLISHED): IN_PROGRESS,
     (NEW, "close"): CLOSED,
     (PENDING, "close"): CLOSED,
     (IN_PROGRESS, "close"): CLOSED,
@@ -128,39 +137,70 @@ def parse_iso(text: Any, field: str) -> int:
 
 
 # -- validation of case fields ------------------------------------------------
+# The rules themselves (limits, group names, module ids) live in sosdesk.common.rules,
+# which the builder and the agent's branding use too; here they are applied to
+# request bodies and named the way the API names its fields.
 
-LIMITS = {"name": 100, "email": 254, "custom_api": 4000, "description": 4000,
-          "waiting_message": 1000}
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_GROUP = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
-DEFAULT_GROUP = "default"
+LIMITS = rules.LIMITS
+DEFAULT_GROUP = rules.DEFAULT_GROUP
 
 
 def _text(body: dict, key: str, limit: int, errors: dict, label: str | None = None) -> str | None:
     value = body.get(key)
-    label = label or key
     if value is None:
         return None
-    if not isinstance(value, str):
-        errors[label] = "must be a text"
-        return None
-    if len(value) > limit:
-        errors[label] = f"must be at most {limit} characters"
-        return None
-    if "\x00" in value:
-        errors[label] = "must not contain NUL characters"
+    problem = rules.text_problem(value, limit)
+    if problem:
+        errors[label or key] = problem
         return None
     return value
 
 
 def validate_groupid(value: Any, errors: dict, field: str = "groupid") -> str | None:
-    """A group (queue) name: 1-64 letters, digits, space, '_', '-', '.'."""
+    """A group (queue) name (see rules.group_problem); None stays None."""
     if value is None:
         return None
-    if not isinstance(value, str) or not _GROUP.match(value):
-        errors[field] = "must be 1-64 letters, digits, spaces, '.', '_' or '-'"
+    problem = rules.group_problem(value)
+    if problem:
+        errors[field] = problem
         return None
     return value
+
+
+def validate_module_id(value: Any, errors: dict, field: str = "module_id") -> str | None:
+    """A module id sent by an agent (see rules.module_id_problem); None stays None."""
+    if value is None:
+        return None
+    problem = rules.module_id_problem(value)
+    if problem:
+        errors[field] = problem
+        return None
+    return value
+
+
+def validate_module_fields(body: Any) -> tuple[str, str]:
+    """A new module's {name, groupid} -> (name without outer spaces, group).
+
+    A missing or null groupid is the default group. Raises InvalidInput with one
+    message per bad field.
+    """
+    if not isinstance(body, dict):
+        raise InvalidInput("the request body must be a JSON object")
+    errors: dict[str, str] = {}
+    for key in body:
+        if key not in ("name", "groupid"):
+            errors[key] = "unknown field"
+    name = body.get("name")
+    problem = rules.company_problem(name)
+    if problem:
+        errors["name"] = problem
+    groupid = body.get("groupid")
+    if groupid is None:
+        groupid = DEFAULT_GROUP
+    validate_groupid(groupid, errors)
+    if errors:
+        raise InvalidInput("some fields are invalid", fields=errors)
+    return name.strip(), groupid
 
 
 def validate_case_fields(body: Any, now: int, *, creating: bool) -> dict[str, Any]:
@@ -199,8 +239,9 @@ def validate_case_fields(body: Any, now: int, *, creating: bool) -> dict[str, An
                     errors[f"end_customer.{key}"] = "unknown field"
             name = _text(customer, "name", LIMITS["name"], errors, "end_customer.name")
             email = _text(customer, "email", LIMITS["email"], errors, "end_customer.email")
-            if email and not _EMAIL.match(email):
-                errors["end_customer.email"] = "must be an e-mail address"
+            bad_email = rules.email_problem(email) if email else None  # "" clears the address
+            if bad_email:
+                errors["end_customer.email"] = bad_email
             elif "end_customer.email" not in errors and "email" in customer:
                 out["customer_email"] = email or ""
             if "end_customer.name" not in errors and "name" in customer:
@@ -209,7 +250,7 @@ def validate_case_fields(body: Any, now: int, *, creating: bool) -> dict[str, An
         value = body["assigned_userid"]
         if value is None:
             out["assigned_userid"] = None
-        elif isinstance(value, str) and re.fullmatch(r"u\d{1,18}", value):
+        elif isinstance(value, str) and re.fullmatch(r"u[0-9]{1,18}", value):
             # TeamViewer's "u0" is nobody: it unassigns, like null.
             out["assigned_userid"] = int(value[1:]) or None
         else:
@@ -239,7 +280,7 @@ def validate_case_fields(body: Any, now: int, *, creating: bool) -> dict[str, An
 
 
 def validate_device(body: Any, errors: dict) -> dict[str, str]:
-    """Device info from an agent: hostname, os, user (each <= 255 characters)."""
+    """Device info from an agent: hostname, os, user (each <= LIMITS['device'] characters)."""
     device = body.get("device") if isinstance(body, dict) else None
     out = {"device_hostname": "", "device_os": "", "device_user": ""}
     if device is None:
@@ -248,7 +289,7 @@ def validate_device(body: Any, errors: dict) -> dict[str, str]:
         errors["device"] = "must be an object with hostname, os, user"
         return out
     for key in ("hostname", "os", "user"):
-        value = _text(device, key, 255, errors, f"device.{key}")
+        value = _text(device, key, LIMITS["device"], errors, f"device.{key}")
         if value is not None:
             out[f"device_{key}"] = value
     return out
@@ -256,7 +297,8 @@ def validate_device(body: Any, errors: dict) -> dict[str, str]:
 
 def validate_device_id(value: Any, errors: dict) -> str | None:
     """The agent's secret device id: 16-128 URL-safe characters."""
-    if isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9_-]{16,128}", value):
+    problem = rules.device_id_problem(value)
+    if problem is None:
         return value
-    errors["device_id"] = "must be 16-128 letters, digits, '-' or '_'"
+    errors["device_id"] = problem
     return None

@@ -40,9 +40,7 @@ class CustomerCases(Cases):
         device_id = core.validate_device_id(body.get("device_id"), errors)
         device = core.validate_device(body, errors)
         description = core._text(body, "description", core.LIMITS["description"], errors) or ""
-        module_id = body.get("module_id")
-        if module_id is not None and not isinstance(module_id, str):
-            errors["module_id"] = "must be a text"
+        module_id = core.validate_module_id(body.get("module_id"), errors)
         for key in body:
             if key not in ("device_id", "device", "description", "module_id"):
                 errors[key] = "unknown field"

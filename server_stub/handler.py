@@ -1,9 +1,11 @@
 """The connection handler: reads a request's head and body off the socket with
-every protocol protection, hands them to ``http_api.dispatch`` and writes the
-answer with the security headers. Nothing here knows a route or a credential.
+every protocol protection, hands them to its server's ``answer`` (``http_api.dispatch``,
+or the https redirect) and writes the answer with the security headers. Nothing
+here knows a route or a credential.
 
-Its server (``server.Server``) gives it ``app``, ``watchdog`` and the count of
-requests in flight.
+Its server (``server.Server``) gives it ``app``, ``answer``, ``watchdog``, the count
+of requests in flight and ``tls`` (the socket is already a TLS one then): over TLS
+every answer carries Strict-Transport-Security and every cookie is Secure.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from .errors import ServerError
-from .http_api import dispatch, error_response
+from .http_api import body_limit, error_response
 from .request import Headers, HttpError, Response
+from .tls import HSTS, secure_cookie
 
 log = logging.getLogger("sosdesk.server")
 access_log = logging.getLogger("sosdesk.access")
@@ -121,7 +124,7 @@ class Handler(BaseHTTPRequestHandler):
         digits = lengths[0].strip(" \t").lstrip("0") or "0"
         # Over 18 digits is past any body we take (and int() refuses 4,301 digits).
         length = int(digits) if len(digits) <= 18 else 10**18
-        max_body = self.server.app.settings.max_body
+        max_body = body_limit(self.server.app, self.command, self.path)
         if length > max_body:
             raise HttpError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "body_too_large",
                             f"the body may be at most {max_body} bytes", close=True)
@@ -147,8 +150,8 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         self.server.watchdog.done(self.connection)  # the request is in; answering may take long
-        self._send(dispatch(self.server.app, self.command, self.path, Headers(self.headers.items()),
-                            body, self.client_address[0]))
+        self._send(self.server.answer(self.server.app, self.command, self.path,
+                                      Headers(self.headers.items()), body, self.client_address[0]))
 
     def _send(self, response: Response) -> None:
         if response.close:
@@ -159,7 +162,12 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         for name, value in SECURITY_HEADERS:
             self.send_header(name, value)
+        over_tls = self.server.tls is not None
+        if over_tls:
+            self.send_header(*HSTS)
         for name, value in response.headers:
+            if over_tls and name.lower() == "set-cookie":
+                value = secure_cookie(value)  # a cookie sent over TLS never travels in clear
             self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")

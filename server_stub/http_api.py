@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import parse_qsl, urlsplit
 
 from . import routes as r
+from . import session_routes as s
 from .app import App
 from .errors import (Busy, Conflict, Forbidden, InvalidInput, NotFound, RateLimited,
                      ServerError, StorageUnavailable, Unauthorized)
@@ -81,6 +82,7 @@ class Route:
     template: str
     caller: str  # public | expert | customer | agent
     handler: Callable[[App, Request], Any]
+    big_body: bool = False  # takes a body up to Settings.max_frame_body (a screen's frame)
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -105,6 +107,14 @@ ROUTES: tuple[Route, ...] = (
     Route("DELETE", "/api/v1/sessions/{code}", "expert", r.delete_session),
     Route("POST", "/api/v1/sessions/{code}/connect", "expert", r.connect_session),
     Route("GET", "/api/v1/sessions/{code}/history", "expert", r.session_history),
+    Route("GET", "/api/v1/sessions/{code}/remote", "expert", s.viewer_remote),
+    Route("POST", "/api/v1/sessions/{code}/remote/control", "expert", s.viewer_control),
+    Route("POST", "/api/v1/sessions/{code}/remote/monitor", "expert", s.viewer_monitor),
+    Route("POST", "/api/v1/sessions/{code}/remote/input", "expert", s.viewer_input),
+    Route("POST", "/api/v1/sessions/{code}/remote/refresh", "expert", s.viewer_refresh),
+    Route("POST", "/api/v1/sessions/{code}/remote/disconnect", "expert", s.viewer_disconnect),
+    Route("GET", "/api/v1/sessions/{code}/chat", "expert", s.expert_chat_read),
+    Route("POST", "/api/v1/sessions/{code}/chat", "expert", s.expert_chat_send),
     Route("GET", "/api/v1/changes", "expert", r.changes),
     Route("GET", "/api/v1/groups", "expert", r.list_groups),
     Route("GET", "/api/v1/modules", "expert", r.list_modules),
@@ -116,6 +126,13 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/v1/customer/case", "customer", r.customer_case),
     Route("POST", "/api/v1/customer/case/start", "customer", r.customer_start),
     Route("POST", "/api/v1/customer/case/close", "customer", r.customer_close),
+    Route("GET", "/api/v1/customer/chat", "customer", s.customer_chat_read),
+    Route("POST", "/api/v1/customer/chat", "customer", s.customer_chat_send),
+    Route("GET", "/api/v1/customer/session/inbox", "customer", s.agent_inbox),
+    Route("POST", "/api/v1/customer/session/consent", "customer", s.agent_consent),
+    Route("POST", "/api/v1/customer/session/stop", "customer", s.agent_stop),
+    Route("POST", "/api/v1/customer/session/screen-info", "customer", s.agent_screen_info),
+    Route("POST", "/api/v1/customer/session/frame", "customer", s.agent_frame, big_body=True),
 )
 _COMPILED = [(route, route.pattern) for route in ROUTES]
 
@@ -134,6 +151,19 @@ def match(method: str, path: str) -> tuple[Route, dict[str, str]]:
         raise HttpError(HTTPStatus.METHOD_NOT_ALLOWED, "method_not_allowed",
                         f"{method} is not allowed here; allowed: {', '.join(allow)}", allow=allow)
     raise NotFound(f"no such route: {path}", code="unknown_route")
+
+
+def body_limit(app: App, method: str, target: str) -> int:
+    """The largest body the request may have, known from its method and path alone.
+
+    The handler reads a body before routing (a body left unread would be taken for
+    the next request), so the limit must be known before the body is.
+    """
+    try:
+        route, _ = match(method, urlsplit(target).path)
+    except (ServerError, ValueError):
+        return app.settings.max_body  # answered with its error once the body is read
+    return app.settings.max_frame_body if route.big_body else app.settings.max_body
 
 
 # -- one request ------------------------------------------------------------------------
@@ -214,5 +244,5 @@ def _cookie(headers: Headers) -> str | None:
     return None
 
 
-__all__ = ["ROUTES", "Route", "SESSION_COOKIE", "STATUS_OF", "authenticate", "dispatch",
-           "error_response", "match", "status_of"]
+__all__ = ["ROUTES", "Route", "SESSION_COOKIE", "STATUS_OF", "authenticate", "body_limit",
+           "dispatch", "error_response", "match", "status_of"]

@@ -10,7 +10,7 @@ from typing import Any
 
 from . import core
 from .db import Database
-from .errors import InvalidInput, NotFound
+from .errors import NotFound
 from .views import module_view
 
 
@@ -19,18 +19,7 @@ class Modules(Database):
 
     def create_module(self, body: Any, expert_id: int, now: int) -> dict:
         """Register a personalized agent: {name, groupid} -> module with its id."""
-        errors: dict[str, str] = {}
-        if not isinstance(body, dict):
-            raise InvalidInput("the request body must be a JSON object")
-        name = body.get("name")
-        if not isinstance(name, str) or not name.strip() or len(name) > 100:
-            errors["name"] = "must be a text of 1-100 characters"
-        groupid = core.validate_groupid(body.get("groupid", core.DEFAULT_GROUP), errors)
-        for key in body:
-            if key not in ("name", "groupid"):
-                errors[key] = "unknown field"
-        if errors:
-            raise InvalidInput("some fields are invalid", fields=errors)
+        name, groupid = core.validate_module_fields(body)
         module_id = "m" + secrets.token_hex(8)
         with self._tx() as db:
             db.execute("INSERT INTO modules VALUES (?,?,?,?,?,NULL)",

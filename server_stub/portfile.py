@@ -1,7 +1,8 @@
 """The ready signal for programs that start ``sos-server serve --port-file FILE``.
 
 Once the server listens (and after its first lines are printed), FILE holds
-``{"url": "http://127.0.0.1:8080", "host": "127.0.0.1", "port": 8080, "pid": 1234}``.
+``{"url": "http://127.0.0.1:8080", "host": "127.0.0.1", "port": 8080, "pid": 1234}``
+(``https://`` when it serves TLS).
 It is written to a temporary file beside it and renamed, so whoever sees FILE
 sees all of it; a graceful stop removes it. A starter removes a stale FILE,
 starts the server and waits for FILE with ``wait``: no scraping of stdout.
@@ -24,7 +25,7 @@ class NotReady(Exception):
 
 def write(path: Path, url: str) -> None:
     """Write *path* atomically: the bound URL, host, port and this process's id."""
-    host, _, port = url.removeprefix("http://").rpartition(":")
+    host, _, port = url.partition("://")[2].rpartition(":")
     text = json.dumps({"url": url, "host": host, "port": int(port), "pid": os.getpid()})
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:

@@ -11,6 +11,7 @@ import mimetypes
 import re
 from typing import Any
 
+from . import sessions
 from .app import App
 from .errors import InvalidInput, NotFound, RateLimited, ServerError, Unauthorized
 from .ratelimit import RateLimiter
@@ -133,7 +134,12 @@ def bulk_delete(app: App, req: Request) -> Any:
 
 
 def connect_session(app: App, req: Request) -> Any:
-    return app.store.connect(req.params["code"], _expert(req)["id"], req.now)
+    """Connect: assign the case, start the expert's side and ask the customer to allow viewing."""
+    expert = _expert(req)
+    app.store.connect(req.params["code"], expert["id"], req.now)
+    case_id = app.store.case_id_for_code(req.params["code"], req.now)
+    sessions.request_view(app, case_id, expert, app.clock())
+    return app.store.get_case(req.params["code"], req.now)
 
 
 def session_history(app: App, req: Request) -> Any:
@@ -212,9 +218,18 @@ def customer_join(app: App, req: Request) -> Any:
 def customer_case(app: App, req: Request) -> Any:
     since = req.int_query("since", -1, -1, 2**62)
     wait = req.int_query("wait", 0, 0, MAX_LONG_POLL)
-    if wait and not app.stopping.is_set():
+    if not (wait and not app.stopping.is_set()):
+        case = app.store.customer_case(_case_id(req), req.now)
+        if case["state"] == "open":  # the agent is there (its presence, as the inbox's)
+            sessions.agent_seen(app, _case_id(req), app.clock())
+        return case
+    relay = app.relays.get(_case_id(req), app.clock())
+    relay.agent_poll(app.clock(), started=True)
+    try:
+        sessions.note_presence(app, relay, app.clock())
         return app.store.wait_customer_case(_case_id(req), since, wait, app.clock)
-    return app.store.customer_case(_case_id(req), req.now)
+    finally:
+        relay.agent_poll(app.clock(), started=False)
 
 
 def customer_start(app: App, req: Request) -> Any:

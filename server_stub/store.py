@@ -9,6 +9,7 @@ keep one concern, over one connection (db.Database):
 - modules.py: personalized agents (modules) and groups;
 - cases.py: cases as experts see them, expiry;
 - customers.py: the customer's own case;
+- session_log.py: remote sessions in the history, the chat, the session's status change;
 - changes.py: the change feed and the long-polls' waiters;
 - views.py: how rows look in the API.
 """
@@ -22,9 +23,10 @@ from .accounts import Accounts
 from .changes import ChangeFeed
 from .customers import CustomerCases
 from .modules import Modules
+from .session_log import SessionLog
 
 
-class Store(CustomerCases, Accounts, Modules):
+class Store(CustomerCases, SessionLog, Accounts, Modules):
     """The server's state. Every public method that changes something takes *now*."""
 
     def __init__(self, path: str, default_validity: int = core.DEFAULT_VALIDITY) -> None:
@@ -34,6 +36,10 @@ class Store(CustomerCases, Accounts, Modules):
         self._token_key = bytes.fromhex(self._meta("customer_token_key"))
         newest = self._read("SELECT COALESCE(MAX(version), 0) FROM cases")[0][0]
         self._feed = ChangeFeed(self._lock, newest)
+
+    def on_cases_ended(self, listener: Callable[[set[int]], None]) -> None:
+        """Call *listener* with the ids of cases closed, expired or deleted, after each change."""
+        self._feed.on_ended = listener
 
     def wake_waiters(self) -> None:
         """Make every long-poll answer now (the server is stopping)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Any, Mapping, Union
 
@@ -11,8 +12,13 @@ from . import core
 Record = Union[sqlite3.Row, Mapping[str, Any]]
 
 
-def case_view(row: Record) -> dict[str, Any]:
-    """A case as the expert API shows it (TeamViewer's field names where they exist)."""
+def case_view(row: Record, online: bool = False,
+              remote: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A case as the expert API shows it (TeamViewer's field names where they exist).
+
+    *online* (the customer's agent is there now) and *remote* (the remote
+    session's state, None without one) are live state from server memory.
+    """
     return {
         "code": core.format_code(row["code"]),
         "status": row["status"],
@@ -35,6 +41,8 @@ def case_view(row: Record) -> dict[str, Any]:
         "valid_until": core.iso(row["valid_until"]),
         "closed_at": core.iso(row["closed_at"]),
         "version": row["version"],
+        "online": online,
+        "remote": remote,
     }
 
 
@@ -57,9 +65,10 @@ def customer_view(row: Record) -> dict[str, Any]:
 
 
 def event_view(row: Record) -> dict[str, Any]:
-    """One entry of a case's history: who, when, from, to."""
+    """One entry of a case's history: who, when, from, to, and its detail (an object or None)."""
     return {"at": core.iso(row["at"]), "actor": row["actor"], "actor_name": row["expert_name"],
-            "event": row["event"], "from": row["from_status"], "to": row["to_status"]}
+            "event": row["event"], "from": row["from_status"], "to": row["to_status"],
+            "detail": json.loads(row["detail"]) if row["detail"] else None}
 
 
 def module_view(row: Record) -> dict[str, Any]:

@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+import requests
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -49,8 +51,10 @@ def path_without_agent() -> str:
 def agent_env(tmp_path: Path) -> dict[str, str]:
     """An environment where the agent's config, home and desktop are all under *tmp_path*,
     and no ``sos-agent`` is on PATH."""
+    # PYSTRAY_BACKEND: the tray unit tests set it to "dummy" in this process; an agent
+    # given it would run an invisible tray instead of its no-display fallback.
     env = {k: v for k, v in os.environ.items()
-           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS")}
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS", "PYSTRAY_BACKEND")}
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
     env.update({
@@ -89,7 +93,8 @@ class AgentProcess:
         self.seen: list[str] = []
         self.stderr_text = ""
         threading.Thread(target=self._read_stdout, daemon=True).start()
-        threading.Thread(target=self._read_stderr, daemon=True).start()
+        self._stderr_reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self._stderr_reader.start()
 
     def _read_stdout(self) -> None:
         assert self.proc.stdout is not None
@@ -101,7 +106,7 @@ class AgentProcess:
         assert self.proc.stderr is not None
         self.stderr_text = self.proc.stderr.read()
 
-    def expect(self, match: str | Callable[[str], bool], timeout: float = 20) -> str:
+    def expect(self, match: str | Callable[[str], bool], timeout: float = 60) -> str:
         """The next line that equals (or starts with, or satisfies) *match*, within *timeout*."""
         test = match if callable(match) else (lambda line: line == match or line.startswith(match + " "))
         deadline = time.monotonic() + timeout
@@ -116,7 +121,7 @@ class AgentProcess:
                 continue
             if line is None:
                 self.proc.wait(5)
-                time.sleep(0.1)  # let the stderr reader finish
+                self._stderr_reader.join(10)  # its stderr, all of it, for the message
                 raise AssertionError(f"agent exited ({self.proc.returncode}) before {match!r}; "
                                      f"seen {self.seen}; stderr {self.stderr_text!r}")
             self.seen.append(line)
@@ -230,3 +235,16 @@ def queue_of(server: Any) -> list[dict]:
     response = server.api("GET", "/api/v1/sessions")
     assert response.status_code == 200, response.text
     return response.json()["sessions"]
+
+
+def establish_session(server: Any, code: str, tmp_path: Path) -> None:
+    """Make a connected case in progress as the remote session does: the customer allows
+    viewing (here over HTTP with the token the agent stored under *tmp_path*, standing in
+    for the agent's Allow button) and the expert's viewer attaches (one poll)."""
+    secrets = json.loads(next((tmp_path / "config").glob("secrets-*.json")).read_text())
+    token = secrets["case_token"]
+    allowed = requests.post(f"{server.url}/api/v1/customer/session/consent", timeout=10,
+                            headers={"Authorization": f"Bearer {token}"},
+                            json={"what": "view", "allow": True})
+    assert allowed.status_code == 200, allowed.text
+    assert server.api("GET", f"/api/v1/sessions/{code}/remote").status_code == 200

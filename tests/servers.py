@@ -22,8 +22,9 @@ import requests
 
 from sosdesk.server_stub import portfile
 from sosdesk.server_stub.app import App, Settings
-from sosdesk.server_stub.server import running
+from sosdesk.server_stub.server import Server, running
 from sosdesk.server_stub.store import Store
+from sosdesk.server_stub.tls import Certificate
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPERT_PASSWORD = "correct horse battery"
@@ -45,6 +46,9 @@ class LiveServer:
     expert_name: str
     store: Store | None = None
     app: App | None = None
+    server: Server | None = None
+    #: For https: the CA bundle (or False) requests verifies the server with.
+    verify: Any = True
 
     def api(self, method: str, path: str, token: str | None = "expert", **kwargs: Any) -> requests.Response:
         """Call the API; token='expert' uses the expert token, None sends none."""
@@ -53,6 +57,7 @@ class LiveServer:
             token = self.token
         if token:
             headers["Authorization"] = f"Bearer {token}"
+        kwargs.setdefault("verify", self.verify)
         return requests.request(method, self.url + path, headers=headers, timeout=40, **kwargs)
 
     def add_expert(self, name: str) -> str:
@@ -70,13 +75,18 @@ class LiveServer:
 
 @contextlib.contextmanager
 def in_process(db: Path, idle_timeout: float = 5.0, sos_per_10min: int = 1000,
-               sweep_every: float = 1.0) -> Iterator[LiveServer]:
-    """A real server in this process on 127.0.0.1:<any free port>, with an expert 'anna'."""
+               sweep_every: float = 1.0, tls: Certificate | None = None,
+               redirect_port: int | None = None) -> Iterator[LiveServer]:
+    """A real server in this process on 127.0.0.1:<any free port>, with an expert 'anna'
+    (https with *tls*; then ``verify`` must be given to ``api``)."""
     store = Store(str(db))
     _, token = store.add_expert("anna", EXPERT_PASSWORD, int(time.time()))
     app = App(store, Settings(idle_timeout=idle_timeout, sos_per_10min=sos_per_10min))
-    with running(app, "127.0.0.1", 0, sweep_every=sweep_every) as server:
-        yield LiveServer(server.url, token, "anna", store, app)
+    with running(app, "127.0.0.1", 0, sweep_every=sweep_every, tls=tls,
+                 redirect_port=redirect_port) as server:
+        live = LiveServer(server.url, token, "anna", store, app)
+        live.server = server
+        yield live
 
 
 class ServerProcess:
@@ -92,6 +102,8 @@ class ServerProcess:
         self.first_output = ""
         self.token = ""
         self.port_file = db.with_name(db.name + ".port.json")
+        #: For https: the CA bundle requests verifies the server with.
+        self.verify: Any = True
 
     def start(self) -> "ServerProcess":
         self.port_file.unlink(missing_ok=True)  # from a run before: not this one's signal
@@ -127,6 +139,7 @@ class ServerProcess:
     def api(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         headers = kwargs.pop("headers", {})
         headers.setdefault("Authorization", f"Bearer {self.token}")
+        kwargs.setdefault("verify", self.verify)
         return requests.request(method, self.url + path, headers=headers, timeout=40, **kwargs)
 
 

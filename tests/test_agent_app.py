@@ -14,7 +14,8 @@ os.environ["PYSTRAY_BACKEND"] = "dummy"  # before pystray is imported anywhere (
 from sosdesk.agent import cli, tray as tray_module  # noqa: E402
 from sosdesk.agent.app import (EXIT_FAILED, EXIT_REVOKED, EXIT_USAGE, Agent, Failure, drive,  # noqa: E402
                                failure)
-from sosdesk.agent.errors import CaseGone, CertificateRefused, ModuleRevoked, ServerError  # noqa: E402
+from sosdesk.agent.errors import (CaseGone, CertificateRefused, KeyNotPinned, ModuleRevoked,  # noqa: E402
+                                  ServerError)
 from sosdesk.agent.flow import CaseFlow  # noqa: E402
 from sosdesk.agent.keystore import Secrets  # noqa: E402
 from sosdesk.agent.storage import State  # noqa: E402
@@ -31,8 +32,19 @@ REVOKED_DE = "Dieser Support-Agent wurde von Müller IT gesperrt. Bitte fordern 
      Failure("case_taken", "this case belongs to another device", EXIT_FAILED)),
     (CaseGone(404, "not_found", ""),
      Failure("not_found", "the support server answered 404 (not_found)", EXIT_FAILED)),
-    (CertificateRefused("the support server's certificate was refused: expired"),
-     Failure("certificate_refused", "the support server's certificate was refused: expired", EXIT_FAILED)),
+    (CertificateRefused("the support server's certificate was refused: certificate has expired",
+                        problem="expired", reason="certificate has expired"),
+     Failure("certificate_refused", "Der Support-Server von Müller IT konnte nicht überprüft werden: "
+             "Sein Zertifikat ist abgelaufen. Es wurde nichts an ihn gesendet. Bitte wenden Sie sich "
+             "an Müller IT.", EXIT_FAILED)),
+    (KeyNotPinned("the support server's key is not a pinned one", problem="not_pinned"),
+     Failure("certificate_not_pinned", "Dies ist nicht der Support-Server von Müller IT: Er hat nicht "
+             "den Schlüssel vorgezeigt, für den dieses Programm gemacht ist. Es wurde nichts an ihn "
+             "gesendet. Bitte wenden Sie sich an Müller IT.", EXIT_FAILED)),
+    (CertificateRefused("the support server's certificate was refused: odd"),
+     Failure("certificate_refused", "Der Support-Server von Müller IT konnte nicht überprüft werden: "
+             "the support server's certificate was refused: odd. Es wurde nichts an ihn gesendet. "
+             "Bitte wenden Sie sich an Müller IT.", EXIT_FAILED)),
     (BrandingError("invalid branding: company_name must be a non-empty text"),
      Failure("invalid_branding", "invalid branding: company_name must be a non-empty text", EXIT_USAGE)),
     (RuntimeError("a bug"), Failure("unexpected_error", "a bug", EXIT_FAILED)),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sosdesk.common.branding import DEFAULT_SERVER_URL, Branding
+from sosdesk.common.branding import DEFAULT_SERVER_URL, Branding, BrandingError
 from sosdesk.common.stamp import load_branding, write_stamp
 from sosdesk.agent.cli import main
 
@@ -70,3 +70,33 @@ def test_missing_config_file_is_one_message(tmp_path: Path, capsys: pytest.Captu
         monkeypatch.delenv(variable, raising=False)
     assert main(["--config", str(tmp_path / "nope.json"), "sos"]) == 2
     assert "cannot read branding file" in capsys.readouterr().err
+
+
+PIN_A = "sha256/" + "A" * 43 + "="
+PIN_B = "sha256/" + "B" * 42 + "A="
+
+
+def test_pins_travel_in_the_stamp(tmp_path: Path, exe: Path) -> None:
+    branding = Branding(company_name="ACME", server_url="https://support.acme.example",
+                        pins=(PIN_A, PIN_B))
+    stamped = tmp_path / "stamped"
+    write_stamp(exe, stamped, branding)
+    loaded = load_branding(executable=stamped)
+    assert loaded.pins == (PIN_A, PIN_B) and loaded == branding
+    assert json.loads(branding.to_json())["pins"] == [PIN_A, PIN_B]
+    assert Branding.from_dict({"server_url": "https://x.example", "pins": [PIN_A]}).pins == (PIN_A,)
+
+
+@pytest.mark.parametrize("fields, problem", [
+    ({"pins": ["sha256/short"]}, "is not a key pin"),
+    ({"pins": [PIN_A + " "]}, "blanks"),
+    ({"pins": [PIN_A, PIN_B, "sha256/" + "C" * 42 + "A="]}, "at most 2 pins"),
+    ({"pins": [PIN_A, PIN_A]}, "the same pin twice"),
+    ({"pins": [PIN_A], "server_url": "http://support.acme.example"}, "pins need an https server_url"),
+    ({"pins": [PIN_A], "ca_bundle": "/etc/ca.pem"}, "pins or ca_bundle, not both"),
+    ({"pins": "sha256/x"}, "pins must be a list"),
+])
+def test_bad_pins_are_refused(fields: dict, problem: str) -> None:
+    data = {"server_url": "https://support.acme.example", **fields}
+    with pytest.raises(BrandingError, match=problem):
+        Branding.from_dict(data)

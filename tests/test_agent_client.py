@@ -4,6 +4,7 @@ call, each failure classified as transient (the flow retries it) or not."""
 from __future__ import annotations
 
 import ssl
+from pathlib import Path
 
 import pytest
 import requests
@@ -110,7 +111,25 @@ def test_timeouts_connect_5s_read_wait_plus_10(client: Client) -> None:
 
 
 def test_ca_bundle_is_used_for_verification() -> None:
-    assert Client(URL, ca_bundle="/etc/company-ca.pem").session.verify == "/etc/company-ca.pem"
+    assert Client(URL, ca_bundle="/etc/company-ca.pem").verify == "/etc/company-ca.pem"
+
+
+def test_the_brandings_ca_bundle_wins_over_the_environments(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """requests lets REQUESTS_CA_BUNDLE (or CURL_CA_BUNDLE) replace a session's CA bundle;
+    the agent's own CA must still be the one checked (a real TLS server, a test CA)."""
+    from servers import in_process
+    from sosdesk.server_stub.tls import Certificate
+    from tls_certs import TestCA
+
+    ca = TestCA(tmp_path / "ca")
+    issued = ca.issue("server")
+    system_bundle = requests.certs.where()
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", system_bundle)
+    monkeypatch.setenv("CURL_CA_BUNDLE", system_bundle)
+    with in_process(tmp_path / "env.db", tls=Certificate(issued.cert, issued.key)) as live:
+        ticket = Client(live.url, ca_bundle=str(ca.bundle)).sos("env-bundle-device-01", {})
+    assert ticket.created
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504, 408])
@@ -191,3 +210,28 @@ def test_a_page_that_is_not_json_is_transient(client: Client) -> None:
         client.case("tok")
     assert info.value.code == "invalid_response" and info.value.transient
     assert len(responses.calls) == 1
+
+
+@pytest.mark.parametrize("verify_code, problem", [
+    (10, "expired"), (9, "not_yet_valid"), (18, "untrusted"), (19, "untrusted"), (20, "untrusted"),
+    (62, "wrong_name"), (64, "wrong_name"), (23, "other"),
+])
+def test_a_refused_certificate_says_what_was_wrong(verify_code: int, problem: str) -> None:
+    exc = tls_error(verify=True)
+    cause = exc.args[0].reason.args[0]
+    cause.verify_code = verify_code
+    error = error_from_exception(exc)
+    assert isinstance(error, CertificateRefused) and error.problem == problem
+    assert error.reason == "self-signed certificate" and error.code == "certificate_refused"
+
+
+def test_a_key_that_is_not_pinned_is_its_own_error() -> None:
+    from sosdesk.agent.client import NotPinned
+    from sosdesk.agent.errors import KeyNotPinned
+
+    exc = requests.exceptions.SSLError(urllib3.exceptions.MaxRetryError(
+        None, "/", urllib3.exceptions.SSLError(NotPinned("sha256/" + "A" * 43 + "="))))
+    error = error_from_exception(exc)
+    assert isinstance(error, KeyNotPinned) and error.code == "certificate_not_pinned"
+    assert error.problem == "not_pinned" and error.reason == "sha256/" + "A" * 43 + "="
+    assert error.transient is False

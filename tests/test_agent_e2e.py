@@ -20,7 +20,7 @@ def test_sos_connect_close(server_process: ServerProcess, tmp_path: Path, agents
     assert case["device"]["os"] and "user" in case["device"]
 
     assert server_process.api("POST", f"/api/v1/sessions/{code}/connect").status_code == 200
-    agent.expect("status in_progress expert=admin")
+    agent.expect("status pending expert=admin")
     assert server_process.api("PUT", f"/api/v1/sessions/{code}", json={"state": "closed"}).status_code == 200
     agent.expect("status closed")
     assert agent.wait() == 0
@@ -45,7 +45,7 @@ def test_join_an_expert_case(server_process: ServerProcess, tmp_path: Path, agen
     [case] = queue_of(server_process)
     assert case["device"]["hostname"] == socket.gethostname()
     assert server_process.api("POST", f"/api/v1/sessions/{code}/connect").status_code == 200
-    agent.expect("status in_progress expert=admin")
+    agent.expect("status pending expert=admin")
     server_process.api("PUT", f"/api/v1/sessions/{code}", json={"state": "closed"})
     agent.expect("status closed")
     assert agent.wait() == 0
@@ -80,7 +80,7 @@ def test_server_restart_keeps_the_case(tmp_path: Path, agents: list) -> None:
         assert again.expect("code") == f"code {code}"
         assert [c["code"] for c in queue_of(server)] == [code]
         server.api("POST", f"/api/v1/sessions/{code}/connect")
-        again.expect("status in_progress expert=admin")
+        again.expect("status pending expert=admin")
         server.api("PUT", f"/api/v1/sessions/{code}", json={"state": "closed"})
         again.expect("status closed")
         assert again.wait() == 0

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import gc
-import os
-import subprocess
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -14,7 +12,7 @@ import pytest
 from sosdesk.common.branding import Branding
 from sosdesk.agent.keystore import Secrets
 from sosdesk.agent.storage import State
-from agent_helpers import FakeClient, MemoryStore, customer_case
+from agent_helpers import FakeClient, MemoryStore, customer_case, start_xvfb
 from conftest import require_module, require_tool
 
 
@@ -26,16 +24,13 @@ def xvfb() -> Iterator[str]:
     a later Tk() dies ("XIO: fatal IO error") reading it once that X server has
     gone: so the server must outlive every window of this process.
     """
-    path = require_tool("Xvfb")
-    number = f":{os.getpid() % 400 + 100}"
-    proc = subprocess.Popen([path, number, "-nolisten", "tcp"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    # -displayfd: Xvfb picks a free display itself. A number made from our process id
+    # could be one another test run (a helper's, CI's) already serves, and the checks
+    # would then look at that run's screen.
+    proc, number = start_xvfb(require_tool("Xvfb"), "1280x1024x24")  # Xvfb's own default
     try:
-        deadline = time.monotonic() + 10
-        while not Path(f"/tmp/.X11-unix/X{number[1:]}").exists():
-            if time.monotonic() > deadline or proc.poll() is not None:
-                pytest.fail("Xvfb did not start")
-            time.sleep(0.05)
+        if number is None:
+            pytest.fail("Xvfb did not start")
         yield number
     finally:
         proc.terminate()
@@ -109,10 +104,14 @@ def test_window_reports_a_failing_start_instead_of_connecting_forever(
     elif start == "refused certificate":
         from sosdesk.agent.errors import CertificateRefused
 
-        expected = "the support server's certificate was refused: self-signed certificate"
+        expected = ("Test IT's support server could not be verified: its certificate is not from an "
+                    "authority this computer trusts (self-signed certificate). Nothing was sent to "
+                    "it. Please contact Test IT.")
 
         def begin(flow: Any) -> None:
-            flow.client = FakeClient(sos=[CertificateRefused(expected)])
+            flow.client = FakeClient(sos=[CertificateRefused(
+                "the support server's certificate was refused: self-signed certificate",
+                problem="untrusted", reason="self-signed certificate")])
             flow.secrets.device_id = lambda: "d" * 20
             flow.secrets.case_token = lambda: None
             flow.request_support()

@@ -82,11 +82,16 @@ def test_sos_to_close_over_http(live_server: LiveServer) -> None:
     started = live_server.api("POST", "/api/v1/customer/case/start", token=token).json()
     assert started["status"] == "pending"
     connected = live_server.api("POST", f"/api/v1/sessions/{code}/connect").json()
-    assert connected["status"] == "in_progress" and connected["assigned_name"] == "anna"
+    # Both sides started; in progress only once the remote session is established
+    # (tests/test_session_api.py).
+    assert connected["status"] == "pending" and connected["assigned_name"] == "anna"
+    assert connected["remote"]["view"] == "requested"
     closed = live_server.api("PUT", f"/api/v1/sessions/{code}", json={"state": "closed"}).json()
     assert closed["status"] == "closed" and closed["state"] == "closed"
     history = live_server.api("GET", f"/api/v1/sessions/{code}/history").json()["events"]
-    assert [e["to"] for e in history] == ["new", "pending", "in_progress", "closed"]
+    assert [(e["event"], e["to"]) for e in history] == [
+        ("create", "new"), ("start", "pending"), ("start", "pending"),
+        ("session_requested", "pending"), ("close", "closed")]
     assert_error(live_server.api("POST", f"/api/v1/sessions/{code}/connect"), 409, "case_closed")
 
 
@@ -275,7 +280,7 @@ def test_two_experts_press_connect_at_once(live_server: LiveServer) -> None:
             statuses = sorted(pool.map(press, tokens))
         assert statuses == [200] + [409] * (len(tokens) - 1)
         history = live_server.api("GET", f"/api/v1/sessions/{code}/history").json()["events"]
-        assert [e["event"] for e in history] == ["create", "start"]
+        assert [e["event"] for e in history] == ["create", "start", "session_requested"]
 
 
 def test_twenty_sos_clicks_from_one_device_make_one_case(live_server: LiveServer) -> None:

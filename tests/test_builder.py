@@ -88,17 +88,23 @@ BAD_INPUTS = [
     ("tiny logo", ["--logo", "{tiny}"], "31x100 pixels; it must be at least 32x32"),
     ("gif logo", ["--logo", "{gif}"], "GIF image: use PNG or JPEG"),
     ("svg logo", ["--logo", "{svg}"], "is an SVG"),
-    ("colour word", ["--color", "blue"], "colour 'blue' is not a hex colour"),
-    ("colour short", ["--color", "#12345"], "is not a hex colour"),
-    ("ftp url", ["--server", "ftp://support.acme.example"], "is not an http:// or https:// URL"),
-    ("no scheme", ["--server", "support.acme.example"], "is not an http:// or https:// URL"),
+    ("colour word", ["--color", "blue"], "the colour (--color) must look like #1f6feb, not 'blue'"),
+    ("colour short", ["--color", "#12345"], "must look like #1f6feb, not '#12345'"),
+    ("ftp url", ["--server", "ftp://support.acme.example"], "must be an http(s) URL, not 'ftp:"),
+    ("no scheme", ["--server", "support.acme.example"], "must be an http(s) URL, not 'supp"),
     ("plain http", ["--server", "http://support.acme.example"], "use https, or pass --insecure"),
     ("out is a file", ["--out", "{file}"], "is not a folder"),
     ("out under a file", ["--out", "{file}/sub"], "cannot be created"),
     ("no company", ["--company", " "], "no company name"),
     ("bad group", ["--group", "a/b"], "group 'a/b' must be"),
-    ("bad module id", ["--module-id", "m 1!"], "module id 'm 1!' must be"),
-    ("long welcome", ["--welcome", "x" * 1001], "welcome text must be at most 1000"),
+    ("bad module id", ["--module-id", "m 1!"], "module id 'm 1!' (--module-id) must be"),
+    ("long welcome", ["--welcome", "x" * 1001], "welcome text (--welcome) must be at most 1000"),
+    # The server's own rules (sosdesk.common.rules): refused here, not after a build.
+    ("group starting with a dot", ["--group", "."], "group '.' must be"),
+    ("group starting with a dash", ["--group", "-x"], "group '-x' must be"),
+    ("group starting with a space", ["--group", " x"], "group ' x' must be"),
+    ("long company", ["--company", "x" * 101], "company name (--company) must be at most 100"),
+    ("company of two lines", ["--company", "ACME\nCorp"], "must be one line"),
     ("base not an agent", ["--base", "{good}"], "is not a base agent"),
     ("target os mismatch", ["--target-os", "windows"], "does not match the base"),
 ]
@@ -111,7 +117,7 @@ def with_args(extra: list[str], paths: dict[str, Path]) -> list[str]:
         args[flag] = value
     for flag, value in zip(extra[::2], extra[1::2]):
         args[flag] = value.format(**paths)
-    return [item for pair in args.items() for item in pair]
+    return [f"{flag}={value}" for flag, value in args.items()]  # "=": a value may start with "-"
 
 
 @pytest.mark.parametrize("extra,expected", [case[1:] for case in BAD_INPUTS],
@@ -186,7 +192,7 @@ def test_a_bad_toml_file_is_reported(inputs, content, expected):
     config = inputs["tmp"] / "bad.toml"
     config.write_text(content, "utf-8")
     args = with_args([], inputs)
-    del args[args.index("--company"):args.index("--company") + 2]  # the file's company is used
+    args = [arg for arg in args if not arg.startswith("--company=")]  # the file's company is used
     result = run_builder("--config", str(config), *args, cwd=inputs["tmp"])
     assert result.returncode == 2
     assert expected in result.stderr
@@ -317,6 +323,67 @@ def test_a_wrong_token_or_no_server_fails_cleanly(live_server, inputs):
     assert nobody.returncode == 1 and "cannot reach the server" in nobody.stderr
     assert "Traceback" not in wrong.stderr + nobody.stderr
     assert files_in(inputs["out"]) == []
+
+
+@pytest.fixture
+def watched(monkeypatch, inputs):
+    """Records each base build (PyInstaller, faked by the test's base) and each server request."""
+    import sosdesk.builder.base as base_module
+    from sosdesk.builder.server import ModuleClient
+
+    seen: dict[str, list] = {"builds": [], "requests": []}
+    real_call = ModuleClient._call
+
+    def ensure_base(**kwargs):
+        seen["builds"].append(kwargs)
+        return inputs["base"]
+
+    def call(self, method, path, *args, **kwargs):
+        seen["requests"].append((method, path))
+        return real_call(self, method, path, *args, **kwargs)
+
+    monkeypatch.setattr(base_module, "ensure_base", ensure_base)
+    monkeypatch.setattr(ModuleClient, "_call", call)
+    return seen
+
+
+@pytest.mark.parametrize("extra", [["--group=-x"], ["--group=."], ["--group= x"],
+                                   ["--company=" + "x" * 101], ["--welcome=" + "x" * 1001]],
+                         ids=["-x", ".", "space x", "long company", "long welcome"])
+def test_a_bad_input_is_refused_before_any_request_or_build(live_server, inputs, watched,
+                                                            monkeypatch, capsys, extra):
+    monkeypatch.setenv(TOKEN_ENV, live_server.token)
+    code = cli.main(["--company=ACME", f"--server={live_server.url}", f"--out={inputs['out']}",
+                     *extra])
+    assert code == 2, capsys.readouterr().err
+    assert watched == {"builds": [], "requests": []}
+    assert live_server.api("GET", "/api/v1/modules").json()["modules"] == []
+
+
+def test_what_the_server_refuses_is_asked_before_the_base_is_built(live_server, inputs, watched,
+                                                                   monkeypatch, capsys):
+    module = live_server.api("POST", "/api/v1/modules", json={"name": "ACME", "groupid": "g1"}).json()
+    common = ["--company=ACME", f"--server={live_server.url}", f"--out={inputs['out']}"]
+    refusals = [
+        ("not-the-token", [], 1, "refused the API token"),
+        (live_server.token, ["--module-id=m0000"], 1, "no such module"),
+        (live_server.token, [f"--module-id={module['module_id']}", "--group=g2"], 2,
+         "puts its cases in group 'g1'"),
+    ]
+    for token, extra, expected_code, expected in refusals:
+        monkeypatch.setenv(TOKEN_ENV, token)
+        assert cli.main([*common, *extra]) == expected_code
+        assert expected in capsys.readouterr().err
+        assert watched["builds"] == [], extra
+    assert files_in(inputs["out"]) == []
+
+    monkeypatch.setenv(TOKEN_ENV, live_server.token)
+    watched["requests"].clear()
+    assert cli.main([*common, "--group=g2", "-q"]) == 0, capsys.readouterr().err
+    assert len(watched["builds"]) == 1
+    # The token is checked before the build; the module is registered after it, so a
+    # failed build leaves none behind.
+    assert watched["requests"] == [("GET", "/api/v1/me"), ("POST", "/api/v1/modules")]
 
 
 def test_a_failed_write_leaves_nothing_and_revokes_the_new_module(live_server, inputs,

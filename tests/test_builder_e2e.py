@@ -74,8 +74,10 @@ class HeadlessRun:
                                         cwd=home, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True)
         self.stderr = ""
-        threading.Thread(target=self._read_stdout, daemon=True).start()
-        threading.Thread(target=self._read_stderr, daemon=True).start()
+        self._readers = [threading.Thread(target=self._read_stdout, daemon=True),
+                         threading.Thread(target=self._read_stderr, daemon=True)]
+        for reader in self._readers:
+            reader.start()
 
     def _read_stdout(self) -> None:
         assert self.process.stdout is not None
@@ -92,20 +94,27 @@ class HeadlessRun:
             for line in self.lines:
                 if line.startswith(prefix):
                     return line
-            if self.process.poll() is not None and not any(l.startswith(prefix) for l in self.lines):
-                time.sleep(0.2)  # let the readers finish
-                if not any(l.startswith(prefix) for l in self.lines):
+            if self.process.poll() is not None:
+                self._join_readers()  # all it wrote is read: look once more, then give up
+                if not any(line.startswith(prefix) for line in self.lines):
                     break
             time.sleep(0.05)
         raise AssertionError(f"no {prefix!r} line; stdout {self.lines}, stderr {self.stderr!r}")
 
     def finish(self, timeout: float = 40) -> int:
+        """The exit status, once the process has ended and its output is all read."""
         try:
-            return self.process.wait(timeout=timeout)
+            status = self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
             raise
+        self._join_readers()
+        return status
+
+    def _join_readers(self) -> None:
+        for reader in self._readers:
+            reader.join(60)  # ends at the pipe's end of file; the bound only catches a hang
 
 
 @pytest.fixture
@@ -166,7 +175,6 @@ def test_two_companies_agents_file_cases_in_their_own_groups(built_base, live_se
     revoked = HeadlessRun(tmp_path / "ACME" / "ACME-QuickSupport", tmp_path / "home-revoked")
     runs.append(revoked)
     assert revoked.finish() == 3
-    time.sleep(0.2)
     assert "revoked" in revoked.stderr.lower(), revoked.stderr
     assert "Traceback" not in revoked.stderr
     assert "error module_revoked" in revoked.lines
@@ -246,3 +254,36 @@ def test_the_frozen_agent_shares_its_screen_after_allow_and_takes_control(built_
     finally:
         picture.close()
         screen.close()
+
+
+def test_a_pinned_frozen_agent_talks_only_to_its_server(built_base, tmp_path, runs):
+    """The frozen agent checks pins (no cryptography needed): --pin-from a lab server with a
+    self-signed certificate works; an agent pinned to another key stops at once."""
+    from servers import in_process
+    from sosdesk.server_stub.tls import Certificate
+    from tls_certs import key_pin, new_key, self_signed
+
+    issued = self_signed(tmp_path / "lab", "lab")
+    with in_process(tmp_path / "lab.db", tls=Certificate(issued.cert, issued.key)) as live:
+        live.verify = str(issued.cert)
+        manifest = build(live, built_base, tmp_path / "pinned", "--company", "ACME", "--pin-from",
+                         "--yes")
+        exe = tmp_path / "pinned" / manifest["file"]
+        assert read_stamp(exe).pins == (issued.pin,) and manifest["pins"] == [issued.pin]
+        run = HeadlessRun(exe, tmp_path / "home-pinned")
+        runs.append(run)
+        code = run.wait_for("code ").split()[1]
+        run.wait_for("status ")
+        assert live.api("PUT", f"/api/v1/sessions/{code}", json={"state": "closed"}).status_code == 200
+        assert run.finish() == 0, run.stderr
+
+        stranger = tmp_path / "stranger" / "ACME-QuickSupport"
+        stranger.parent.mkdir()
+        write_stamp(built_base, stranger, Branding(company_name="ACME", server_url=live.url,
+                                                   pins=(key_pin(new_key()),)))
+        refused = HeadlessRun(stranger, tmp_path / "home-stranger")
+        runs.append(refused)
+        assert refused.finish() == 1
+        time.sleep(0.2)
+        assert "error certificate_not_pinned" in refused.lines
+        assert "This is not ACME's support server" in refused.stderr and "Traceback" not in refused.stderr

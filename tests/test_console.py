@@ -140,9 +140,7 @@ def populate(server: LiveServer) -> dict[str, dict]:
                       json={"state": "closed"}).status_code == 200
     progress = sos(server, 1, "Printer on floor 2 prints empty pages", hostname="ACC-PC-12",
                    user="j.schmidt")
-    assert server.api("POST", f"/api/v1/sessions/{progress['case']['code']}/connect").status_code == 200
-    assert server.api("POST", "/api/v1/customer/case/start",
-                      token=progress["token"]).status_code == 200
+    establish(server, progress["case"]["code"], progress["token"])
     pending = create_case(server, "Bob Meyer", "New laptop needs the ERP client installed",
                           email="bob@example.com", groupid="office", valid_until=in_hours(0.5))
     assert server.api("POST", f"/api/v1/sessions/{pending['code']}/connect").status_code == 200
@@ -151,6 +149,18 @@ def populate(server: LiveServer) -> dict[str, dict]:
     time.sleep(2.2)  # the first case passes its validity and becomes "expired"
     return {"expired": expired, "closed": closed, "in_progress": progress["case"],
             "pending": pending, "new": new["case"]}
+
+
+def establish(server: LiveServer, code: str, token: str) -> None:
+    """In progress, as the remote session makes it: Connect, the customer starts and allows
+    viewing, the expert's viewer attaches (its long-poll, here once over HTTP)."""
+    assert server.api("POST", f"/api/v1/sessions/{code}/connect").status_code == 200
+    assert server.api("POST", "/api/v1/customer/case/start", token=token).status_code == 200
+    allowed = server.api("POST", "/api/v1/customer/session/consent", token=token,
+                         json={"what": "view", "allow": True})
+    assert allowed.status_code == 200, allowed.text
+    assert server.api("GET", f"/api/v1/sessions/{code}/remote").status_code == 200
+    assert server.api("GET", f"/api/v1/sessions/{code}").json()["status"] == "in_progress"
 
 
 class Agent:
@@ -261,10 +271,13 @@ def test_agent_case_appears_live_with_badge_and_notification(console: Console,
         assert page.evaluate("window.__notifications") == [f"New SOS: {code}"]
         assert page.locator("#queue-body tr").first.get_attribute("data-code") == code
 
-        # Connect in the browser: the agent sees the expert, and the row is in progress.
+        # Connect in the browser opens the session view and asks the customer; the agent
+        # sees the expert. The case stays pending until the customer allows viewing.
         row.get_by_role("button", name="Connect").click()
-        expect(row.locator(".status")).to_have_text("In progress")
-        agent.expect("status in_progress expert=anna")
+        expect(page.locator("#session-status")).to_have_text("Waiting for the customer's consent…")
+        agent.expect("status pending expert=anna")
+        page.get_by_role("button", name="Back to the queue").click()
+        expect(row.locator(".status")).to_have_text("Pending")
         row.get_by_role("button", name="Close").click()
         page.locator("#confirm-dialog").get_by_role("button", name="Close case").click()
         agent.expect("status closed")
@@ -368,13 +381,24 @@ def test_connect_customer_start_close_and_history(console: Console) -> None:
     page = console.open().login().page
     row = console.row(code)
     row.get_by_role("button", name="Connect").click()
+    expect(page.locator("#session-view")).to_be_visible()
+    page.get_by_role("button", name="Back to the queue").click()
     expect(row.locator(".status")).to_have_text("Pending")
     expect(row).to_contain_text("waiting for the customer")
     expect(row).to_contain_text("anna")
     expect(row.get_by_role("button", name="Connect")).to_have_count(0)
 
+    # The customer starts: still pending (nobody sees a screen yet).
     response = server.api("POST", "/api/v1/customer/case/start", token=token)
     assert response.status_code == 200, response.text
+    expect(row.locator(".status")).to_have_text("Pending", timeout=LIVE_TIMEOUT)
+    # The customer allows viewing while the expert's session view is open: in progress.
+    row.get_by_role("button", name="Session").click()
+    allowed = server.api("POST", "/api/v1/customer/session/consent", token=token,
+                         json={"what": "view", "allow": True})
+    assert allowed.status_code == 200, allowed.text
+    expect(page.locator("#session-status")).to_have_text("Viewing the customer's screen")
+    page.get_by_role("button", name="Back to the queue").click()
     expect(row.locator(".status")).to_have_text("In progress", timeout=LIVE_TIMEOUT)
     expect(row).not_to_contain_text("waiting for the customer")
 
@@ -390,15 +414,17 @@ def test_connect_customer_start_close_and_history(console: Console) -> None:
     detail = page.locator("#detail-dialog")
     expect(detail).to_be_visible()
     history = detail.locator("#history-body tr")
-    expect(history).to_have_count(4)
-    expect(history.nth(0)).to_contain_text("Customer")
-    expect(history.nth(0)).to_contain_text("created")
-    expect(history.nth(1)).to_contain_text("Expert anna")
-    expect(history.nth(1)).to_contain_text("New → Pending")
-    expect(history.nth(2)).to_contain_text("Customer")
-    expect(history.nth(2)).to_contain_text("Pending → In progress")
-    expect(history.nth(3)).to_contain_text("Expert anna")
-    expect(history.nth(3)).to_contain_text("In progress → Closed")
+    expected = [("Customer", "created", "New"), ("Expert anna", "started the session", "New → Pending"),
+                ("Expert anna", "asked to see the screen", "Pending"),
+                ("Customer", "started the session", "Pending"),
+                ("Customer", "allowed viewing the screen", "Pending"),
+                ("Customer", "session established: both connected", "Pending → In progress"),
+                ("Expert anna", "closed", "In progress → Closed")]
+    expect(history).to_have_count(len(expected))
+    for n, (who, what, change) in enumerate(expected):
+        expect(history.nth(n).locator("td").nth(1)).to_have_text(who)
+        expect(history.nth(n).locator("td").nth(2)).to_have_text(what)
+        expect(history.nth(n).locator("td").nth(3)).to_have_text(change)
     console.shot("console-detail.png")
     page.keyboard.press("Escape")
     expect(detail).to_be_hidden()

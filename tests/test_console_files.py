@@ -182,6 +182,24 @@ def test_index_html_has_no_inline_script_for_the_csp() -> None:
     assert not re.search(r"(?:src|href)=\"(?:https?:)?//", html), "something loaded from another site"
 
 
+def test_english_and_german_have_the_same_texts() -> None:
+    keys = {}
+    for name in ("texts-en.js", "texts-de.js"):
+        text = (STATIC / name).read_text()
+        keys[name] = re.findall(r'^  "([^"]+)":', text, re.M)
+        assert len(keys[name]) == len(set(keys[name])), f"{name} has a key twice"
+    assert keys["texts-en.js"], "no texts found: wrong format?"
+    assert set(keys["texts-en.js"]) == set(keys["texts-de.js"]), \
+        set(keys["texts-en.js"]) ^ set(keys["texts-de.js"])
+    used = set()
+    for path in js_files():
+        used |= set(re.findall(r'\bt\("([\w.]+)"', path.read_text()))
+    used |= set(re.findall(r'data-i18n(?:-[a-z-]+)?="([\w.]+)"', (STATIC / "index.html").read_text()))
+    # t("event." + name) and the like are checked by the browser tests, not here.
+    missing = sorted(key for key in used if key not in keys["texts-en.js"] and not key.endswith("."))
+    assert not missing, f"used but not written: {missing}"
+
+
 def test_every_static_file_is_packaged() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
     globs = config["tool"]["setuptools"]["package-data"]["sosdesk.server_stub.static"]

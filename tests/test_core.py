@@ -12,7 +12,10 @@ from sosdesk.server_stub.errors import InvalidInput
 # Every legal move, written out independently of core.TRANSITIONS.
 LEGAL = {
     ("new", "start"): "pending",
-    ("pending", "start"): "in_progress",
+    # The other side starting too is still pending: in progress needs the remote
+    # session (the customer allowed viewing and the expert's viewer is attached).
+    ("pending", "start"): "pending",
+    ("pending", "session_established"): "in_progress",
     ("new", "close"): "closed",
     ("pending", "close"): "closed",
     ("in_progress", "close"): "closed",

@@ -54,19 +54,24 @@ def test_full_flow_customer_first(store: Store) -> None:
     assert store.customer_start(case_id, T0 + 1)["status"] == "pending"
     assert store.customer_start(case_id, T0 + 2)["status"] == "pending"  # same side again: no-op
     connected = store.connect(case["code"], 1, T0 + 3)
-    assert connected["status"] == "in_progress"
+    # Both sides started, but nobody sees a screen yet: still pending.
+    assert connected["status"] == "pending"
     assert connected["assigned_userid"] == "u1" and connected["assigned_name"] == "anna"
     assert store.customer_case(case_id, T0 + 4)["expert_name"] == "anna"
-    closed = store.edit_case(case["code"], {"state": "closed"}, 1, T0 + 5)
-    assert closed["status"] == "closed" and closed["closed_at"] == core.iso(T0 + 5)
-    history = store.history(case["code"], T0 + 6)
+    assert store.establish_session(case_id, "expert:1", T0 + 5) is True
+    assert store.establish_session(case_id, "expert:1", T0 + 6) is False  # once
+    assert store.get_case(case["code"], T0 + 6)["status"] == "in_progress"
+    closed = store.edit_case(case["code"], {"state": "closed"}, 1, T0 + 7)
+    assert closed["status"] == "closed" and closed["closed_at"] == core.iso(T0 + 7)
+    history = store.history(case["code"], T0 + 8)
     assert [(e["event"], e["from"], e["to"], e["actor"]) for e in history] == [
         ("create", None, "new", "customer"),
         ("start", "new", "pending", "customer"),
-        ("start", "pending", "in_progress", "expert:1"),
+        ("start", "pending", "pending", "expert:1"),
+        ("session_established", "pending", "in_progress", "expert:1"),
         ("close", "in_progress", "closed", "expert:1"),
     ]
-    assert [e["at"] for e in history] == [core.iso(T0 + n) for n in (0, 1, 3, 5)]
+    assert [e["at"] for e in history] == [core.iso(T0 + n) for n in (0, 1, 3, 5, 7)]
 
 
 def test_full_flow_expert_first_with_join(store: Store) -> None:
@@ -76,7 +81,7 @@ def test_full_flow_expert_first_with_join(store: Store) -> None:
                                 "device": {"hostname": "PC-7"}}, T0 + 2)
     case_id = store.customer_case_id(token)
     assert joined["can_close"] is False
-    assert store.customer_start(case_id, T0 + 3)["status"] == "in_progress"
+    assert store.customer_start(case_id, T0 + 3)["status"] == "pending"
     with pytest.raises(Forbidden) as info:
         store.customer_close(case_id, T0 + 4)  # the expert created it, so the expert closes it
     assert info.value.code == "not_case_creator"
@@ -105,6 +110,7 @@ def test_expiry_at_every_age_and_status(store: Store, age: int, status_steps: in
         store.customer_start(case_id, T0 + 1)
     if status_steps >= 2:
         store.connect(case["code"], 1, T0 + 2)
+        store.establish_session(case_id, "expert:1", T0 + 2)
     expected_before = ["new", "pending", "in_progress"][status_steps]
     due = age >= DAY
     # Read path: the case expires when read after its deadline...

@@ -46,6 +46,24 @@ export async function api(method, path, body, { signal, quiet401 = false } = {})
   return data;
 }
 
+/**
+ * GET a binary answer (the remote session's FRAME): resolves to an ArrayBuffer;
+ * rejects with ApiError for an error answer (its body is JSON), as api() does.
+ */
+export async function apiBinary(path, { signal } = {}) {
+  const response = await fetch("/api/v1" + path, {
+    headers: { Accept: "application/octet-stream" }, credentials: "same-origin", cache: "no-store", signal,
+  });
+  if (!response.ok) {
+    let data = null;
+    try { data = await response.json(); } catch { data = null; }
+    const error = new ApiError(response.status, data);
+    if (response.status === 401) onSessionEnded(error);
+    throw error;
+  }
+  return response.arrayBuffer();
+}
+
 /** A query string from an object, leaving out empty values. */
 export function query(params) {
   const search = new URLSearchParams();

@@ -1,8 +1,10 @@
 // The expert console: log-in, the live queue, cases by hand, bulk delete,
-// Connect/Close, a case's history, modules and groups.
+// Connect/Close, the remote session (screen, control, chat), a case's history
+// and pre-chat, modules and groups.
 //
-// One module per view (session, queue, detail, create, modules, live,
-// sos-alerts, nav) over shared helpers (dom, state, case-text, api, i18n);
+// One module per view (session, queue, remote, detail, create, modules, live,
+// sos-alerts, nav) over shared helpers (dom, state, case-text, api, i18n,
+// screen, remote-input, chat);
 // this entry point wires them, follows the language switch and starts.
 // Plain ES modules the browser loads itself: no build step.
 //
@@ -18,6 +20,7 @@ import { setLive } from "./live.js";
 import { loadModules, renderGroups } from "./modules.js";
 import { wireNav } from "./nav.js";
 import { renderQueue, wireQueue } from "./queue.js";
+import { renderSession, wireRemote } from "./remote.js";
 import { loggedIn, showLogin, wireSession } from "./session.js";
 import { updateBadge, updateNotifyButton, wireSosAlerts } from "./sos-alerts.js";
 import { REOPEN_KEY, state } from "./state.js";
@@ -35,6 +38,7 @@ function applyLanguage() {
   if (state.me) {
     renderQueue();
     renderGroups();
+    renderSession();
     if (state.view === "modules") loadModules();
     if ($("detail-dialog").open && state.detailCode) loadDetail(state.detailCode).catch(showError);
   }
@@ -51,6 +55,7 @@ function wire() {
   wireQueue();
   wireCreate();
   wireDetail();
+  wireRemote();
 }
 
 async function boot() {

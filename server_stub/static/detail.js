@@ -1,10 +1,14 @@
-// A case's detail and history, in a dialog.
+// A case's detail, its chat (pre-chat before Connect works here) and its
+// history, in a dialog.
 
 import { api } from "./api.js";
 import { statusSub } from "./case-text.js";
+import { ChatPanel } from "./chat.js";
 import { $, el, showError } from "./dom.js";
 import { formatTime, t } from "./i18n.js";
 import { state } from "./state.js";
+
+let chat = null;
 
 function who(event) {
   if (event.actor === "customer") return t("who.customer");
@@ -12,10 +16,19 @@ function who(event) {
   return t("who.expert", { name: event.actor_name || event.actor });
 }
 
+/** What happened, in words: the event, and for a session's end who ended it, for a chat its text. */
+function what(event) {
+  const detail = event.detail || {};
+  if (event.event === "chat") return t("event.chat", { text: detail.text || "" });
+  if (event.event === "session_stopped" && detail.by) return t("event.session_stopped." + detail.by);
+  return t("event." + event.event);
+}
+
 export async function loadDetail(code) {
-  const [c, history] = await Promise.all([
+  const [c, history, talk] = await Promise.all([
     api("GET", `/sessions/${encodeURIComponent(code)}`),
     api("GET", `/sessions/${encodeURIComponent(code)}/history`),
+    api("GET", `/sessions/${encodeURIComponent(code)}/chat`),
   ]);
   if (state.detailCode !== code) return;
   $("detail-heading").textContent = t("detail.heading", { code: c.code });
@@ -37,11 +50,14 @@ export async function loadDetail(code) {
     ...(c.closed_at ? row(t("detail.closedAt"), formatTime(c.closed_at)) : []),
     ...(c.custom_module_id ? row(t("detail.module"), c.custom_module_id) : []),
   );
+  chat.set(talk.messages);
+  const mayChat = c.state === "open" && (!c.assigned_userid || (state.me && c.assigned_userid === state.me.id));
+  $("detail-chat-form").hidden = !mayChat;
   $("history-body").replaceChildren(...history.events.map((ev) => el("tr", {},
     el("td", {}, formatTime(ev.at)),
     el("td", {}, who(ev)),
-    el("td", {}, t("event." + ev.event)),
-    el("td", {}, ev.from ? `${t("status." + ev.from)} → ${t("status." + ev.to)}` : t("status." + ev.to)),
+    el("td", { class: ev.event === "chat" ? "pre" : null }, what(ev)),
+    el("td", {}, ev.from && ev.from !== ev.to ? `${t("status." + ev.from)} → ${t("status." + ev.to)}` : t("status." + ev.to)),
   )));
 }
 
@@ -59,6 +75,11 @@ export async function openDetail(code) {
 }
 
 export function wireDetail() {
+  chat = new ChatPanel({
+    list: $("detail-chat-list"), form: $("detail-chat-form"), input: $("detail-chat-input"),
+    error: $("detail-chat-error"),
+    send: (text) => api("POST", `/sessions/${encodeURIComponent(state.detailCode)}/chat`, { text }),
+  });
   $("detail-close").addEventListener("click", () => $("detail-dialog").close());
   $("detail-dialog").addEventListener("close", () => { state.detailCode = null; });
 }

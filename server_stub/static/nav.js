@@ -1,19 +1,26 @@
-// The two sections, Queue and Modules & groups: which one shows, and what a
-// section loads when it is shown (each registers that itself, so this
-// module needs none of them).
+// The sections, Queue and Modules & groups (tabs) and a case's session: which
+// one shows, what a section loads when it is shown and does when it is left
+// (each registers that itself, so this module needs none of them).
 
 import { $ } from "./dom.js";
 import { state } from "./state.js";
 
 const loaders = new Map();
+const leavers = new Map();
 
 /** Run *load* each time *view* is shown. */
 export function whenShown(view, load) { loaders.set(view, load); }
 
+/** Run *leave* each time another view replaces *view*. */
+export function onLeave(view, leave) { leavers.set(view, leave); }
+
 export function showView(view) {
+  const before = state.view;
   state.view = view;
+  if (before !== view && leavers.has(before)) leavers.get(before)();
   $("queue-view").hidden = view !== "queue";
   $("modules-view").hidden = view !== "modules";
+  $("session-view").hidden = view !== "session";
   for (const tab of document.querySelectorAll("#nav .tab")) {
     if (tab.dataset.view === view) tab.setAttribute("aria-current", "page");
     else tab.removeAttribute("aria-current");

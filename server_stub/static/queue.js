@@ -1,11 +1,13 @@
-// The queue: the page of cases with filters, paging and selection, and the
-// actions on cases (Connect, Close, delete the selected).
+// The queue: the page of cases with filters, paging and selection, each case's
+// presence, and the actions on cases (Connect / open its session, Close,
+// delete the selected).
 
 import { api, ApiError, query } from "./api.js";
 import { statusSub, timeLeft } from "./case-text.js";
 import { openDetail } from "./detail.js";
 import { $, confirmDialog, el, flash, showError } from "./dom.js";
 import { formatTime, lang, t } from "./i18n.js";
+import { openSession } from "./remote.js";
 import { PAGE_SIZE, state } from "./state.js";
 
 function queueQuery() {
@@ -46,7 +48,22 @@ function customerCell(c) {
 function deviceCell(c) {
   if (!c.device) return t("none");
   const rest = [c.device.os, c.device.user].filter(Boolean).join(" · ");
-  return [el("span", {}, c.device.hostname || t("none")), rest ? el("span", { class: "sub" }, rest) : null];
+  return [el("span", {}, c.device.hostname || t("none")), rest ? el("span", { class: "sub" }, rest) : null,
+    presence(c)];
+}
+
+/** Whether the customer's agent is there now: online, or left (it had the case, and is gone). */
+function presence(c) {
+  if (c.state !== "open") return null;
+  const online = Boolean(c.online);
+  return el("span", { class: "presence " + (online ? "online" : "left"), dataset: { presence: online ? "online" : "left" } },
+    online ? t("presence.online") : t("presence.left"));
+}
+
+/** What the row shows that can change without the case's version (live state). */
+function liveKey(c) {
+  const r = c.remote;
+  return [c.online, r && r.view, r && r.control, r && r.viewer_attached].join("|");
 }
 
 function buildCells(tr, c) {
@@ -83,6 +100,10 @@ function buildCells(tr, c) {
         type: "button", class: "small primary", "aria-label": t("act.connectTo", { code: c.code }),
         dataset: { key: "connect:" + c.code }, onclick: (e) => connect(c.code, e.currentTarget),
       }, t("act.connect")) : null,
+      open && c.expert_started && mine ? el("button", {
+        type: "button", class: "small primary", "aria-label": t("act.sessionOf", { code: c.code }),
+        dataset: { key: "session:" + c.code }, onclick: () => openSession(c.code),
+      }, t("act.session")) : null,
       open && c.expert_started && !mine && c.assigned_name ? el("span", { class: "sub" }, c.assigned_name) : null,
       open ? el("button", {
         type: "button", class: "small", "aria-label": t("act.closeCase", { code: c.code }),
@@ -90,6 +111,7 @@ function buildCells(tr, c) {
       }, t("act.close")) : null),
   );
   tr.dataset.version = String(c.version);
+  tr.dataset.live = liveKey(c);
   tr.dataset.lang = lang();
   tr.dataset.status = c.status;
 }
@@ -106,7 +128,8 @@ export function renderQueue() {
     if (!tr) {
       tr = el("tr", { dataset: { code: c.code } });
     }
-    if (tr.dataset.version !== String(c.version) || tr.dataset.lang !== lang() || tr.dataset.me !== (state.me && state.me.id)) {
+    if (tr.dataset.version !== String(c.version) || tr.dataset.live !== liveKey(c) || tr.dataset.lang !== lang()
+        || tr.dataset.me !== (state.me && state.me.id)) {
       buildCells(tr, c);
       tr.dataset.me = state.me ? state.me.id : "";
     }
@@ -222,8 +245,8 @@ async function connect(code, button) {
   if (button) button.disabled = true;
   try {
     await api("POST", `/sessions/${encodeURIComponent(code)}/connect`);
-    flash(t("connect.done", { code }));
-    await refreshQueue();
+    await openSession(code);
+    refreshQueue().catch(showError);
   } catch (error) {
     showError(error);
     if (button) button.disabled = false;

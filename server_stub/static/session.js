@@ -14,7 +14,9 @@ export function showLogin(notice) {
   state.me = null;
   setCsrf(null);
   $("boot").hidden = true;
-  for (const id of ["nav", "who", "logout-btn", "live", "notify-btn", "sos-badge", "queue-view", "modules-view"]) {
+  if (state.view === "session") showView("queue"); // leaves the remote session's view
+  for (const id of ["nav", "who", "logout-btn", "live", "notify-btn", "sos-badge", "queue-view", "modules-view",
+    "session-view"]) {
     $(id).hidden = true;
   }
   $("login-view").hidden = false;

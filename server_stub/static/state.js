@@ -20,5 +20,6 @@ export const state = {
   pollGen: 0,
   pollAbort: null,
   detailCode: null,
+  sessionCode: null, // the case whose session view is open
   createdCode: null,
 };
