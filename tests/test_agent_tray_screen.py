@@ -357,6 +357,7 @@ def test_icon_docks_when_the_tray_host_answers_late(desktop: Desktop, server_pro
                        "the agent's window, named after the case")
             connect = server_process.api("POST", f"/api/v1/sessions/{case['code']}/connect")
             assert connect.status_code == 200
+            establish_session(server_process, case["code"], tmp_path)  # in progress: the session is up
             eventually(lambda: desktop.window_of(agent.proc.pid, "Test IT: In progress"),
                        "the agent's window, named after the case in progress")
         finally:
