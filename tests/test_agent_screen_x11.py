@@ -15,6 +15,7 @@ from xscreen import PictureApp, XScreen, wait_until
 @pytest.fixture(scope="module")
 def screen() -> Iterator[XScreen]:
     require_module("Xlib")
+    require_tool("xdotool")
     shown = XScreen(require_tool("Xvfb"), "1280x800")
     try:
         yield shown

@@ -28,6 +28,7 @@ ALLOW = (0x1A, 0x7F, 0x37)
 def desktop() -> Iterator[XScreen]:
     require_module("Xlib")
     require_module("tkinter")
+    require_tool("xdotool")
     screen = XScreen(require_tool("Xvfb"), "1280x800")
     trayer = subprocess.Popen([require_tool("trayer"), "--edge", "bottom", "--align", "right",
                                "--widthtype", "request", "--height", "24", "--SetDockType", "false"],

@@ -67,15 +67,9 @@ class XScreen:
         return reply.root_x, reply.root_y
 
     def click(self, x: int, y: int, button: int = 1) -> None:
-        """A real click at (x, y) through XTEST (what xdotool does)."""
-        from Xlib import X
-        from Xlib.ext import xtest
-
-        self.root.warp_pointer(x, y)
-        self.x.sync()
-        xtest.fake_input(self.x, X.ButtonPress, button)
-        xtest.fake_input(self.x, X.ButtonRelease, button)
-        self.x.sync()
+        """A real click at (x, y) with xdotool (XTEST: what a mouse does)."""
+        subprocess.run(["xdotool", "mousemove", "--sync", str(x), str(y), "click", str(button)],
+                       check=True, env=dict(os.environ, DISPLAY=self.name))
 
     def move(self, x: int, y: int) -> None:
         """Move the pointer as the customer's own hand would."""
