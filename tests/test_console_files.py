@@ -3,7 +3,7 @@
 No JavaScript file over 400 lines; every relative import names a file that exists and
 names it exports; the modules form no cycle and are all reached from index.html; the
 safety rule (case data only ever as text) and the CSP (no inline script) hold; every
-file is packaged and served. The browser test (test_console.py) shows that it works."""
+file is packaged and served. The browser tests (test_console_*.py) show that it works."""
 
 from __future__ import annotations
 
