@@ -316,3 +316,16 @@ def describe(cycle: list[str], edges: dict[str, dict[str, list[Import]]]) -> str
         steps.append(f"  {source} -> {target}   ({where})")
     return " -> ".join(cycle) + "\n" + "\n".join(steps)
 
+
+# -- drawing -----------------------------------------------------------------
+
+def mermaid(edges: dict[str, dict[str, list[Import]]]) -> str:
+    """A Mermaid flowchart of *edges*: one arrow from each node to each node it imports."""
+    def node(name: str) -> str:
+        return name.removeprefix(NAMESPACE + ".").replace(".", "_")
+
+    lines = ["```mermaid", "flowchart TD"]
+    lines += [f'    {node(name)}["{name}"]' for name in sorted(edges)]
+    lines += [f"    {node(source)} --> {node(target)}"
+              for source in sorted(edges) for target in sorted(edges[source])]
+    return "\n".join(lines + ["```"]) + "\n"

@@ -1,8 +1,10 @@
-"""The import graph: no cycle between packages or modules, a stdlib-only server, a leaf common.
+"""The import graph: no cycle between packages or modules, a stdlib-only server, a leaf
+common, and docs/architecture.md drawing the package graph as it is.
 
 tests/import_graph.py reads every import of every module (lazy, type-only and
-importlib ones too: its docstring says how). Run this file to print the graph
-(``python tests/test_architecture.py``, or ``--modules`` for every module edge).
+importlib ones too: its docstring says how). Run this file to print the package
+graph as the Mermaid chart docs/architecture.md shows
+(``python tests/test_architecture.py``), or ``--modules`` for every module edge.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from import_graph import (Graph, Import, describe, find_cycles, is_ours, mapped_folders, package_of,
-                          read_graph)
+from import_graph import (ROOT, Graph, Import, describe, find_cycles, is_ours, mapped_folders,
+                          mermaid, package_of, read_graph)
 
 SERVER = "sosdesk.server_stub"
 COMMON = "sosdesk.common"
@@ -130,10 +132,39 @@ def test_the_cycle_finder_finds_each_tangle_once() -> None:
     assert find_cycles(edges) == [["a", "b", "a"], ["d", "e", "f", "d"]]
 
 
+# -- the drawing in docs/architecture.md ----------------------------------------
+
+DOC = ROOT / "docs" / "architecture.md"
+
+
+def test_the_drawing_has_a_node_for_each_package_and_an_arrow_for_each_import() -> None:
+    none: list[Import] = []
+    edges = {"sosdesk.a": {"sosdesk.b.c": none, "sosdesk.d": none}, "sosdesk.b.c": {}, "sosdesk.d": {}}
+    assert mermaid(edges) == """```mermaid
+flowchart TD
+    a["sosdesk.a"]
+    b_c["sosdesk.b.c"]
+    d["sosdesk.d"]
+    a --> b_c
+    a --> d
+```
+"""
+
+
+def test_the_architecture_doc_shows_the_package_graph_as_it_is(graph: Graph) -> None:
+    drawn = mermaid(graph.package_edges())
+    assert drawn in DOC.read_text("utf-8"), (
+        "docs/architecture.md's package graph is out of date: run `python tests/test_architecture.py` "
+        "and put what it prints in its place:\n" + drawn)
+
+
 def main(argv: list[str]) -> int:
-    """Print the package graph (or, with --modules, every module edge)."""
+    """Print the package graph as docs/architecture.md shows it (or, with --modules, every module edge)."""
     graph = read_graph(mapped_folders())
-    edges = graph.module_edges() if "--modules" in argv else graph.package_edges()
+    if "--modules" not in argv:
+        print(mermaid(graph.package_edges()), end="")
+        return 0
+    edges = graph.module_edges()
     for source in sorted(edges):
         targets = sorted(edges[source])
         print(f"{source} -> {', '.join(targets) if targets else '(nothing of ours)'}")
