@@ -11,7 +11,7 @@ import mimetypes
 import re
 from typing import Any
 
-from . import sessions
+from . import case_search, sessions
 from .app import App
 from .errors import InvalidInput, NotFound, RateLimited, ServerError, Unauthorized
 from .ratelimit import RateLimiter
@@ -107,6 +107,11 @@ def list_sessions(app: App, req: Request) -> Any:
     limit = int_param(filters.pop("limit", None), "limit", 100, 1, MAX_PAGE, errors)
     if errors:
         raise InvalidInput("some filters are invalid", fields=errors)
+    if case_search.wants_search(filters):  # sosdesk's own: search, sort, total (case_search.py)
+        if "offset" in req.query:
+            raise InvalidInput("a sorted or searched list pages with cursor, not offset",
+                               fields={"offset": "use cursor (next_cursor of the page before)"})
+        return app.store.search_cases(filters, req.now, limit=limit)
     return app.store.list_cases(filters, req.now, offset=offset, limit=limit)
 
 

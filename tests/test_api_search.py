@@ -1,0 +1,147 @@
+"""sosdesk's own list parameters over HTTP (search, sort, keyset cursor, total) , against a real server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from api_helpers import assert_error
+from conftest import LiveServer
+from sosdesk.server_stub.case_search import SORTS
+
+
+def make(server: LiveServer, name: str, description: str = "", **fields: Any) -> dict:
+    body = {"end_customer": {"name": name, "email": fields.pop("email", "")}, "description": description,
+            **fields}
+    made = server.api("POST", "/api/v1/sessions", json=body)
+    assert made.status_code == 201, made.text
+    return made.json()
+
+
+def listing(server: LiveServer, **params: Any) -> dict:
+    answer = server.api("GET", "/api/v1/sessions", params=params)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def every_page(server: LiveServer, between=lambda page: None, **params: Any) -> list[str]:
+    """The codes of every page, following next_cursor; *between* runs after each page."""
+    codes: list[str] = []
+    cursor = None
+    for _ in range(100):
+        page = listing(server, **params, **({"cursor": cursor} if cursor else {}))
+        codes += [c["code"] for c in page["sessions"]]
+        between(page)
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return codes
+    raise AssertionError("the cursor never ended")
+
+
+def test_search_finds_by_code_name_email_host_user_and_problem(live_server: LiveServer) -> None:
+    bob = make(live_server, "Bob Meyer", "Printer prints empty pages", email="bob@example.com")
+    eva = make(live_server, "Eva Lindqvist", "VPN 100% down_now", email="eva@corp.example")
+    sos = live_server.sos("device-00000000000042", description="Screen black",
+                          device={"hostname": "RECEPTION-PC", "os": "Windows 11", "user": "empfang"})["case"]
+
+    def found(q: str) -> set[str]:
+        page = listing(live_server, q=q, total="true")
+        assert page["total"] == len(page["sessions"])
+        return {c["code"] for c in page["sessions"]}
+
+    assert found("meyer") == {bob["code"]}  # A-Z in either case
+    assert found("CORP.example") == {eva["code"]}
+    assert found("reception") == {sos["code"]}
+    assert found("empfang") == {sos["code"]}
+    assert found("printer EMPTY") == {bob["code"]}  # every word must be found
+    assert found("printer vpn") == set()
+    assert found("100%") == {eva["code"]} and found("_own") == found("v%n") == set()  # no wildcards
+    assert found(bob["code"]) == {bob["code"]}
+    assert found(bob["code"][:6]) >= {bob["code"]}  # "s12-34": the start of a code
+    assert found(bob["code"].replace("-", "")[1:]) == {bob["code"]}  # its digits alone
+    assert found("") == {bob["code"], eva["code"], sos["code"]}
+
+
+@pytest.mark.parametrize("sort", sorted(SORTS))
+def test_every_sort_pages_through_every_case_once_in_order(live_server: LiveServer, sort: str) -> None:
+    live_server.add_expert("zoe")
+    names = ["carla", "Bob", "anna", "", "dieter", "bob"]
+    for n, name in enumerate(names * 2):
+        case = make(live_server, name, f"problem {n % 4}", groupid=f"g{n % 3}",
+                    assigned_userid=["u1", "u2", None][n % 3])
+        if n % 4 == 1:
+            assert live_server.api("PUT", f"/api/v1/sessions/{case['code']}",
+                                   json={"state": "closed"}).status_code == 200
+    every = {c["code"]: c for c in listing(live_server, limit=100)["sessions"]}
+    for order in ("asc", "desc"):
+        codes = every_page(live_server, sort=sort, order=order, limit=5)
+        assert sorted(codes) == sorted(every), "each case exactly once"
+        keys = [key_of(sort, every[code]) for code in codes]
+        assert keys == sorted(keys, reverse=order == "desc")
+
+
+def key_of(sort: str, case: dict) -> Any:
+    """What the test expects each sort to sort by, from the case as the API shows it."""
+    return {
+        "created": case["created_at"], "code": case["code"],
+        "customer": (case["end_customer"]["name"] or "").lower(), "problem": case["description"].lower(),
+        "device": "", "status": ["new", "pending", "in_progress", "closed", "expired"].index(case["status"]),
+        "group": case["groupid"], "assigned": (case["assigned_name"] or "").lower(),
+        "valid_until": case["valid_until"],
+    }[sort]
+
+
+def test_the_cursor_keeps_its_place_while_cases_come_and_go(live_server: LiveServer) -> None:
+    made = [make(live_server, f"customer {n:02d}") for n in range(12)]
+    seen_new: list[str] = []
+
+    def meanwhile(page: dict) -> None:
+        # Between pages: a new case (older ones stay put: the oldest come first) and a
+        # case deleted from the page just shown. An offset would now skip one.
+        if page["next_cursor"]:
+            seen_new.append(make(live_server, "newcomer")["code"])
+            gone = page["sessions"][0]["code"]
+            assert live_server.api("DELETE", f"/api/v1/sessions/{gone}").status_code == 200
+
+    codes = every_page(live_server, meanwhile, state="open", sort="created", order="asc", limit=4)
+    assert codes[:12] == [c["code"] for c in made], "the first twelve in order, none skipped"
+    assert codes[12:] == seen_new[: len(codes) - 12]
+    assert len(set(codes)) == len(codes)
+
+
+def test_my_open_cases_longest_waiting_first_with_the_total(live_server: LiveServer) -> None:
+    live_server.add_expert("bernd")
+    mine = [make(live_server, f"mine {n}", assigned_userid="u1") for n in range(3)]
+    make(live_server, "bernd's", assigned_userid="u2")
+    closed = make(live_server, "mine but closed", assigned_userid="u1")
+    live_server.api("PUT", f"/api/v1/sessions/{closed['code']}", json={"state": "closed"})
+    page = listing(live_server, state="open", assigned_userid="u1", sort="created", total="1", limit=2)
+    assert [c["code"] for c in page["sessions"]] == [c["code"] for c in mine[:2]]
+    assert page["total"] == 3 and page["next_cursor"]
+    assert "total" not in listing(live_server, sort="code")
+
+
+def test_wrong_parameters_are_named_all_at_once(live_server: LiveServer) -> None:
+    make(live_server, "x")
+    make(live_server, "y")
+    answer = live_server.api("GET", "/api/v1/sessions",
+                             params={"sort": "salary", "order": "up", "total": "maybe", "q": "x" * 201})
+    body = assert_error(answer, 400, "invalid_input")
+    assert set(body["fields"]) == {"sort", "order", "total", "q"}
+    by_code = listing(live_server, sort="code", limit=1)["next_cursor"]
+    for cursor in (by_code, "not-a-cursor", "W10"):
+        body = assert_error(live_server.api("GET", "/api/v1/sessions",
+                                            params={"sort": "customer", "cursor": cursor}), 400, "invalid_input")
+        assert set(body["fields"]) == {"cursor"}
+    body = assert_error(live_server.api("GET", "/api/v1/sessions", params={"sort": "code", "offset": "5"}),
+                        400, "invalid_input")
+    assert set(body["fields"]) == {"offset"}
+
+
+def test_sorting_by_status_keeps_the_lifecycle_order(live_server: LiveServer) -> None:
+    cases = [make(live_server, f"c{n}") for n in range(3)]
+    live_server.api("POST", f"/api/v1/sessions/{cases[1]['code']}/connect")
+    live_server.api("PUT", f"/api/v1/sessions/{cases[2]['code']}", json={"state": "closed"})
+    statuses = [c["status"] for c in listing(live_server, sort="status")["sessions"]]
+    assert statuses == ["new", "pending", "closed"]
