@@ -124,6 +124,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/v1/customer/sos", "agent", r.customer_sos),
     Route("POST", "/api/v1/customer/join", "agent", r.customer_join),
     Route("GET", "/api/v1/customer/case", "customer", r.customer_case),
+    Route("PUT", "/api/v1/customer/case", "customer", r.customer_describe),
     Route("POST", "/api/v1/customer/case/start", "customer", r.customer_start),
     Route("POST", "/api/v1/customer/case/close", "customer", r.customer_close),
     Route("GET", "/api/v1/customer/chat", "customer", s.customer_chat_read),

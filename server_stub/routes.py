@@ -245,6 +245,10 @@ def customer_close(app: App, req: Request) -> Any:
     return app.store.customer_close(_case_id(req), req.now)
 
 
+def customer_describe(app: App, req: Request) -> Any:
+    return app.store.customer_describe(_case_id(req), req.json(), req.now)
+
+
 def console_index(app: App, req: Request) -> Response:
     return _static_file("index.html")
 

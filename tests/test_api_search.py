@@ -1,4 +1,5 @@
-"""sosdesk's own list parameters over HTTP (search, sort, keyset cursor, total) , against a real server."""
+"""sosdesk's own list parameters over HTTP (search, sort, keyset cursor, total) and the
+customer's description of their request, against a real server."""
 
 from __future__ import annotations
 
@@ -137,6 +138,39 @@ def test_wrong_parameters_are_named_all_at_once(live_server: LiveServer) -> None
     body = assert_error(live_server.api("GET", "/api/v1/sessions", params={"sort": "code", "offset": "5"}),
                         400, "invalid_input")
     assert set(body["fields"]) == {"offset"}
+
+
+def test_the_customer_describes_their_request_and_the_expert_sees_it(live_server: LiveServer) -> None:
+    made = live_server.sos("device-00000000000077", device={"hostname": "PC", "os": "x", "user": "kim"})
+    token, code = made["token"], made["case"]["code"]
+    version = live_server.api("GET", "/api/v1/changes", params={"since": -1}).json()["version"]
+    described = live_server.api("PUT", "/api/v1/customer/case", token=token,
+                                json={"description": "Outlook crashes on start"})
+    assert described.status_code == 200, described.text
+    assert described.json()["description"] == "Outlook crashes on start"
+    woke = live_server.api("GET", "/api/v1/changes", params={"since": version, "wait": 5}).json()
+    assert woke["version"] != version  # the console's long-poll wakes at once
+    assert live_server.api("GET", f"/api/v1/sessions/{code}").json()["description"] == "Outlook crashes on start"
+    [created, edit] = live_server.api("GET", f"/api/v1/sessions/{code}/history").json()["events"]
+    assert (edit["actor"], edit["event"], edit["detail"]) == ("customer", "edit", {"fields": ["description"]})
+
+    for body, field in (({}, "description"), ({"description": "x" * 4001}, "description"),
+                        ({"description": "ok", "groupid": "vip"}, "groupid")):
+        error = assert_error(live_server.api("PUT", "/api/v1/customer/case", token=token, json=body),
+                             400, "invalid_input")
+        assert field in error["fields"]
+    assert_error(live_server.api("PUT", "/api/v1/customer/case", token=None, json={"description": "x"}),
+                 401, "unauthorized")
+
+    expert_made = make(live_server, "Bob", "the expert's words")
+    joined = live_server.api("POST", "/api/v1/customer/join", token=None, json={
+        "code": expert_made["code"], "device_id": "device-00000000000078",
+        "device": {"hostname": "PC", "os": "x", "user": "bob"}}).json()
+    assert_error(live_server.api("PUT", "/api/v1/customer/case", token=joined["token"],
+                                 json={"description": "mine"}), 403, "not_case_creator")
+    live_server.api("PUT", f"/api/v1/sessions/{code}", json={"state": "closed"})
+    assert_error(live_server.api("PUT", "/api/v1/customer/case", token=token, json={"description": "late"}),
+                 409, "case_closed")
 
 
 def test_sorting_by_status_keeps_the_lifecycle_order(live_server: LiveServer) -> None:
