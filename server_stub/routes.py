@@ -124,7 +124,14 @@ def get_session(app: App, req: Request) -> Any:
 
 
 def edit_session(app: App, req: Request) -> Any:
-    return app.store.edit_case(req.params["code"], req.json(), _expert(req)["id"], req.now)
+    expert = _expert(req)
+    before = app.store.get_case(req.params["code"], req.now)["assigned_userid"]
+    case = app.store.edit_case(req.params["code"], req.json(), expert["id"], req.now)
+    if case["assigned_userid"] != before and case["state"] == "open":  # assigned, reassigned
+        sessions.assignee_changed(app, app.store.case_id_for_code(case["code"], req.now), expert,
+                                  app.clock())
+        case = app.store.get_case(case["code"], req.now)  # its session's state, now
+    return case
 
 
 def delete_session(app: App, req: Request) -> Any:
