@@ -20,7 +20,8 @@ def test_login_wrong_password_then_login_and_logout(console: Console) -> None:
     expect(page.locator("#queue-view")).to_be_hidden()
 
     console.login()
-    expect(page.locator("#who")).to_have_text("Logged in as anna")
+    expect(page.locator("#who")).to_have_text("anna")
+    expect(page.locator("#who")).to_have_attribute("title", "Logged in as anna")
     expect(page.get_by_role("heading", name="Queue")).to_be_visible()
     cookies = {c["name"]: c for c in console.context.cookies()}
     assert cookies["sosdesk_session"]["httpOnly"] is True

@@ -18,6 +18,9 @@ def test_queue_in_english_and_german_with_every_status(console: Console) -> None
     cases = populate(console.server)
     console.context.grant_permissions(["notifications"], origin=console.server.url)
     page = console.open().login().page
+    # By default the open cases, the longest-waiting first: the closed and expired are not shown.
+    expect(page.locator("#queue-body tr")).to_have_count(3)
+    page.locator("#filter-status").select_option("")  # All
     expect(page.locator("#queue-body tr")).to_have_count(5)
     # One more SOS while the expert watches: badge and highlighted row.
     cases["new"] = sos(console.server, 9, "Cannot print invoices from the ERP",
@@ -44,7 +47,7 @@ def test_queue_in_english_and_german_with_every_status(console: Console) -> None
         expect(console.row(cases[status]["code"]).locator(".status")).to_have_text(label)
     expect(page.get_by_role("button", name="Neuer Fall")).to_be_visible()
     expect(page.locator("#filter-status option")).to_contain_text(
-        ["Alle", "Offen", *expected.values()])
+        ["Offen", "Alle", *expected.values()])
     expect(page.locator("html")).to_have_attribute("lang", "de")
     console.shot("console-queue-de.png")
 
@@ -69,7 +72,7 @@ def test_narrow_window(browser, live_server: LiveServer) -> None:
         page = console.open().page
         console.shot("console-login-narrow.png")
         console.login()
-        expect(page.locator("#queue-body tr")).to_have_count(5)
+        expect(page.locator("#queue-body tr")).to_have_count(3)  # the open cases
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 400, f"the page is {width}px wide in a 400px window"
         console.shot("console-queue-narrow.png")
@@ -111,12 +114,12 @@ def test_paging_through_a_long_queue(console: Console) -> None:
     page = console.open().login().page
     rows = page.locator("#queue-body tr")
     expect(rows).to_have_count(25)
-    assert rows.first.get_attribute("data-code") == codes[-1]  # newest first
-    expect(page.locator("#page-label")).to_have_text("Page 1 · 1–25")
+    assert rows.first.get_attribute("data-code") == codes[0]  # the longest-waiting first
+    expect(page.locator("#page-label")).to_have_text("Page 1 · 1–25 of 30")
     page.get_by_role("button", name="Next page").click()
     expect(rows).to_have_count(5)
-    expect(page.locator("#page-label")).to_have_text("Page 2 · 26–30")
-    assert rows.last.get_attribute("data-code") == codes[0]
+    expect(page.locator("#page-label")).to_have_text("Page 2 · 26–30 of 30")
+    assert rows.last.get_attribute("data-code") == codes[-1]
     expect(page.get_by_role("button", name="Next page")).to_be_disabled()
     page.get_by_role("button", name="Previous page").click()
     expect(rows).to_have_count(25)

@@ -1,119 +1,64 @@
-// The queue: the page of cases with filters, paging and selection, each case's
-// presence, and the actions on cases (Connect / open its session, Close,
-// delete the selected).
+// The queue: a page of cases found by the filters and the search, sorted by a
+// column, paged by the server's keyset cursor; the selection and the pager with
+// the total. By default the open cases, the longest-waiting first.
 
-import { api, ApiError, query } from "./api.js";
-import { statusSub, timeLeft } from "./case-text.js";
-import { openDetail } from "./detail.js";
-import { $, confirmDialog, el, flash, showError } from "./dom.js";
-import { formatTime, lang, t } from "./i18n.js";
-import { openSession } from "./remote.js";
+import { api, query } from "./api.js";
+import { deleteSelected } from "./case-actions.js";
+import { $, el, showError } from "./dom.js";
+import { lang, t } from "./i18n.js";
+import { buildCells, updateClock } from "./queue-row.js";
+import { whenCasesChange } from "./refresh.js";
 import { PAGE_SIZE, state } from "./state.js";
 
-function queueQuery() {
-  const status = state.filters.status;
+const OPEN = ["open", "new", "pending", "in_progress"];
+const SEARCH_DELAY = 250; // ms after the last key before the search runs
+
+/** The order shown: the column the expert chose, else the longest-waiting first for open cases. */
+export function currentSort() {
+  if (state.sort) return state.sort;
+  return { key: "created", order: OPEN.includes(state.filters.status) ? "asc" : "desc" };
+}
+
+function queueQuery(cursor) {
+  const { status, groupid, q, mine } = state.filters;
+  const sort = currentSort();
   return query({
-    state: status === "open" ? "open" : "",
+    state: status === "open" ? "open" : status ? "" : "open,closed",
     status: status && status !== "open" ? status : "",
-    groupid: state.filters.groupid,
-    offset: state.offset,
+    groupid,
+    assigned_userid: mine && state.me ? state.me.id : "",
+    q: q.trim(),
+    sort: sort.key,
+    order: sort.order,
+    cursor,
+    total: "true",
     limit: PAGE_SIZE,
   });
 }
 
+let loading = 0;
+
 export async function refreshQueue() {
-  const data = await api("GET", "/sessions" + queueQuery());
-  if (!data.sessions.length && state.offset > 0) { // the page emptied (deletes): go back one
-    state.offset = Math.max(0, state.offset - PAGE_SIZE);
+  const ticket = ++loading;
+  const page = state.cursors.length - 1;
+  const data = await api("GET", "/sessions" + queueQuery(state.cursors[page]));
+  if (ticket !== loading) return; // a newer load (another filter, page or sort) wins
+  if (!data.sessions.length && page > 0) { // the page emptied (deletes): go back one
+    state.cursors.pop();
     return refreshQueue();
   }
   state.cases = data.sessions;
-  state.nextOffset = data.next_offset;
+  state.nextCursor = data.next_cursor;
+  state.total = data.total;
   const present = new Set(state.cases.map((c) => c.code));
   for (const code of [...state.selected]) if (!present.has(code)) state.selected.delete(code);
   renderQueue();
-}
-
-function customerCell(c) {
-  const name = c.end_customer && c.end_customer.name;
-  const email = c.end_customer && c.end_customer.email;
-  // An SOS has no stated name: the device's user name stands in, shown quieter.
-  return [
-    name ? el("span", { class: "strong" }, name)
-      : el("span", { class: "strong muted-name" }, (c.device && c.device.user) || t("none")),
-    email ? el("span", { class: "sub" }, email) : null,
-  ];
-}
-
-function deviceCell(c) {
-  if (!c.device) return t("none");
-  const rest = [c.device.os, c.device.user].filter(Boolean).join(" · ");
-  return [el("span", {}, c.device.hostname || t("none")), rest ? el("span", { class: "sub" }, rest) : null,
-    presence(c)];
-}
-
-/** Whether the customer's agent is there now: online, or left (it had the case, and is gone). */
-function presence(c) {
-  if (c.state !== "open") return null;
-  const online = Boolean(c.online);
-  return el("span", { class: "presence " + (online ? "online" : "left"), dataset: { presence: online ? "online" : "left" } },
-    online ? t("presence.online") : t("presence.left"));
 }
 
 /** What the row shows that can change without the case's version (live state). */
 function liveKey(c) {
   const r = c.remote;
   return [c.online, r && r.view, r && r.control, r && r.viewer_attached].join("|");
-}
-
-function buildCells(tr, c) {
-  const mine = state.me && c.assigned_userid === state.me.id;
-  const open = c.state === "open";
-  const left = timeLeft(c);
-  const cell = (label, cls, ...children) => el("td", { "data-label": label, class: cls }, el("div", { class: "cv" }, ...children));
-  tr.replaceChildren(
-    el("td", { class: "c-select" },
-      el("input", {
-        type: "checkbox", "aria-label": t("select.one", { code: c.code }), checked: state.selected.has(c.code),
-        dataset: { key: "select:" + c.code }, onchange: (e) => toggleSelect(c.code, e.target.checked),
-      })),
-    cell(t("col.code"), "c-code",
-      el("button", {
-        type: "button", class: "code-link", title: t("act.detailsOf", { code: c.code }),
-        "aria-label": t("act.detailsOf", { code: c.code }), dataset: { key: "details:" + c.code },
-        onclick: () => openDetail(c.code),
-      }, c.code),
-      c.created_by === "customer" ? el("span", { class: "tag sos" }, t("tag.sos")) : null),
-    cell(t("col.customer"), "c-customer", customerCell(c)),
-    cell(t("col.problem"), "c-problem", el("span", { class: "clamp", title: c.description || null }, c.description || t("none"))),
-    cell(t("col.device"), "c-device", deviceCell(c)),
-    cell(t("col.status"), "c-status",
-      el("span", { class: "status status-" + c.status, dataset: { status: c.status } }, t("status." + c.status)),
-      statusSub(c) ? el("span", { class: "sub status-sub" }, statusSub(c)) : null),
-    cell(t("col.group"), "c-group", c.groupid),
-    cell(t("col.assigned"), "c-assigned", c.assigned_name || t("none")),
-    cell(t("col.created"), "c-created", el("time", { datetime: c.created_at }, formatTime(c.created_at))),
-    cell(t("col.left"), "c-left" + (left.soon ? " soon" : ""),
-      el("time", { datetime: c.valid_until, title: formatTime(c.valid_until) }, left.text)),
-    cell(t("col.actions"), "c-actions",
-      open && !c.expert_started ? el("button", {
-        type: "button", class: "small primary", "aria-label": t("act.connectTo", { code: c.code }),
-        dataset: { key: "connect:" + c.code }, onclick: (e) => connect(c.code, e.currentTarget),
-      }, t("act.connect")) : null,
-      open && c.expert_started && mine ? el("button", {
-        type: "button", class: "small primary", "aria-label": t("act.sessionOf", { code: c.code }),
-        dataset: { key: "session:" + c.code }, onclick: () => openSession(c.code),
-      }, t("act.session")) : null,
-      open && c.expert_started && !mine && c.assigned_name ? el("span", { class: "sub" }, c.assigned_name) : null,
-      open ? el("button", {
-        type: "button", class: "small", "aria-label": t("act.closeCase", { code: c.code }),
-        dataset: { key: "close:" + c.code }, onclick: () => closeCase(c.code),
-      }, t("act.close")) : null),
-  );
-  tr.dataset.version = String(c.version);
-  tr.dataset.live = liveKey(c);
-  tr.dataset.lang = lang();
-  tr.dataset.status = c.status;
 }
 
 /** Show state.cases: rows are kept per code and rebuilt only when their case changed. */
@@ -125,13 +70,12 @@ export function renderQueue() {
   state.cases.forEach((c, index) => {
     let tr = rows.get(c.code);
     rows.delete(c.code);
-    if (!tr) {
-      tr = el("tr", { dataset: { code: c.code } });
-    }
+    if (!tr) tr = el("tr", { dataset: { code: c.code } });
+    const me = state.me ? state.me.id : "";
     if (tr.dataset.version !== String(c.version) || tr.dataset.live !== liveKey(c) || tr.dataset.lang !== lang()
-        || tr.dataset.me !== (state.me && state.me.id)) {
-      buildCells(tr, c);
-      tr.dataset.me = state.me ? state.me.id : "";
+        || tr.dataset.me !== me) {
+      buildCells(tr, c, toggleSelect);
+      Object.assign(tr.dataset, { version: String(c.version), live: liveKey(c), lang: lang(), me, status: c.status });
     }
     if (body.children[index] !== tr) body.insertBefore(tr, body.children[index] || null);
   });
@@ -146,6 +90,7 @@ export function renderQueue() {
   $("queue-empty").hidden = state.cases.length > 0;
   $("queue").classList.toggle("is-empty", state.cases.length === 0);
   markFreshRows();
+  renderSortHeaders();
   updateSelectionUi();
   updatePager();
 }
@@ -158,23 +103,33 @@ function updateTimes() {
   const byCode = new Map(state.cases.map((c) => [c.code, c]));
   for (const tr of $("queue-body").children) {
     const c = byCode.get(tr.dataset.code);
-    const cell = tr.querySelector(".c-left");
-    if (!c || !cell) continue;
-    const left = timeLeft(c);
-    cell.querySelector("time").textContent = left.text;
-    cell.classList.toggle("soon", left.soon);
+    if (c) updateClock(tr, c);
   }
 }
 
+function renderSortHeaders() {
+  const sort = currentSort();
+  for (const th of document.querySelectorAll("#queue th[data-sort]")) {
+    const on = th.dataset.sort === sort.key;
+    if (on) th.setAttribute("aria-sort", sort.order === "asc" ? "ascending" : "descending");
+    else th.removeAttribute("aria-sort");
+    th.querySelector("button").title = t("sort.by", { column: th.querySelector("button").textContent });
+  }
+  $("queue-caption").textContent = t("queue.caption", {
+    column: t("col." + ({ valid_until: "left" }[sort.key] || sort.key)),
+    order: t("sort." + sort.order),
+  });
+}
+
 function updatePager() {
-  const page = Math.floor(state.offset / PAGE_SIZE) + 1;
-  const first = state.cases.length ? state.offset + 1 : 0;
+  const page = state.cursors.length;
+  const from = (page - 1) * PAGE_SIZE + 1;
   $("page-label").textContent = state.cases.length
-    ? `${t("queue.page", { n: page })} · ${t("queue.range", { from: first, to: state.offset + state.cases.length })}`
+    ? t("queue.pageOf", { n: page, from, to: from + state.cases.length - 1, total: state.total })
     : t("queue.page", { n: page });
-  $("prev-btn").disabled = state.offset === 0;
-  $("next-btn").disabled = state.nextOffset === null;
-  $("prev-btn").closest(".pager").hidden = state.offset === 0 && state.nextOffset === null;
+  $("prev-btn").disabled = page === 1;
+  $("next-btn").disabled = !state.nextCursor;
+  $("prev-btn").hidden = $("next-btn").hidden = page === 1 && !state.nextCursor;
 }
 
 function toggleSelect(code, on) {
@@ -199,78 +154,63 @@ function selectAll(on) {
   renderQueue();
 }
 
+/** Start again from the first page after the filters, the search or the order changed. */
 export function changeFilters() {
   state.filters.status = $("filter-status").value;
   state.filters.groupid = $("filter-group").value;
-  state.offset = 0;
+  state.filters.mine = $("filter-mine").checked;
+  state.filters.q = $("search").value;
+  state.cursors = [null];
   state.selected.clear();
   refreshQueue().catch(showError);
 }
 
+/** Show a filter as the queue's way in (the SOS badge, a group's chip). */
+export function showFiltered({ status = "open", groupid = "" } = {}) {
+  $("filter-status").value = status;
+  $("filter-group").value = groupid;
+  $("filter-mine").checked = false;
+  $("search").value = "";
+  changeFilters();
+}
+
+function sortBy(key) {
+  const sort = currentSort();
+  // The same column again turns the order round; another starts with its natural order.
+  const order = sort.key === key ? (sort.order === "asc" ? "desc" : "asc") : "asc";
+  state.sort = { key, order };
+  changeFilters();
+}
+
 function changePage(delta) {
-  const offset = delta > 0 ? state.nextOffset : Math.max(0, state.offset - PAGE_SIZE);
-  if (offset === null || offset === undefined) return;
-  state.offset = offset;
+  if (delta > 0) {
+    if (!state.nextCursor) return;
+    state.cursors.push(state.nextCursor);
+  } else {
+    if (state.cursors.length === 1) return;
+    state.cursors.pop();
+  }
   state.selected.clear();
   refreshQueue().then(() => $("queue").scrollIntoView({ block: "start" })).catch(showError);
 }
 
-async function deleteSelected() {
-  const codes = [...state.selected];
-  const n = codes.length;
-  if (!n) return;
-  const ok = await confirmDialog({
-    title: t("delete.heading"),
-    text: n === 1 ? t("delete.text1") : t("delete.text", { n }),
-    ok: t("delete.confirm"),
-  });
-  if (!ok) return;
-  try {
-    const data = await api("POST", "/sessions/delete", { codes });
-    for (const code of codes) state.selected.delete(code);
-    flash(data.deleted === 1 ? t("delete.done1") : t("delete.done", { n: data.deleted }));
-    await refreshQueue();
-  } catch (error) {
-    if (error instanceof ApiError && Array.isArray(error.body.missing)) {
-      // Someone else deleted some of them first; nothing was deleted.
-      for (const code of error.body.missing) state.selected.delete(code);
-      updateSelectionUi();
-    }
-    showError(error);
-    refreshQueue().catch(() => {});
-  }
-}
-
-async function connect(code, button) {
-  if (button) button.disabled = true;
-  try {
-    await api("POST", `/sessions/${encodeURIComponent(code)}/connect`);
-    await openSession(code);
-    refreshQueue().catch(showError);
-  } catch (error) {
-    showError(error);
-    if (button) button.disabled = false;
-  }
-}
-
-async function closeCase(code) {
-  const ok = await confirmDialog({ title: t("close.heading"), text: t("close.text", { code }), ok: t("close.confirm") });
-  if (!ok) return;
-  try {
-    await api("PUT", `/sessions/${encodeURIComponent(code)}`, { state: "closed" });
-    flash(t("close.done", { code }));
-    await refreshQueue();
-  } catch (error) {
-    showError(error);
-  }
-}
-
 export function wireQueue() {
-  $("filter-status").addEventListener("change", changeFilters);
-  $("filter-group").addEventListener("change", changeFilters);
+  for (const id of ["filter-status", "filter-group", "filter-mine"]) $(id).addEventListener("change", changeFilters);
+  let timer = null;
+  $("search").addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(changeFilters, SEARCH_DELAY);
+  });
+  $("search").addEventListener("keydown", (e) => {
+    if (e.key === "Enter") { clearTimeout(timer); changeFilters(); }
+  });
+  for (const th of document.querySelectorAll("#queue th[data-sort]")) {
+    th.querySelector("button").addEventListener("click", () => sortBy(th.dataset.sort));
+  }
   $("select-all").addEventListener("change", (e) => selectAll(e.target.checked));
-  $("delete-btn").addEventListener("click", deleteSelected);
+  $("delete-btn").addEventListener("click", () => deleteSelected(updateSelectionUi));
   $("prev-btn").addEventListener("click", () => changePage(-1));
   $("next-btn").addEventListener("click", () => changePage(+1));
-  setInterval(updateTimes, 30000);
+  whenCasesChange(() => refreshQueue().catch(showError));
+  setInterval(updateTimes, 15000);
 }
