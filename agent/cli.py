@@ -81,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sos-agent", description="sosdesk remote support for customers",
         epilog="The branding file's fields (--config FILE, or a branding.json next to the agent), "
-               "each with an example: docs/branding.md in sosdesk's documentation.")
+               "each with an example: docs/branding.md in sosdesk's documentation. On Linux the tray "
+               "icon's menu needs python3-gi and gir1.2-ayatanaappindicator3-0.1 (README: Tray on Linux).")
     parser.add_argument("--config", metavar="FILE", help="branding JSON file (its fields: docs/branding.md)")
     parser.add_argument("--headless", action="store_true", help="no window or tray; print one line per event")
     parser.add_argument("--language", choices=LANGUAGES, help="language of the texts (default: from the OS)")

@@ -164,7 +164,8 @@ class QuickSupportWindow:
         self.described_var = tk.StringVar(value="")
         self.described_label = ttk.Label(box, textvariable=self.described_var, style="Ok.TLabel")
         self.described_label.grid(row=2, column=0, sticky="w")
-        self.describe_button = ttk.Button(box, text=text(lang, "describe.send"), command=self.describe)
+        self.describe_button = ttk.Button(box, text=text(lang, "describe.send"), style="Primary.TButton",
+                                          command=self.describe)
         self.describe_button.grid(row=2, column=1, sticky="e")
         box.grid_remove()
 

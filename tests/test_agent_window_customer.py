@@ -22,6 +22,7 @@ from window_driver import Customer, run_window
 
 BRAND = "#8a2be2"  # blue violet: nothing else on the screen has this colour
 WAITING = "An ACME expert will be with you in a few minutes."
+WAITING_DE = "Ein Experte von ACME ist in wenigen Minuten für Sie da."
 pytestmark = pytest.mark.slow
 
 
@@ -36,8 +37,9 @@ def window_factory(display: str, tmp_path: Path) -> Iterator[Any]:
     made: list[Any] = []
 
     def make(server: LiveServer, language: str = "en", **branding: Any) -> Any:
-        agent = Agent(Branding(company_name="ACME GmbH", server_url=server.url, language=language,
-                               primary_color=BRAND, waiting_text=WAITING, **branding),
+        fields = {"company_name": "ACME GmbH", "server_url": server.url, "language": language,
+                  "primary_color": BRAND, "waiting_text": WAITING, "logo_png": logo(), **branding}
+        agent = Agent(Branding(**fields),
                       Secrets(MemoryStore(), tmp_path / "secrets.lock"), State("acme", tmp_path),
                       {"hostname": "KIM-PC", "os": "Linux", "user": "kim"})
         made.append(QuickSupportWindow(agent))
@@ -46,6 +48,21 @@ def window_factory(display: str, tmp_path: Path) -> Iterator[Any]:
     yield make
     made.clear()
     gc.collect()  # Tk's variables die on this thread
+
+
+def logo() -> bytes:
+    """ACME's logo: a violet badge with a white wordmark, as a company would hand it in."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (240, 80), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((0, 0, 239, 79), radius=18, fill=BRAND)
+    draw.text((120, 40), "ACME", fill="white", anchor="mm", font_size=44)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
 
 
 def sos(flow: Any) -> Any:
@@ -110,10 +127,14 @@ def test_close_my_request_asks_while_an_expert_is_connected(live_server: LiveSer
     from sosdesk.agent import window as window_module
 
     monkeypatch.setattr(window_module, "LINGER_MS", 300)
-    window = window_factory(live_server, language="de")
+    window = window_factory(live_server, language="de", waiting_text=WAITING_DE)
 
     def customer(c: Customer) -> None:
         c.wait_for("Warten auf einen Experten")
+        c.wait_for(WAITING_DE)
+        c.settled("Wobei brauchen Sie Hilfe? (freiwillig)")
+        c.type_into(next(w for w in c.seen if w["class"] == "Text"), "Der Drucker druckt nur leere Seiten")
+        c.shot("agent-window-de.png")
         code = code_shown(c)
         assert live_server.api("POST", f"/api/v1/sessions/{code}/connect").status_code == 200
         c.wait_for("anna verbindet sich")
