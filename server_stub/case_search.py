@@ -46,6 +46,12 @@ SORTS: dict[str, str] = {
     "group": "lower(c.groupid)",
     "assigned": "lower(COALESCE(e.name, ''))",
     "valid_until": "c.valid_until",
+    # The console's default: customers waiting for an expert (an SOS, or they joined; nobody
+    # connected yet) the longest-waiting first, then every other case by age. One number,
+    # so the keyset cursor works as for any column: the others are pushed past any time.
+    "waiting": ("CASE WHEN c.status IN ('new', 'pending') AND c.expert_started_at IS NULL "
+                "AND (c.created_by = 'customer' OR c.customer_started_at IS NOT NULL) "
+                f"THEN c.created_at ELSE c.created_at + {1 << 40} END"),
 }
 #: The columns a search term is looked for in (besides the code's digits).
 SEARCHED = ("c.customer_name", "c.customer_email", "c.device_hostname", "c.device_user",

@@ -89,8 +89,14 @@ def key_of(sort: str, case: dict) -> Any:
         "customer": (case["end_customer"]["name"] or "").lower(), "problem": case["description"].lower(),
         "device": "", "status": ["new", "pending", "in_progress", "closed", "expired"].index(case["status"]),
         "group": case["groupid"], "assigned": (case["assigned_name"] or "").lower(),
-        "valid_until": case["valid_until"],
+        "valid_until": case["valid_until"], "waiting": (0 if waiting(case) else 1, case["created_at"]),
     }[sort]
+
+
+def waiting(case: dict) -> bool:
+    """Whether the customer waits for an expert (as the console's "waiting 7 min" says it)."""
+    return (case["state"] == "open" and not case["expert_started"]
+            and (case["created_by"] == "customer" or case["customer_started"]))
 
 
 def test_the_cursor_keeps_its_place_while_cases_come_and_go(live_server: LiveServer) -> None:
@@ -109,6 +115,26 @@ def test_the_cursor_keeps_its_place_while_cases_come_and_go(live_server: LiveSer
     assert codes[:12] == [c["code"] for c in made], "the first twelve in order, none skipped"
     assert codes[12:] == seen_new[: len(codes) - 12]
     assert len(set(codes)) == len(codes)
+
+
+def test_customers_waiting_for_an_expert_come_first_the_longest_waiting_on_top(live_server: LiveServer) -> None:
+    device = {"hostname": "PC", "os": "Linux", "user": "kim"}
+    older = make(live_server, "made by hand before anyone asked")
+    first = live_server.sos("device-00000000000001", device=device)["case"]
+    joined = make(live_server, "read out on the phone")
+    ticket = live_server.api("POST", "/api/v1/customer/join", token=None, json={
+        "code": joined["code"], "device_id": "device-00000000000002", "device": device})
+    assert ticket.status_code == 200, ticket.text  # the agent joins, then starts its side:
+    assert live_server.api("POST", "/api/v1/customer/case/start", token=ticket.json()["token"]).status_code == 200
+    helped = live_server.sos("device-00000000000003", device=device)["case"]
+    assert live_server.api("POST", f"/api/v1/sessions/{helped['code']}/connect").status_code == 200
+    later = make(live_server, "made by hand later")
+    last = live_server.sos("device-00000000000004", device=device)["case"]
+    waiting_first = [first, joined, last, older, helped, later]  # then the rest, oldest first
+    assert every_page(live_server, state="open", sort="waiting", order="asc", limit=2) == [
+        c["code"] for c in waiting_first]
+    assert every_page(live_server, state="open", sort="waiting", order="desc", limit=4) == [
+        c["code"] for c in reversed(waiting_first)]
 
 
 def test_my_open_cases_longest_waiting_first_with_the_total(live_server: LiveServer) -> None:

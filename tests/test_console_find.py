@@ -36,9 +36,10 @@ def test_open_cases_longest_waiting_first_and_how_long_they_wait(console: Consol
     page = console.page
     page.clock.install()  # the browser's clock, moved on below (the server's is real)
     page = console.open().login().page
-    shows(page, [waiting["code"], made["code"], newest["code"]])
+    # The customers waiting for an expert first (the longest-waiting on top), then the rest.
+    shows(page, [waiting["code"], newest["code"], made["code"]])
     expect(page.locator("#filter-status")).to_have_value("open")
-    expect(page.locator("th[data-sort='created']")).to_have_attribute("aria-sort", "ascending")
+    expect(page.locator("th[data-sort='waiting']")).to_have_attribute("aria-sort", "ascending")
     sos_time = console.row(waiting["code"]).locator(".c-created time")
     expect(sos_time).to_have_text("waiting <1 min")
     expect(console.row(made["code"]).locator(".c-created time")).to_have_text("<1 min ago")
@@ -84,7 +85,7 @@ def test_sort_by_a_column_and_my_cases(console: Console) -> None:
     page.get_by_role("button", name="Customer", exact=True).click()
     header = page.locator("th[data-sort='customer']")
     expect(header).to_have_attribute("aria-sort", "ascending")
-    expect(page.locator("th[data-sort='created']")).not_to_have_attribute("aria-sort", re.compile("."))
+    expect(page.locator("th[data-sort='waiting']")).not_to_have_attribute("aria-sort", re.compile("."))
     shows(page, [cases[n]["code"] for n in ["Anton", "bea", "carla", "Dora"]])
     page.get_by_role("button", name="Customer", exact=True).click()  # again: the other way round
     expect(header).to_have_attribute("aria-sort", "descending")

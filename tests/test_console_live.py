@@ -106,8 +106,8 @@ def test_agent_case_appears_live_with_badge_and_notification(console: Console,
         expect(console.row(first["code"]).get_by_role("checkbox")).to_be_checked()
         expect(page.locator("#delete-btn")).to_have_text("Delete selected (1)")
         assert page.evaluate("window.__notifications") == [f"New SOS: {code}"]
-        # The longest-waiting first: the case made before it stays on top.
-        assert page.locator("#queue-body tr").last.get_attribute("data-code") == code
+        # The customers waiting for an expert first: above the case made by hand before it.
+        assert page.locator("#queue-body tr").first.get_attribute("data-code") == code
 
         # Connect in the browser opens the session view and asks the customer; the agent
         # sees the expert. The case stays pending until the customer allows viewing.

@@ -16,7 +16,8 @@ const SEARCH_DELAY = 250; // ms after the last key before the search runs
 /** The order shown: the column the expert chose, else the longest-waiting first for open cases. */
 export function currentSort() {
   if (state.sort) return state.sort;
-  return { key: "created", order: OPEN.includes(state.filters.status) ? "asc" : "desc" };
+  // Open cases: the customers waiting for an expert first, the longest-waiting on top.
+  return OPEN.includes(state.filters.status) ? { key: "waiting", order: "asc" } : { key: "created", order: "desc" };
 }
 
 function queueQuery(cursor) {
@@ -110,13 +111,13 @@ function updateTimes() {
 function renderSortHeaders() {
   const sort = currentSort();
   for (const th of document.querySelectorAll("#queue th[data-sort]")) {
-    const on = th.dataset.sort === sort.key;
+    const on = th.dataset.sort === columnOf(sort.key);
     if (on) th.setAttribute("aria-sort", sort.order === "asc" ? "ascending" : "descending");
     else th.removeAttribute("aria-sort");
     th.querySelector("button").title = t("sort.by", { column: th.querySelector("button").textContent });
   }
   $("queue-caption").textContent = t("queue.caption", {
-    column: t("col." + ({ valid_until: "left" }[sort.key] || sort.key)),
+    column: t("col." + ({ valid_until: "left", waiting: "created" }[sort.key] || sort.key)),
     order: t("sort." + sort.order),
   });
 }
@@ -174,10 +175,15 @@ export function showFiltered({ status = "open", groupid = "" } = {}) {
   changeFilters();
 }
 
+/** The column a sort is shown on: the Waiting column sorts by waiting, or by age alone. */
+function columnOf(key) {
+  return key === "created" ? "waiting" : key;
+}
+
 function sortBy(key) {
   const sort = currentSort();
   // The same column again turns the order round; another starts with its natural order.
-  const order = sort.key === key ? (sort.order === "asc" ? "desc" : "asc") : "asc";
+  const order = columnOf(sort.key) === key ? (sort.order === "asc" ? "desc" : "asc") : "asc";
   state.sort = { key, order };
   changeFilters();
 }
