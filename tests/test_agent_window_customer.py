@@ -213,3 +213,37 @@ def test_an_error_offers_to_try_again_and_stays_until_closed(live_server: LiveSe
         c.wait_closed()
 
     assert run_window(window, sos, display, customer) == 3
+
+
+def test_asked_before_the_screen_is_seen_and_the_headline_says_who_looks(
+        live_server: LiveServer, window_factory: Any, display: str) -> None:
+    from PIL import Image, ImageGrab
+
+    window = window_factory(live_server)
+
+    def customer(c: Customer) -> None:
+        c.wait_for("Waiting for an expert")
+        code = code_shown(c)
+        assert live_server.api("POST", f"/api/v1/sessions/{code}/connect").status_code == 200
+        asked = c.wait_for("anna from ACME GmbH wants to see your screen.", window="ACME GmbH: remote session")
+        c.settled("Close my request")  # the window grew by the question's line: let it settle
+        main = next(w for w in c.seen if w["class"] == "window" and w["text"] == "ACME GmbH QuickSupport")
+        question = next(w for w in c.seen if w["class"] == "window" and w["text"] == asked["window"])
+        right = max(main["x"] + main["w"], question["x"] + question["w"])
+        bottom = max(main["y"] + main["h"], question["y"] + question["h"])
+        before = ImageGrab.grab(bbox=(0, 0, right + 8, bottom), xdisplay=display).convert("RGB")
+        c.click("Allow", kind="Button")
+        c.wait_for("anna is viewing your screen", window="ACME GmbH QuickSupport")  # the headline too
+        bar = next(w for w in c.seen if w["text"] == "ACME GmbH: remote session" and w["class"] == "window")
+        shown = ImageGrab.grab(bbox=(bar["x"], bar["y"], bar["x"] + bar["w"], bar["y"] + bar["h"]),
+                               xdisplay=display).convert("RGB")
+        # For the README: the window with the question beside it, the bar under them.
+        picture = Image.new("RGB", (max(before.width, shown.width), before.height + shown.height + 24), "black")
+        picture.paste(before, (0, 0))
+        picture.paste(shown, (0, before.height + 24))
+        picture.save(c.shot("agent-consent.png"))
+        c.click("Stop", kind="Button")
+        c.wait_gone("anna is viewing your screen")
+        window.events.put(("quit", None))
+
+    assert run_window(window, sos, display, customer) == 0
