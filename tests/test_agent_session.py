@@ -436,3 +436,36 @@ def test_the_tray_hears_each_view_request_once_and_knows_whether_a_window_answer
     held.release()
     assert heard == [("anna", False), ("ben", True)]
     assert [c[1:] for c in client.named("inbox")] == [(0, 0), (5, 25), (5, 25), (6, 25), (0, 0), (7, 25)]
+
+
+def test_input_that_overtakes_the_answer_to_allow_control_goes_in(world) -> None:
+    """The server relays input as soon as it has the customer's Allow; that input can reach the
+    inbox before the answer to the Allow's post reaches the agent (the expert's first click)."""
+    worker, client, heard, keys = world
+    worker.handle(inbox(1, {"seq": 1, "type": "view_request", "expert": "anna"}))
+    worker.allow_view()
+    worker.handle(inbox(2, {"seq": 2, "type": "control_request", "expert": "anna"}))
+    consent = client.consent
+
+    def overtaken(token: str, what: str, allow: bool) -> dict:
+        answer = consent(token, what, allow)
+        worker.handle(inbox(3, {"seq": 3, "type": "input", "events": [{"t": "text", "text": "hi"}]},
+                            view="allowed", control="allowed"))
+        return answer
+
+    client.consent = overtaken
+    worker.allow_control()
+    assert keys.calls == [("type", "hi")]
+    assert heard.events[-1] == ("sharing", "anna", True)
+
+
+def test_a_failed_answer_to_control_gives_no_control(world) -> None:
+    worker, client, heard, keys = world
+    worker.handle(inbox(1, {"seq": 1, "type": "view_request", "expert": "anna"}))
+    worker.allow_view()
+    worker.handle(inbox(2, {"seq": 2, "type": "control_request", "expert": "anna"}))
+    client.fail["consent"] = ServerUnreachable("down")
+    worker.allow_control()
+    worker.handle(inbox(3, {"seq": 3, "type": "input", "events": [{"t": "text", "text": "hi"}]}))
+    assert keys.calls == [] and not worker.controlling and worker.viewing
+    assert heard.events[-1] == ("notice", "consent_failed")
