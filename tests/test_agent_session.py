@@ -409,6 +409,40 @@ def test_the_sharer_stops_on_failure_and_says_why(error, reason) -> None:
     assert failures == [reason]
 
 
+def test_the_sharer_counts_its_interval_from_the_start_of_each_capture() -> None:
+    """A screen that keeps changing is captured every ACTIVE_INTERVAL: the time capturing,
+    encoding and uploading took is part of the interval, not added to it."""
+    from sosdesk.agent.sharing import ACTIVE_INTERVAL
+
+    now, waits = [0.0], []
+    screen = Screen()
+
+    class SlowUploads(SessionClient):
+        def upload_frame(self, token: str, frame: bytes) -> dict:
+            now[0] += 0.02  # the upload's round trip, the viewer's fetch included
+            screen.color += 1  # and the screen changed meanwhile
+            return super().upload_frame(token, frame)
+
+    class Wake:
+        def wait(self, seconds: float) -> None:
+            waits.append(seconds)
+            now[0] += seconds
+
+        def set(self) -> None:
+            pass
+
+        def clear(self) -> None:
+            pass
+
+    client = SlowUploads()
+    sharer = Sharer(lambda: client, TOKEN, lambda: screen, 0, lambda s: len(waits) < 4, lambda s, r: None,
+                    clock=lambda: now[0], pointer_factory=lambda: (lambda: None))
+    sharer._wake = Wake()
+    sharer.run()
+    assert len(client.named("frame")) == 4
+    assert waits == pytest.approx([ACTIVE_INTERVAL - 0.02] * 4)
+
+
 # -- the tray's watcher ---------------------------------------------------------------------
 
 def test_the_tray_hears_each_view_request_once_and_knows_whether_a_window_answers(tmp_path) -> None:
