@@ -14,12 +14,15 @@ only queue, and the window's thread drains the queue.
 
 from __future__ import annotations
 
+import logging
 import queue
 from typing import Any, Callable
 
 from .i18n import text
 
 __all__ = ["SessionPanel", "ALLOW_COLOR", "STOP_COLOR"]
+
+log = logging.getLogger(__name__)
 
 ALLOW_COLOR = "#1a7f37"
 STOP_COLOR = "#cf222e"
@@ -131,6 +134,8 @@ class SessionPanel:
             who = (text(self.lang, "chat.you") if message.get("from") == "customer"
                    else message.get("name") or message.get("from") or "?")
             self.chat_log.insert("end", f"{who}: {message.get('text', '')}\n")
+            # Which message the window shows (not its text): what -v tells a support person or a test.
+            log.info("chat: showed message %s from %s", key, message.get("from"))
         self.chat_log.configure(state="disabled")
         self.chat_log.see("end")
 

@@ -75,7 +75,7 @@ def test_request_support_follows_the_case_and_notifies(tray: tray_module.Tray) -
                            "Status: Geschlossen", "Über Müller IT", "Beenden"]
     assert tray.notifications[:3] == [
         "Ihre Support-Anfrage: Neu", "Ihre Support-Anfrage: Ausstehend",
-        "Ihre Support-Anfrage: In Bearbeitung — anna verbindet sich jetzt mit Ihnen."]
+        "Ihre Support-Anfrage: In Bearbeitung — anna bearbeitet Ihre Anfrage."]
     assert tray.icon.title == "Müller IT: Geschlossen"
 
 

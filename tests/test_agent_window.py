@@ -60,7 +60,7 @@ def test_window_shows_code_status_expert_and_close_button(display: str, tmp_path
         window.on_case(customer_case(status="in_progress", expert_name="anna", can_close=False))
         window.on_notice("unreachable")
         window._drain()
-        assert window.explain_var.get() == "anna is connecting to you now."
+        assert window.explain_var.get() == "anna is handling your request."
         assert window.notice_var.get() == "Cannot reach support, retrying…"
         assert window.close_button.winfo_manager() == ""
         window.copy_code()
