@@ -47,7 +47,8 @@ class CustomerCases(Cases):
         if errors:
             raise InvalidInput("some fields are invalid", fields=errors)
         dev = device_hash(device_id)
-        with self._tx() as db:
+        # Shares its COMMIT with SOS requests arriving together (db.Database._grouped_tx).
+        with self._grouped_tx() as db:
             groupid = core.DEFAULT_GROUP
             if module_id is not None:
                 module = db.execute("SELECT * FROM modules WHERE id = ?", (module_id,)).fetchone()
