@@ -7,6 +7,7 @@ waiters of the cases it changed wake after the commit.
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import time
@@ -25,6 +26,35 @@ OPEN_SQL = "('new', 'pending', 'in_progress')"
 CASE_SELECT = (
     "SELECT c.*, e.name AS assigned_name FROM cases c "
     "LEFT JOIN experts e ON e.id = c.assigned_userid "
+)
+
+
+#: The expert's case view (views.case_view) as JSON text made by SQLite, for the queue:
+#: building 50 views in Python and encoding them took ~0.4 ms of a 0.5 ms page.
+#: Without the live state (online, remote), which Cases.list_cases_json appends.
+#: tests/test_queue_json.py holds it to case_view, field by field.
+_ISO = "strftime('%Y-%m-%dT%H:%M:%SZ', {}, 'unixepoch')"
+CASE_JSON_SELECT = (
+    "SELECT c.id, c.status, c.valid_until, json_object("
+    "'code', 's' || substr(c.code, 1, 2) || '-' || substr(c.code, 3, 3) || '-' || substr(c.code, 6, 3), "
+    "'status', c.status, "
+    f"'state', CASE WHEN c.status IN {OPEN_SQL} THEN 'open' ELSE 'closed' END, "
+    "'groupid', c.groupid, 'description', c.description, "
+    "'end_customer', json_object('name', c.customer_name, 'email', c.customer_email), "
+    "'assigned_userid', CASE WHEN c.assigned_userid THEN 'u' || c.assigned_userid END, "
+    "'assigned_name', e.name, "
+    f"'assigned_at', {_ISO.format('c.assigned_at')}, "
+    "'waiting_message', c.waiting_message, 'custom_api', c.custom_api, "
+    "'custom_module_id', c.module_id, 'created_by', c.created_by, "
+    "'device', CASE WHEN c.device_hash IS NOT NULL THEN json_object('hostname', c.device_hostname, "
+    "'os', c.device_os, 'user', c.device_user) END, "
+    "'expert_started', json(CASE WHEN c.expert_started_at IS NULL THEN 'false' ELSE 'true' END), "
+    "'customer_started', json(CASE WHEN c.customer_started_at IS NULL THEN 'false' ELSE 'true' END), "
+    f"'created_at', {_ISO.format('c.created_at')}, "
+    f"'valid_until', {_ISO.format('c.valid_until')}, "
+    f"'closed_at', {_ISO.format('c.closed_at')}, "
+    "'version', c.version) AS view "
+    "FROM cases c LEFT JOIN experts e ON e.id = c.assigned_userid "
 )
 
 
@@ -175,6 +205,27 @@ class Cases(Database):
 
         Filters: status, state (comma-separated), groupid, assigned_userid.
         """
+        rows, more = self._queue_rows(CASE_SELECT, filters, now, offset, limit)
+        return {"sessions": [self._view(r, now) for r in rows],
+                "next_offset": offset + limit if more else None}
+
+    def list_cases_json(self, filters: dict[str, Any], now: int, offset: int = 0,
+                        limit: int = 100) -> bytes:
+        """list_cases as the JSON bytes of the API's answer, the views made by SQLite."""
+        rows, more = self._queue_rows(CASE_JSON_SELECT, filters, now, offset, limit)
+        views = []
+        for row in rows:
+            online, remote = self.live(row["id"], now)
+            live = '"online":false,"remote":null' if not online and remote is None else (
+                f'"online":{json.dumps(online)},"remote":{json.dumps(remote, ensure_ascii=False)}')
+            views.append(f"{row['view'][:-1]},{live}}}")
+        next_offset = offset + limit if more else None
+        return (f'{{"sessions":[{",".join(views)}],"next_offset":{json.dumps(next_offset)}}}'
+                .encode("utf-8"))
+
+    def _queue_rows(self, select: str, filters: dict[str, Any], now: int, offset: int,
+                    limit: int) -> tuple[list[sqlite3.Row], bool]:
+        """The rows of a queue page (*select* picks the columns) and whether more follow."""
         where, args, errors = [], [], {}
         statuses: set[str] = set()
         if filters.get("status"):
@@ -215,7 +266,7 @@ class Cases(Database):
             errors[key] = "unknown filter"
         if errors:
             raise InvalidInput("some filters are invalid", fields=errors)
-        sql = (CASE_SELECT + ("WHERE " + " AND ".join(where) + " " if where else "")
+        sql = (select + ("WHERE " + " AND ".join(where) + " " if where else "")
                + "ORDER BY c.created_at DESC, c.id DESC LIMIT ? OFFSET ?")
         rows = None
         if offset == 0 and (not statuses or statuses & set(OPEN_STATUSES)):
@@ -243,9 +294,7 @@ class Cases(Database):
             # all, in batches like the sweep, so other requests get the lock between.
             self.expire_due(now)
             rows = self._read(sql, (*args, limit + 1, offset))
-        more = len(rows) > limit
-        return {"sessions": [self._view(r, now) for r in rows[:limit]],
-                "next_offset": offset + limit if more else None}
+        return rows[:limit], len(rows) > limit
 
     def history(self, code_text: str, now: int) -> list[dict]:
         """Every transition of a case: who, when, from, to."""
