@@ -76,6 +76,7 @@ class Database:
         self._group: _Group | None = None
         self._group_done = threading.Condition(self._lock)
         self._grouped_waiting = 0  # grouped writers waiting for the lock
+        self._count_lock = threading.Lock()
 
     def _flush_group(self) -> None:
         """Commit the open group transaction, if any (under the lock); wake its members."""
@@ -104,12 +105,13 @@ class Database:
         that do not need to read what they wrote after the block (the caller
         reads after, through the committed database).
         """
-        with self._lock:
+        # Counted under a lock of its own: announcing "I am waiting" must not wait.
+        with self._count_lock:
             self._grouped_waiting += 1
         try:
             self._lock.acquire()
         finally:
-            with self._lock:
+            with self._count_lock:
                 self._grouped_waiting -= 1
         try:
             if self._group is None:
