@@ -135,7 +135,7 @@ function setup(thread)
   thread:set("thread_id", next_id)
 end
 function init(args)
-  kind, prefix, token = args[1], args[2] .. "-" .. thread_id, args[3]
+  kind, prefix, token = args[1], args[2] .. "-" .. thread_id .. "-device", args[3]
   counter = 0
 end
 function request()

@@ -10,6 +10,7 @@ every answer carries Strict-Transport-Security and every cookie is Secure.
 
 from __future__ import annotations
 
+import email.utils
 import logging
 import re
 import time
@@ -218,7 +219,7 @@ class Handler(BaseHTTPRequestHandler):
         # The head and the body go out in one write: one packet for a small answer,
         # where http.server's flush of the head, then the body, made two.
         head = [f"{self.protocol_version} {response.status} {_phrase(response.status)}\r\n"
-                f"Server: {self.version_string()}\r\nDate: {self.date_time_string()}\r\n"
+                f"Server: {self.version_string()}\r\nDate: {_http_date()}\r\n"
                 f"Content-Type: {response.content_type}\r\n"
                 f"Content-Length: {len(payload)}\r\n{_SECURITY_HEAD}"]
         over_tls = self.server.tls is not None
@@ -274,6 +275,20 @@ class Handler(BaseHTTPRequestHandler):
 
 _DIGITS = re.compile(r"[0-9]+")
 _SECURITY_HEAD = "".join(f"{name}: {value}\r\n" for name, value in SECURITY_HEADERS)
+
+
+_date_cache: tuple[int, str] = (0, "")
+
+
+def _http_date() -> str:
+    """The Date header's value, made once a second (email.utils.formatdate is slow)."""
+    global _date_cache
+    now = int(time.time())
+    second, text = _date_cache
+    if second != now:
+        text = email.utils.formatdate(now, usegmt=True)
+        _date_cache = (now, text)
+    return text
 
 
 def _phrase(status: int) -> str:
