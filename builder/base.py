@@ -235,19 +235,62 @@ def _fingerprint() -> str:
     return digest.hexdigest()
 
 
+def _quick_signature() -> str:
+    """What _fingerprint hashes, by names, sizes and times only (no file is read).
+
+    The agent's source files (path, size, modification time), the entry script,
+    and the names in every site-packages folder (a distribution installed or
+    upgraded renames its dist-info folder). When this is as it was at the last
+    check, nothing the fingerprint covers changed, and re-branding skips hashing.
+    """
+    digest = hashlib.sha256(f"{sys.version}|{platform_tag()}|{sys.executable}".encode())
+    for name in AGENT_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            for path, dirs, files in sorted(os.walk(folder)):
+                dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+                for file in sorted(files):
+                    stat = os.stat(os.path.join(path, file))
+                    digest.update(f"{path}/{file}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    stat = ENTRY_SCRIPT.stat()
+    digest.update(f"{ENTRY_SCRIPT}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    for entry in sys.path:
+        if entry.endswith("-packages") and os.path.isdir(entry):
+            digest.update(("\0".join(sorted(os.listdir(entry))) + "\n").encode())
+    return digest.hexdigest()
+
+
 def ensure_base(*, rebuild: bool = False, root: Path | None = None,
                 report: Report = lambda line: None) -> Path:
     """The cached base for this agent version and platform, built first if needed."""
     folder = base_dir(root)
     exe = folder / base_file_name()
-    fingerprint = _fingerprint()
     info = _read_info(folder)
-    if not rebuild and exe.is_file():
+    quick = _quick_signature()
+    if not rebuild and exe.is_file() and info.get("fingerprint"):
+        if info.get("quick") == quick:  # nothing changed since the last check: no hashing
+            report(f"using the cached base agent {exe}")
+            return exe
+        fingerprint = _fingerprint()
         if info.get("fingerprint") == fingerprint:
+            _write_info(folder, BaseInfo(info, quick=quick))
             report(f"using the cached base agent {exe}")
             return exe
         report("the agent changed since the cached base was built; rebuilding it")
-    return build_base(folder, report=report, fingerprint=fingerprint)
+    else:
+        fingerprint = _fingerprint()
+    exe = build_base(folder, report=report, fingerprint=fingerprint)
+    built = _read_info(folder)
+    if built.get("fingerprint") == fingerprint:
+        _write_info(folder, BaseInfo(built, quick=quick))  # the next re-brand hashes nothing
+    return exe
+
+
+def _write_info(folder: Path, info: BaseInfo) -> None:
+    """Write base.json whole (a temporary file renamed)."""
+    tmp_info = folder / "base.json.partial"
+    tmp_info.write_text(json.dumps(info, indent=2) + "\n", "utf-8")
+    os.replace(tmp_info, folder / "base.json")
 
 
 def _read_info(folder: Path) -> BaseInfo:
@@ -305,9 +348,7 @@ def build_base(folder: Path, *, report: Report = lambda line: None,
                         python=platform.python_version(), hidden_imports=imports, excluded=excluded,
                         metadata=distributions, built_at=int(time.time()),
                         seconds=round(time.monotonic() - started, 1))
-        tmp_info = folder / "base.json.partial"
-        tmp_info.write_text(json.dumps(info, indent=2) + "\n", "utf-8")
-        os.replace(tmp_info, folder / "base.json")
+        _write_info(folder, info)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report(f"base agent built in {time.monotonic() - started:.0f} s: {exe} "
