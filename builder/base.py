@@ -26,14 +26,15 @@ from collections import deque
 from pathlib import Path
 from typing import Callable
 
+from .cache import CACHE_ENV, cache_root
 from .errors import BaseBuildError
 from .options import current_os
 
 __all__ = ["BaseInfo", "agent_version", "platform_tag", "cache_root", "base_dir", "ensure_base",
-           "build_base", "hidden_imports", "own_modules", "excluded_modules", "pystray_backends", "keyring_backends",
+           "build_base", "hidden_imports", "own_modules", "excluded_modules", "trimmed_modules",
+           "pystray_backends", "keyring_backends",
            "CACHE_ENV"]
 
-CACHE_ENV = "SOSDESK_BUILDER_CACHE"
 #: The packages frozen into the agent whose own files (translations, schema, ...) must ship.
 AGENT_PACKAGES = ("sosdesk.common", "sosdesk.agent", "sosdesk.installer")
 ENTRY_SCRIPT = Path(__file__).with_name("_agent_entry.py")
@@ -57,16 +58,6 @@ def agent_version() -> str:
 def platform_tag() -> str:
     """``linux-x86_64``, ``windows-amd64``, ``macos-arm64``: what a base runs on."""
     return f"{current_os()}-{platform.machine().lower() or 'unknown'}"
-
-
-def cache_root() -> Path:
-    """The builder's cache folder: $SOSDESK_BUILDER_CACHE, else the user's cache dir."""
-    override = os.environ.get(CACHE_ENV)
-    if override:
-        return Path(override).expanduser().resolve()
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("sosdesk"))
 
 
 def base_dir(root: Path | None = None) -> Path:
@@ -194,6 +185,28 @@ def agent_distributions() -> set[str]:
             if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
                 todo.append(requirement.name)
     return seen
+
+
+#: Modules left out of the agent although a dependency offers them: (module, why).
+TRIMMED = (
+    # Image formats the agent never reads or writes (it draws PNG, ICO and ICNS icons
+    # and sends the screen as JPEG and PNG): libavif alone is 5 MB unpacked.
+    ("PIL._avif", "AVIF"), ("PIL.AvifImagePlugin", "AVIF"),
+    ("PIL._webp", "WebP"), ("PIL.WebPImagePlugin", "WebP"),
+    ("PIL._imagingcms", "colour management"), ("PIL.ImageCms", "colour management"),
+)
+#: On Linux keyring's SecretService backend needs secretstorage, and that needs
+#: cryptography (14 MB unpacked) for its D-Bus session encryption. The frozen agent
+#: keeps its device id and case token in its 0600 file there (agent.keystore's
+#: fallback; docs/security.md says what that means); a pip-installed agent still
+#: uses the Secret Service.
+TRIMMED_LINUX = (("secretstorage", "Secret Service"), ("cryptography", "Secret Service"))
+
+
+def trimmed_modules(os_name: str | None = None) -> list[str]:
+    """The modules left out of the agent frozen for *os_name* (default: this OS)."""
+    extra = TRIMMED_LINUX if (os_name or current_os()) == "linux" else ()
+    return [module for module, _ in (*TRIMMED, *extra)]
 
 
 def excluded_modules() -> list[str]:
@@ -328,9 +341,13 @@ def build_base(folder: Path, *, report: Report = lambda line: None,
         command += ["--copy-metadata", distribution]
     for package in AGENT_PACKAGES:
         command += ["--collect-data", package]
-    excluded = [name for name in excluded_modules() if name not in imports]
+    excluded = [name for name in excluded_modules() if name not in imports] + trimmed_modules()
     for module in excluded:
         command += ["--exclude-module", module]
+    if current_os() != "windows":
+        # Symbols are most of libpython (23 MB of a pyenv build, 5.7 MB stripped);
+        # Windows DLLs carry none and PyInstaller advises against it there.
+        command.append("--strip")
     command.append(str(ENTRY_SCRIPT))
     report(f"building the base agent {agent_version()} for {platform_tag()} with PyInstaller "
            "(a minute or two; done once per version) ...")

@@ -1,7 +1,7 @@
 """The logo going in (PNG or JPEG, re-encoded as PNG) and the icons coming out.
 
 Both are cached in the builder's cache folder (when it exists; see
-``base.cache_root``): the re-encoded logo by the hash of the file's bytes, the
+``cache.cache_root``): the re-encoded logo by the hash of the file's bytes, the
 icons by the hash of everything they are drawn from (the logo, or without one
 the initials and colour; the drawing code and Pillow's version). Re-branding with the same
 logo then neither draws nor loads Pillow at all. Cached files are written
@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Callable
 
 from sosdesk.common.branding import MAX_LOGO_BYTES, Branding
+
+from .cache import cache_root
 
 __all__ = ["LogoProblem", "MIN_LOGO_PIXELS", "PNG_SIZES", "load_logo", "icon_files"]
 
@@ -192,11 +194,9 @@ def _store_icons(folder: Path, icons: dict[str, bytes]) -> None:
 def _cache_file(kind: str, name: str) -> Path | None:
     """Where a cached *kind* file called *name* lives; None when there is no cache folder.
 
-    The cache folder is the builder's (``base.cache_root``), used only once it
+    The cache folder is the builder's (``cache.cache_root``), used only once it
     exists (the first base build makes it): a re-brand never creates it.
     """
-    from .base import cache_root
-
     root = cache_root()
     return root / kind / name if root.is_dir() else None
 
