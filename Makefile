@@ -40,6 +40,7 @@ bench: install
 	$(BIN)/python bench/long_poll.py
 	$(BIN)/python bench/cases_1m.py
 	$(BIN)/python bench/builder.py
+	$(BIN)/python bench/agent_capture.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+from pathlib import Path
 from typing import Any, Callable
 
 from sosdesk.common.branding import Branding, BrandingError
@@ -59,6 +60,11 @@ class Agent:
     def lang(self) -> str:
         """The language the customer reads."""
         return self.branding.lang
+
+    @property
+    def session_lock(self) -> Path:
+        """The lock file of the process that answers this company's remote session (one at a time)."""
+        return self.state.path.with_name(f"session-{self.branding.app_id}.lock")
 
     def client(self) -> Client:
         """A new client for the branding's server."""

@@ -281,10 +281,46 @@ class Client:
         """Close the customer's own request (only cases they created)."""
         return self._call("POST", "/api/v1/customer/case/close", token=token)
 
+    # -- the remote session (docs/remote-session.md) ----------------------------
+
+    def inbox(self, token: str, since: int, wait: int) -> dict[str, Any]:
+        """The session's messages after *since* and its state; a long-poll of *wait* seconds."""
+        return self._call("GET", "/api/v1/customer/session/inbox", token=token,
+                          params={"since": str(since), "wait": str(wait)}, read_timeout=wait + READ_SLACK)
+
+    def consent(self, token: str, what: str, allow: bool) -> dict[str, Any]:
+        """The customer's answer to a view or control request."""
+        return self._call("POST", "/api/v1/customer/session/consent", token=token,
+                          json={"what": what, "allow": allow})
+
+    def stop_session(self, token: str, read_timeout: float = READ_SLACK) -> dict[str, Any]:
+        """The customer stopped viewing and control at once."""
+        return self._call("POST", "/api/v1/customer/session/stop", token=token, json={},
+                          read_timeout=read_timeout)
+
+    def screen_info(self, token: str, info: dict[str, Any]) -> dict[str, Any]:
+        """The monitors, the one shared, and whether capture is impossible (Wayland)."""
+        return self._call("POST", "/api/v1/customer/session/screen-info", token=token, json=info)
+
+    def upload_frame(self, token: str, frame: bytes) -> dict[str, Any]:
+        """One FRAME; the answer is held until the viewer took the previous one (flow control)."""
+        return self._call("POST", "/api/v1/customer/session/frame", token=token, data=frame,
+                          content_type="application/octet-stream")
+
+    def send_chat(self, token: str, text: str) -> dict[str, Any]:
+        """A chat message from the customer."""
+        return self._call("POST", "/api/v1/customer/chat", token=token, json={"text": text})
+
+    def chat(self, token: str, since: int = 0) -> dict[str, Any]:
+        """The case's chat messages after id *since*."""
+        return self._call("GET", "/api/v1/customer/chat", token=token, params={"since": str(since)})
+
     def _call(self, method: str, path: str, *, token: str | None = None,
-              read_timeout: float = READ_SLACK, **kwargs: Any) -> Any:
+              read_timeout: float = READ_SLACK, content_type: str | None = None, **kwargs: Any) -> Any:
         """One request: its JSON answer, or the agent error that says what went wrong."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if content_type:
+            headers["Content-Type"] = content_type
         try:
             # verify per request: requests lets REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE in the
             # environment override a session's verify, which would drop the branding's CA.

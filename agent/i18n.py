@@ -61,6 +61,26 @@ EN: dict[str, str] = {
     "error.cannot_start.title": "Support program cannot start",
     "error.cannot_start": "This support program cannot start:",
     "button.ok": "OK",
+    "session.ask_view": "{expert} from {company} wants to see your screen.",
+    "session.ask_control": "{expert} from {company} wants to control your mouse and keyboard.",
+    "session.title": "{company}: remote session",
+    "session.allow": "Allow",
+    "session.deny": "Deny",
+    "session.viewing": "{expert} is viewing your screen",
+    "session.controlling": "{expert} is controlling your screen",
+    "session.stop": "Stop",
+    "session.end.stopped": "You stopped sharing your screen.",
+    "session.end.disconnected": "The expert ended the session: your screen is no longer shared.",
+    "session.end.lost": "The connection to support was lost: your screen is no longer shared.",
+    "session.end.ended": "The session has ended: your screen is no longer shared.",
+    "session.end.capture_failed": "Your screen could not be captured: sharing stopped.",
+    "session.notice.wayland": "Your screen cannot be shared: this desktop uses Wayland. "
+                              "Log in with an Xorg session to share it. Chat works as usual.",
+    "session.notice.consent_failed": "Your answer did not reach support. They can ask again.",
+    "session.notice.chat_failed": "Your message could not be sent. Please try again.",
+    "chat.title": "Chat with support",
+    "chat.send": "Send",
+    "chat.you": "You",
 }
 
 DE: dict[str, str] = {
@@ -111,6 +131,26 @@ DE: dict[str, str] = {
     "error.cannot_start.title": "Support-Programm kann nicht starten",
     "error.cannot_start": "Dieses Support-Programm kann nicht starten:",
     "button.ok": "OK",
+    "session.ask_view": "{expert} von {company} möchte Ihren Bildschirm sehen.",
+    "session.ask_control": "{expert} von {company} möchte Ihre Maus und Tastatur steuern.",
+    "session.title": "{company}: Fernsitzung",
+    "session.allow": "Zulassen",
+    "session.deny": "Ablehnen",
+    "session.viewing": "{expert} sieht Ihren Bildschirm",
+    "session.controlling": "{expert} steuert Ihren Bildschirm",
+    "session.stop": "Beenden",
+    "session.end.stopped": "Sie haben die Bildschirmfreigabe beendet.",
+    "session.end.disconnected": "Der Experte hat die Sitzung beendet: Ihr Bildschirm wird nicht mehr geteilt.",
+    "session.end.lost": "Die Verbindung zum Support ist unterbrochen: Ihr Bildschirm wird nicht mehr geteilt.",
+    "session.end.ended": "Die Sitzung ist beendet: Ihr Bildschirm wird nicht mehr geteilt.",
+    "session.end.capture_failed": "Ihr Bildschirm konnte nicht aufgenommen werden: die Freigabe wurde beendet.",
+    "session.notice.wayland": "Ihr Bildschirm kann nicht geteilt werden: dieser Desktop verwendet Wayland. "
+                              "Melden Sie sich mit einer Xorg-Sitzung an, um ihn zu teilen. Der Chat funktioniert wie gewohnt.",
+    "session.notice.consent_failed": "Ihre Antwort hat den Support nicht erreicht. Er kann erneut fragen.",
+    "session.notice.chat_failed": "Ihre Nachricht konnte nicht gesendet werden. Bitte versuchen Sie es erneut.",
+    "chat.title": "Chat mit dem Support",
+    "chat.send": "Senden",
+    "chat.you": "Sie",
 }
 
 TEXTS: dict[str, dict[str, str]] = {"en": EN, "de": DE}

@@ -17,6 +17,7 @@ from .app import Agent, Failure, Start, drive, failure, resume
 from .errors import NoDisplay
 from .i18n import status_name, text
 from .icon import tray_image
+from .session_watch import RequestWatcher
 
 __all__ = ["Tray", "import_pystray"]
 
@@ -50,6 +51,7 @@ class Tray:
         self.flow = agent.flow(self, stop=self.stop)
         self._worker: threading.Thread | None = None
         self._closer: threading.Thread | None = None
+        self._watcher: threading.Thread | None = None
         icon_class = self.pystray.Icon
         if icon_class.__module__ == tray_xorg.BACKEND:
             icon_class = tray_xorg.icon_class(icon_class)
@@ -146,6 +148,8 @@ class Tray:
 
     def on_case(self, case: dict[str, Any]) -> None:
         """Show the new status: badge, tooltip, menu, notification."""
+        if self._watcher is None and self.flow.token and case.get("state") == "open":
+            self._watch_session(self.flow.token)
         old = self.status
         self.case = case
         self.notice = None
@@ -161,6 +165,20 @@ class Tray:
         self.notice = text(self.lang, f"notice.{key}", **values) if key != "reconnected" else None
         self._refresh(unreachable=key in ("unreachable", "rate_limited"))
         self._notify(text(self.lang, f"notice.{key}", **values))
+
+    def _watch_session(self, token: str) -> None:
+        """Hear the expert's requests to see the screen (the window answers them)."""
+        watcher = RequestWatcher(self.agent.client, token, self.view_requested, self.agent.session_lock,
+                                 stop=self.stop)
+        self._watcher = threading.Thread(target=watcher.run, name="tray-session-watch", daemon=True)
+        self._watcher.start()
+
+    def view_requested(self, expert: str, window_open: bool) -> None:
+        """An expert asks to see the screen: say so, and open the window that asks the customer."""
+        self._notify(text(self.lang, "session.ask_view", expert=expert or "?",
+                          company=self.agent.branding.company_name))
+        if not window_open:
+            self.open_window()
 
     # -- running -------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import io
 import logging
 import os
 import queue
+import signal
 import sys
 import threading
 from typing import Any
@@ -20,6 +21,8 @@ from .app import EXIT_FAILED, Agent, Start, drive, failure
 from .errors import NoDisplay
 from .flow import CaseFlow
 from .i18n import status_name, text
+from .session import SessionWorker
+from .session_ui import SessionPanel
 
 __all__ = ["QuickSupportWindow", "MessageBox", "explanation", "show_message", "tk_root"]
 
@@ -109,6 +112,7 @@ class QuickSupportWindow:
         self.flow: CaseFlow = agent.flow(self, stop=self.stop)
         self.exit_status = 0
         self._closer: threading.Thread | None = None
+        self.worker: SessionWorker | None = None
         self._build()
 
     # -- layout ---------------------------------------------------------------
@@ -142,6 +146,7 @@ class QuickSupportWindow:
         tk.Label(frame, textvariable=self.explain_var, wraplength=380, justify="center").pack(pady=4)
         self.notice_var = tk.StringVar(value="")
         tk.Label(frame, textvariable=self.notice_var, fg="#cf222e", wraplength=380).pack()
+        self.session = SessionPanel(root, tk, frame, lang, branding.company_name)
         self.close_button = tk.Button(frame, text=text(lang, "button.close_request"),
                                       command=self.close_request)
 
@@ -162,8 +167,17 @@ class QuickSupportWindow:
     # -- flow listener (worker thread: only queue) ---------------------------
 
     def on_case(self, case: dict[str, Any]) -> None:
-        """Hand a case change to the window's thread."""
+        """Hand a case change to the window's thread; the first one starts the session worker."""
+        if self.worker is None and self.flow.token and case.get("state") == "open":
+            self._start_session(self.flow.token)
         self.events.put(("case", case))
+
+    def _start_session(self, token: str) -> None:
+        """Answer the expert's session (chat at once; the screen only after Allow)."""
+        self.worker = SessionWorker(self.agent.client, token, self.session, stop=self.stop,
+                                    lock_path=self.agent.session_lock)
+        self.session.worker = self.worker
+        threading.Thread(target=self.worker.run, name="session-inbox", daemon=True).start()
 
     def on_notice(self, key: str, **values: Any) -> None:
         """Hand a notice to the window's thread."""
@@ -184,8 +198,13 @@ class QuickSupportWindow:
 
         threading.Thread(target=work, daemon=True).start()
         self.root.after(100, self._drain)
+        if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGTERM"):
+            # Logging out or a kill ends the session like closing the window (the server hears stop).
+            signal.signal(signal.SIGTERM, lambda signum, frame: self.events.put(("quit", None)))
         self.root.mainloop()
         self.stop.set()
+        if self.worker is not None:  # closing the window ends sharing and control at once
+            self.worker.shutdown()
         return self.exit_status
 
     def _drain(self) -> None:
@@ -213,6 +232,9 @@ class QuickSupportWindow:
 
     def _show_error(self, message: str) -> None:
         self.notice_var.set(message)
+
+    def _show_quit(self, _: None) -> None:
+        self._closed_by_user()
 
     def _show_done(self, status: int) -> None:
         self.exit_status = status
@@ -247,4 +269,5 @@ class QuickSupportWindow:
     def _closed_by_user(self) -> None:
         # The request stays open on the server: the tray (or a new SOS) shows it again.
         self.stop.set()
+        self.session.close()
         self.root.destroy()

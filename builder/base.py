@@ -32,7 +32,7 @@ from .options import current_os
 
 __all__ = ["BaseInfo", "agent_version", "platform_tag", "cache_root", "base_dir", "ensure_base",
            "build_base", "hidden_imports", "own_modules", "excluded_modules", "trimmed_modules",
-           "pystray_backends", "keyring_backends",
+           "pystray_backends", "pynput_backends", "keyring_backends",
            "CACHE_ENV"]
 
 #: The packages frozen into the agent whose own files (translations, schema, ...) must ship.
@@ -105,6 +105,26 @@ def _binds_backend_icon(node: ast.stmt) -> bool:
     return False
 
 
+def pynput_backends() -> list[str]:
+    """pynput's backend modules (``pynput.keyboard._xorg``, ``pynput.mouse._win32``, ...), found
+    without importing pynput.
+
+    pynput picks ``pynput.<package>._<backend>`` with importlib at run time, and
+    importing it needs a display (the X11 backend connects at import), so
+    PyInstaller's hook finds none of them on a headless build machine.
+    """
+    spec = importlib.util.find_spec("pynput")  # the top package's spec: nothing of it runs
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    backends = []
+    for folder in spec.submodule_search_locations:
+        for package in ("keyboard", "mouse"):
+            for info in pkgutil.iter_modules([str(Path(folder) / package)]):
+                if info.name.startswith("_") and not info.name.startswith("__") and info.name != "_base":
+                    backends.append(f"pynput.{package}.{info.name}")
+    return sorted(backends)
+
+
 def keyring_backends() -> tuple[list[str], list[str]]:
     """(backend modules, distributions providing them) from keyring's entry points.
 
@@ -160,7 +180,8 @@ def stage_sources(into: Path) -> Path:
 
 def hidden_imports() -> list[str]:
     """Every module the agent loads dynamically, derived from the installed packages."""
-    return sorted(set(own_modules()) | set(pystray_backends()) | set(keyring_backends()[0]))
+    return sorted(set(own_modules()) | set(pystray_backends()) | set(pynput_backends())
+                  | set(keyring_backends()[0]))
 
 
 def agent_distributions() -> set[str]:

@@ -193,6 +193,16 @@ class FakeClient:
     def close(self, token: str) -> dict:
         return self._next("close", token)
 
+    def inbox(self, token: str, since: int, wait: int) -> dict:
+        """The session inbox: scripted answers, else no session on this server (CaseGone)."""
+        if not self.script.get("inbox"):
+            from sosdesk.agent.errors import CaseGone
+            raise CaseGone(404, "not_found", "no session routes")
+        return self._next("inbox", token, since, wait)
+
+    def chat(self, token: str, since: int = 0) -> dict:
+        return {"messages": []}
+
 
 class MemoryStore:
     """A SecretStore in a dict."""

@@ -181,3 +181,13 @@ def test_open_window_starts_this_agent_again_in_sos_mode(tray: tray_module.Tray,
     tray.open_window()
     assert started == [["/venv/bin/python", "-P", "-m", "sosdesk.agent", "--config", "/home/bob/acme.json",
                         "--no-install", "sos"]]
+
+
+def test_an_expert_asking_to_see_the_screen_notifies_and_opens_the_window(tray: tray_module.Tray,
+                                                                          monkeypatch) -> None:
+    opened: list[bool] = []
+    monkeypatch.setattr(tray, "open_window", lambda: opened.append(True))
+    tray.view_requested("anna", window_open=False)
+    tray.view_requested("anna", window_open=True)  # a window answers already: only the notification
+    assert tray.notifications == ["anna von Müller IT möchte Ihren Bildschirm sehen."] * 2
+    assert opened == [True]

@@ -172,3 +172,66 @@ def test_the_message_box_says_why_in_the_customers_language(display: str) -> Non
     finally:
         del box
         gc.collect()
+
+
+class Answers:
+    """Stands in for the session worker: records the customer's answers."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith(("allow_", "deny_", "stop_", "send_")):
+            return lambda *args: self.calls.append(" ".join([name, *map(str, args)]))
+        raise AttributeError(name)
+
+
+def test_the_session_panel_asks_shows_the_bar_and_chats_in_german(display: str) -> None:
+    require_module("tkinter")
+    import tkinter as tk
+
+    from sosdesk.agent.session_ui import SessionPanel
+
+    root = tk.Tk()
+    try:
+        panel = SessionPanel(root, tk, tk.Frame(root), "de", "ACME GmbH")
+        panel.worker = answers = Answers()
+        panel.on_view_request("anna")
+        panel._drain()
+        assert panel.status_var.get() == "anna von ACME GmbH möchte Ihren Bildschirm sehen."
+        assert panel.question.title() == "ACME GmbH: Fernsitzung"
+        root.tk.call(panel.question.protocol("WM_DELETE_WINDOW"))  # closing the question is Deny
+        assert answers.calls == ["deny_view"] and panel.question is None
+
+        panel.on_view_request("anna")
+        panel._drain()
+        allow = [w for w in panel.question.winfo_children()[0].winfo_children()[1].winfo_children()
+                 if w.cget("text") == "Zulassen"]
+        allow[0].invoke()
+        panel.on_sharing("anna", False)
+        panel._drain()
+        assert answers.calls[-1] == "allow_view" and panel.bar_var.get() == "anna sieht Ihren Bildschirm"
+        panel.on_control_request("anna")
+        panel.on_sharing("anna", True)
+        panel._drain()
+        assert panel.question_kind == "control"
+        assert panel.bar_var.get() == "anna steuert Ihren Bildschirm"
+        root.tk.call(panel.bar.protocol("WM_DELETE_WINDOW"))  # closing the bar is Stop
+        assert answers.calls[-1] == "stop_sharing" and panel.bar is None
+        panel.on_session_end("lost")
+        panel._drain()
+        assert panel.status_var.get().startswith("Die Verbindung zum Support ist unterbrochen")
+        assert panel.question is None
+
+        panel.on_chat([{"id": 1, "from": "expert", "name": "anna", "text": "Hallo"}])
+        panel.on_chat([{"id": 1, "from": "expert", "name": "anna", "text": "Hallo"},
+                       {"id": 2, "from": "customer", "name": "Kim", "text": "Drucker"}])
+        panel._drain()
+        assert panel.chat_log.get("1.0", "end").strip() == "anna: Hallo\nSie: Drucker"
+        panel.chat_entry.insert(0, "  noch da?  ")
+        panel.send()
+        assert answers.calls[-1] == "send_chat noch da?" and panel.chat_entry.get() == ""
+    finally:
+        root.destroy()
+        del root
+        gc.collect()

@@ -18,7 +18,11 @@ import pytest
 from sosdesk.common.branding import Branding
 from sosdesk.common.stamp import read_stamp, write_stamp
 from sosdesk.builder import base as base_module
+from agent_helpers import queue_of
+from conftest import require_module, require_tool
 from desktop_entry import entry_values, parse_exec
+from session_viewer import Viewer, near
+from xscreen import PictureApp, XScreen, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -218,6 +222,54 @@ def test_the_frozen_agent_runs_signed_and_stops_on_a_damaged_stamp(built_base, l
     assert damaged.lines == []  # it never started: no case, no "cannot reach support"
     assert "is damaged (its checksum does not match its content)" in damaged.stderr
     assert "Traceback" not in damaged.stderr
+
+
+def test_the_frozen_agent_shares_its_screen_after_allow_and_takes_control(built_base, server_process,
+                                                                          tmp_path, runs):
+    """The base bundles mss, pynput and Tk: on a virtual screen the frozen agent's window asks,
+    the customer's click on Allow lets the expert see the screen, and a second Allow lets
+    the expert type into a window there."""
+    require_module("Xlib")
+    require_tool("xdotool")
+    exe = tmp_path / "ACME-QuickSupport"
+    write_stamp(built_base, exe, Branding(company_name="ACME", server_url=server_process.url,
+                                          create_shortcut=False, language="en"))
+    screen = XScreen(require_tool("Xvfb"), "1280x800")
+    picture = PictureApp(screen.name, at=(820, 460))
+    try:
+        picture.wait_shown(screen)
+        env = dict(agent_env(tmp_path / "home"), DISPLAY=screen.name)
+        agent = subprocess.Popen([str(exe), "--no-install", "sos"], env=env, cwd=tmp_path,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            code = wait_until("the frozen agent's case", lambda: queue_of(server_process), timeout=60)[0]["code"]
+            wait_until("its inbox poll", lambda: server_process.api(
+                "GET", f"/api/v1/sessions/{code}").json().get("online"), timeout=30)
+            viewer = Viewer(server_process.url, code, server_process.token)
+            viewer.connect()
+            allow = (0x1A, 0x7F, 0x37)
+            for ask in ("view", "control"):
+                screen.click(*wait_until(f"Allow ({ask})", lambda: screen.find_color(allow, (440, 0, 1280, 460))))
+                wait_until("the question to close", lambda: screen.find_color(allow, (440, 0, 1280, 460)) is None)
+                if ask == "view":
+                    viewer.until("a frame of the test picture", lambda v: near(v.pixel(920, 510), (255, 0, 0)))
+                    assert viewer.post("/remote/control", {"request": True}).status_code == 200
+            viewer.until("control allowed", lambda v: v.session.get("control") == "allowed")
+            x, y = picture.field
+            viewer.input({"t": "down", "b": "left", "x": x, "y": y}, {"t": "up", "b": "left", "x": x, "y": y},
+                         {"t": "text", "text": "frozen"})
+            wait_until("the frozen agent's typing", lambda: picture.text == "frozen")
+        finally:
+            agent.terminate()  # the onefile parent passes it on to its child (a kill would not)
+            try:
+                _, stderr = agent.communicate(timeout=15)
+            except subprocess.TimeoutExpired:
+                agent.kill()
+                raise
+        assert "Traceback" not in stderr, stderr
+    finally:
+        picture.close()
+        screen.close()
 
 
 def test_a_pinned_frozen_agent_talks_only_to_its_server(built_base, tmp_path, runs):

@@ -18,7 +18,7 @@ import pytest
 from servers import LiveServer, in_process
 from sosdesk.common.stamp import read_stamp
 from sosdesk.server_stub.tls import Certificate
-from test_builder import ROOT, TOKEN_ENV, fake_base, files_in, run_builder
+from builder_helpers import ROOT, TOKEN_ENV, fake_base, files_in, run_builder
 from tls_certs import Issued, TestCA, key_pin, new_key, self_signed
 
 from sosdesk.builder import base as base_module

@@ -15,7 +15,7 @@ from PIL import Image
 
 from conftest import ServerProcess, free_port
 from session_helpers import FakeAgent, tiles_of
-from test_console import LIVE_TIMEOUT, Console, browser, console, expect, sos  # noqa: F401 (fixtures)
+from console_helpers import LIVE_TIMEOUT, Console, browser, console, expect, sos  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.slow
 

@@ -1,6 +1,6 @@
 """The API without sockets: ``dispatch(app, method, target, headers, body, client)``
 on a real store, for routing, authentication, query values and the error map.
-tests/test_api.py drives the same routes over a loopback port."""
+tests/test_api_*.py drive the same routes over a loopback port."""
 
 from __future__ import annotations
 

@@ -1,0 +1,64 @@
+"""The console's login in a real browser: a wrong password, login, logout, and a login
+session that ends while the expert types (the text is kept)."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import EXPERT_PASSWORD
+from console_helpers import CODE, Console, browser, console, expect  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.slow
+
+
+def test_login_wrong_password_then_login_and_logout(console: Console) -> None:
+    page = console.open().page
+    page.get_by_label("Name", exact=True).fill("anna")
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_label("Password").press("Enter")  # the keyboard is enough
+    expect(page.locator("#login-error")).to_have_text("Wrong name or password.")
+    expect(page.locator("#queue-view")).to_be_hidden()
+
+    console.login()
+    expect(page.locator("#who")).to_have_text("Logged in as anna")
+    expect(page.get_by_role("heading", name="Queue")).to_be_visible()
+    cookies = {c["name"]: c for c in console.context.cookies()}
+    assert cookies["sosdesk_session"]["httpOnly"] is True
+
+    page.reload()  # the cookie keeps the expert logged in
+    expect(page.locator("#queue-view")).to_be_visible()
+    page.get_by_role("button", name="Log out").click()
+    expect(page.locator("#login-view")).to_be_visible()
+    page.reload()
+    expect(page.locator("#login-view")).to_be_visible()
+
+
+def test_expired_session_returns_to_login_and_keeps_typed_text(console: Console) -> None:
+    server = console.server
+    page = console.open().login().page
+    page.get_by_role("button", name="New case").click()
+    page.get_by_label("Customer name").fill("Gisela Brandt")
+    page.get_by_label("Description").fill("Scanner not found after the move")
+
+    # The login session ends on the server (as when it runs out).
+    cookie = next(c["value"] for c in console.context.cookies() if c["name"] == "sosdesk_session")
+    server.store.end_web_session(cookie)
+
+    page.get_by_role("button", name="Create case").click()
+    expect(page.locator("#login-view")).to_be_visible()
+    expect(page.locator("#login-notice")).to_contain_text("Your session has ended")
+    expect(page.locator("#create-dialog")).to_be_hidden()
+    expect(page.get_by_label("Name", exact=True)).to_have_value("anna")
+    expect(page.get_by_label("Password")).to_be_focused()
+    assert server.api("GET", "/api/v1/sessions").json()["sessions"] == []
+
+    page.get_by_label("Password").fill(EXPERT_PASSWORD)
+    page.get_by_label("Password").press("Enter")
+    expect(page.locator("#create-dialog")).to_be_visible()
+    expect(page.get_by_label("Customer name")).to_have_value("Gisela Brandt")
+    expect(page.get_by_label("Description")).to_have_value("Scanner not found after the move")
+    page.get_by_role("button", name="Create case").click()
+    code = page.locator("#created-code")
+    expect(code).to_have_text(CODE)
+    case = server.api("GET", f"/api/v1/sessions/{code.text_content()}").json()
+    assert case["end_customer"]["name"] == "Gisela Brandt"
