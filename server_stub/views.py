@@ -76,7 +76,6 @@ CASE_JSON_SELECT = (
 )
 
 
-
 def customer_view(row: Record) -> dict[str, Any]:
     """A case as its customer sees it: no other customer's or integration data."""
     return {
