@@ -19,6 +19,7 @@ import queue
 from typing import Any, Callable
 
 from .i18n import text
+from .tkwake import Wakeup, WakingQueue
 
 __all__ = ["SessionPanel", "ALLOW_COLOR", "STOP_COLOR"]
 
@@ -26,7 +27,6 @@ log = logging.getLogger(__name__)
 
 ALLOW_COLOR = "#1a7f37"
 STOP_COLOR = "#cf222e"
-DRAIN_MS = 50
 
 
 class SessionPanel:
@@ -35,14 +35,15 @@ class SessionPanel:
     def __init__(self, root: Any, tk: Any, parent: Any, lang: str, company: str) -> None:
         self.root, self.tk, self.lang, self.company = root, tk, lang, company
         self.worker: Any = None  # agent.session.SessionWorker, once the case is known
-        self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        # Each put wakes the window's thread (agent.tkwake): nothing runs while nothing happens.
+        self.events: WakingQueue = WakingQueue()
         self.question: Any = None
         self.question_kind: str | None = None
         self.bar: Any = None
         self.bar_var = tk.StringVar(value="")
         self.shown_ids: set[Any] = set()
         self._build_chat(parent)
-        root.after(DRAIN_MS, self._drain)
+        self.events.wakeup = self._wakeup = Wakeup(root, self._drain)
 
     # -- listener (worker threads: only queue) ------------------------------------------
 
@@ -79,8 +80,6 @@ class SessionPanel:
                 getattr(self, f"_show_{kind}")(value)
         except queue.Empty:
             pass
-        try:
-            self.root.after(DRAIN_MS, self._drain)
         except self.tk.TclError:  # the window is gone
             pass
 
@@ -159,6 +158,10 @@ class SessionPanel:
         """The window closes: the windows of the session go too."""
         self._close_question()
         self._close_bar()
+
+    def detach(self) -> None:
+        """Stop being woken for the worker's events (the window has ended)."""
+        self._wakeup.close()
 
     # -- building ----------------------------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """The QuickSupport window (tkinter): logo, welcome, session code, status, close.
 
 Tk must only be touched from the thread that created it, so the case flow
-runs in a worker thread and hands every event over a queue that the window
-drains every 100 ms.
+runs in a worker thread and hands every event over a queue; each event wakes
+the window's thread (agent.tkwake), which otherwise sleeps: an idle window
+does not poll.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .flow import CaseFlow
 from .i18n import status_name, text
 from .session import SessionWorker
 from .session_ui import SessionPanel
+from .tkwake import Wakeup, WakingQueue
 
 __all__ = ["QuickSupportWindow", "MessageBox", "explanation", "show_message", "tk_root"]
 
@@ -107,13 +109,14 @@ class QuickSupportWindow:
         self.tk = tk
         self.agent = agent
         self.lang = agent.lang
-        self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self.events: WakingQueue = WakingQueue()
         self.stop = threading.Event()
         self.flow: CaseFlow = agent.flow(self, stop=self.stop)
         self.exit_status = 0
         self._closer: threading.Thread | None = None
         self.worker: SessionWorker | None = None
         self._build()
+        self.events.wakeup = self._wakeup = Wakeup(self.root, self._drain)
 
     # -- layout ---------------------------------------------------------------
 
@@ -197,24 +200,33 @@ class QuickSupportWindow:
                 self.events.put(("done", status))
 
         threading.Thread(target=work, daemon=True).start()
-        self.root.after(100, self._drain)
+        old_wakeup_fd = None
         if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGTERM"):
             # Logging out or a kill ends the session like closing the window (the server hears stop).
+            # The signal wakes Tk's thread, so its handler runs although nothing else happens.
             signal.signal(signal.SIGTERM, lambda signum, frame: self.events.put(("quit", None)))
-        self.root.mainloop()
+            old_wakeup_fd = self._wakeup.wake_on_signals()
+        self._wakeup.wake()  # whatever the worker queued before the loop runs
+        try:
+            self.root.mainloop()
+        finally:
+            if old_wakeup_fd is not None:
+                signal.set_wakeup_fd(old_wakeup_fd)
+            self._wakeup.close()
+            self.session.detach()
         self.stop.set()
         if self.worker is not None:  # closing the window ends sharing and control at once
             self.worker.shutdown()
         return self.exit_status
 
     def _drain(self) -> None:
+        """Show every queued event (Tk's thread, when a worker woke it)."""
         try:
             while True:
                 kind, value = self.events.get_nowait()
                 getattr(self, f"_show_{kind}")(value)
         except queue.Empty:
             pass
-        self.root.after(100, self._drain)
 
     def _show_case(self, case: dict[str, Any]) -> None:
         self.code_var.set(case.get("code") or "…")

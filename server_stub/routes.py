@@ -107,7 +107,9 @@ def list_sessions(app: App, req: Request) -> Any:
     limit = int_param(filters.pop("limit", None), "limit", 100, 1, MAX_PAGE, errors)
     if errors:
         raise InvalidInput("some filters are invalid", fields=errors)
-    return app.store.list_cases(filters, req.now, offset=offset, limit=limit)
+    # The views as SQLite writes them: the queue is the console's most frequent read.
+    return Response(200, raw=app.store.list_cases_json(filters, req.now, offset=offset,
+                                                       limit=limit))
 
 
 def create_session(app: App, req: Request) -> Response:
