@@ -41,6 +41,9 @@ bench: install
 	$(BIN)/python bench/cases_1m.py
 	$(BIN)/python bench/builder.py
 	$(BIN)/python bench/agent_capture.py
+	$(BIN)/python bench/remote_session.py
+	$(BIN)/python bench/agent_start.py
+	$(BIN)/python bench/window_idle.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

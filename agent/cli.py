@@ -55,6 +55,7 @@ import argparse
 import dataclasses
 import logging
 import sys
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from sosdesk.common.branding import LANGUAGES, Branding, BrandingError, default_language
@@ -65,7 +66,8 @@ from . import __version__
 from .app import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Agent, Start, drive, failure, resume
 from .device import device_info
 from .errors import AgentError, NoDisplay
-from .firststart import FIRST_START_DONE, first_start, load_installer
+from . import unpacked
+from .firststart import FIRST_START_DONE, first_start, load_installer, repoint
 from .headless import HeadlessView
 from .i18n import text
 from .keystore import open_secrets
@@ -121,10 +123,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.headless and command not in ("install", "uninstall"):
             _show_message(args.language or default_language(), failed.message)
         return failed.exit_status
+    # A one-file agent installs its unpacked copy (agent.unpacked), and the shortcut and
+    # the autostart run that copy: no unpacking on later SOS clicks.
+    installed = None
+    if not args.no_install and command != "uninstall" and unpacked.running_onefile():
+        installed = _install_copy(branding)
     # The one answer to "how do I start myself": for the shortcut, the autostart and the tray's window.
-    own_command = agent_command(branding, args.config, args.language)
+    own_command = agent_command(branding, args.config, args.language, program=_own_program(installed))
     if command in ("install", "uninstall"):
         return _install_command(command, branding, own_command)
+    if installed is not None and installed.made:
+        repoint(branding, own_command)  # shortcuts installed before run the new copy
     agent = Agent(branding, open_secrets(branding.app_id), State(branding.app_id), device_info(), own_command)
     try:
         if not args.no_install:
@@ -140,6 +149,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         failed = failure(exc, branding.lang, branding.company_name)
         print(f"sos-agent: {failed.message}", file=sys.stderr, flush=True)
         return failed.exit_status
+
+
+def _install_copy(branding: Branding) -> "unpacked.Installed | None":
+    """This one-file agent's installed copy (made now if needed); None if it cannot be made."""
+    sidecar = branding.source.split(" ", 1)[1] if branding.source.startswith("sidecar ") else None
+    try:
+        return unpacked.ensure_installed(branding.app_id, sidecar=Path(sidecar) if sidecar else None)
+    except (unpacked.InstallError, OSError) as exc:  # never stop an SOS: run as we are
+        log.warning("could not install the agent for faster starts: %s", exc)
+        return None
+
+
+def _own_program(installed: "unpacked.Installed | None") -> list[str] | None:
+    """The program the shortcuts run: the installed copy, or for a frozen copy its stable name."""
+    if installed is not None:
+        return [str(installed.program)]
+    if getattr(sys, "frozen", False):
+        return [str(unpacked.stable_program(Path(sys.executable)))]
+    return None
 
 
 def _show_message(lang: str, message: str) -> None:
@@ -207,6 +235,7 @@ def _install_command(command: str, branding: Branding, own_command: list[str]) -
         else:
             status = installer.uninstall(branding)
             lines = [f"removed {path}" for path in status.changed]
+            lines += [f"removed {path}" for path in unpacked.remove_installed(branding.app_id)]
     except (ImportError, AttributeError) as exc:
         print(f"sos-agent: the installer is not available: {exc}", file=sys.stderr)
         return EXIT_FAILED

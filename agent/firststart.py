@@ -16,7 +16,7 @@ from sosdesk.common.branding import Branding
 from .errors import AgentError
 from .storage import State
 
-__all__ = ["FIRST_START_DONE", "first_start", "load_installer"]
+__all__ = ["FIRST_START_DONE", "first_start", "load_installer", "repoint"]
 
 log = logging.getLogger(__name__)
 
@@ -56,5 +56,24 @@ def first_start(branding: Branding, state: State, command: Sequence[str]) -> boo
         state.set(FIRST_START_DONE, True)
     except AgentError as exc:  # e.g. the config folder is read-only: carry on all the same
         log.warning("installed the SOS shortcut and autostart, but could not record it: %s", exc)
+        return False
+    return True
+
+
+def repoint(branding: Branding, command: Sequence[str]) -> bool:
+    """Point the shortcut and autostart installed before at *command*, if they run another one.
+
+    For a new installed copy of the agent (agent.unpacked) where no stable path
+    names it (Windows). Nothing is installed where nothing was; whether it ran
+    and worked.
+    """
+    try:
+        installer = load_installer()
+        status = installer.status(branding)
+        if not status.installed or status.command == tuple(command):
+            return False
+        installer.install(branding, list(command))
+    except Exception as exc:  # never stop an SOS
+        log.warning("could not point the SOS shortcut at the new agent: %s", exc)
         return False
     return True

@@ -316,14 +316,24 @@ class SessionWorker:
         self.listener.on_sharing(self.expert, False)
 
     def _answer_control(self, seq: int, allow: bool) -> None:
-        if self._post("consent", lambda c: c.consent(self.token, "control", allow)) is None:
-            return
+        # Control counts from the customer's click, before the server has the answer: the
+        # server relays input only once it has it, and that input may reach the inbox before
+        # the answer to this post reaches us (the expert's first click would be lost).
         with self._lock:
             if self.asked_control != seq or not self.viewing:
                 return
             self.asked_control = None
             self.controlling = True
             self.changes += 1
+        if self._post("consent", lambda c: c.consent(self.token, "control", allow)) is None:
+            with self._lock:  # the server does not know it: no control (a newer question stays)
+                self.controlling = False
+                self.changes += 1
+            self._drop_injector()
+            return
+        with self._lock:
+            if not self.controlling:
+                return  # Stop, a release or a new question while the answer travelled
         self.listener.on_sharing(self.expert, True)
 
     def _control_off(self) -> None:

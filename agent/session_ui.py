@@ -14,17 +14,20 @@ only queue, and the window's thread drains the queue.
 
 from __future__ import annotations
 
+import logging
 import queue
 from typing import Any, Callable
 
 from .i18n import text
 from .look import shown_when_set
+from .tkwake import Wakeup, WakingQueue
 
 __all__ = ["SessionPanel", "ALLOW_COLOR", "STOP_COLOR"]
 
+log = logging.getLogger(__name__)
+
 ALLOW_COLOR = "#1a7f37"
 STOP_COLOR = "#cf222e"
-DRAIN_MS = 50
 
 
 class SessionPanel:
@@ -37,14 +40,15 @@ class SessionPanel:
         #: Told "view" or "control" while the screen is shared, None once it is not (window's thread).
         self.sharing_changed = sharing_changed or (lambda sharing: None)
         self.worker: Any = None  # agent.session.SessionWorker, once the case is known
-        self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        # Each put wakes the window's thread (agent.tkwake): nothing runs while nothing happens.
+        self.events: WakingQueue = WakingQueue()
         self.question: Any = None
         self.question_kind: str | None = None
         self.bar: Any = None
         self.bar_var = tk.StringVar(value="")
         self.shown_ids: set[Any] = set()
         self._build_chat(parent)
-        root.after(DRAIN_MS, self._drain)
+        self.events.wakeup = self._wakeup = Wakeup(root, self._drain)
 
     # -- listener (worker threads: only queue) ------------------------------------------
 
@@ -81,8 +85,6 @@ class SessionPanel:
                 getattr(self, f"_show_{kind}")(value)
         except queue.Empty:
             pass
-        try:
-            self.root.after(DRAIN_MS, self._drain)
         except self.tk.TclError:  # the window is gone
             pass
 
@@ -139,6 +141,8 @@ class SessionPanel:
             who = (text(self.lang, "chat.you") if message.get("from") == "customer"
                    else message.get("name") or message.get("from") or "?")
             self.chat_log.insert("end", f"{who}: {message.get('text', '')}\n")
+            # Which message the window shows (not its text): what -v tells a support person or a test.
+            log.info("chat: showed message %s from %s", key, message.get("from"))
         self.chat_log.configure(state="disabled")
         self.chat_log.see("end")
 
@@ -162,6 +166,10 @@ class SessionPanel:
         """The window closes: the windows of the session go too."""
         self._close_question()
         self._close_bar()
+
+    def detach(self) -> None:
+        """Stop being woken for the worker's events (the window has ended)."""
+        self._wakeup.close()
 
     # -- building ----------------------------------------------------------------------------
 

@@ -107,8 +107,9 @@ class Sharer:
         try:
             self.open()
             while self.is_current(self):
+                started = self.clock()
                 sent = self.step()
-                self._pause(sent)
+                self._pause(sent, started)
         except CaptureFailed as exc:
             log.warning("screen sharing stopped: %s", exc)
             self.on_failure(self, "capture_failed")
@@ -179,10 +180,15 @@ class Sharer:
             x, y = x * self.frame_size[0] // monitor.width, y * self.frame_size[1] // monitor.height
         return x, y
 
-    def _pause(self, sent: bool) -> None:
-        """Wait before the next capture: briefly while things change, longer once still."""
-        still = self.clock() - self._last_change > SETTLED_AFTER
-        self._wake.wait(IDLE_INTERVAL if still and not sent else ACTIVE_INTERVAL)
+    def _pause(self, sent: bool, started: float) -> None:
+        """Wait until the next capture is due, counted from the start of the one just done
+        (*started*): soon while things change, later once still. The time the capture, the
+        encoding and the upload took is part of the interval, not added to it (that would
+        cap a changing screen at well under 30 frames a second)."""
+        now = self.clock()
+        still = now - self._last_change > SETTLED_AFTER
+        interval = IDLE_INTERVAL if still and not sent else ACTIVE_INTERVAL
+        self._wake.wait(max(0.0, started + interval - now))
         self._wake.clear()
 
     def stats(self) -> dict[str, Any]:

@@ -2,10 +2,11 @@
 in plain words, "What do you need help with?", the chat, and closing the request.
 
 Tk must only be touched from the thread that created it, so the case flow runs in a
-worker thread and hands every event over a queue that the window drains every 100 ms.
-An error replaces the progress text and stays until the customer dismisses it, with
-what can be done (try again; for a code, type it again). Closing the window with its
-X asks whether to keep the request open (the agent stays in the tray) or close it.
+worker thread and hands every event over a queue; each event wakes the window's thread
+(agent.tkwake), which otherwise sleeps: an idle window does not poll. An error replaces
+the progress text and stays until the customer dismisses it, with what can be done (try
+again; for a code, type it again). Closing the window with its X asks whether to keep the
+request open (the agent stays in the tray) or close it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from .look import CARD, INK, LINE, apply_look, shown_when_set
 from .session import SessionWorker
 from .session_ui import SessionPanel
 from .session_watch import answered_elsewhere
+from .tkwake import Wakeup, WakingQueue
 
 __all__ = ["QuickSupportWindow", "MessageBox", "show_message", "tk_root"]
 
@@ -49,7 +51,7 @@ class QuickSupportWindow:
         self.agent = agent
         self.lang = agent.lang
         self.look = apply_look(self.root, agent.branding.primary_color)
-        self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self.events: WakingQueue = WakingQueue()
         self.stop = threading.Event()
         self.flow: CaseFlow = agent.flow(self, stop=self.stop)
         self.exit_status = 0
@@ -62,6 +64,7 @@ class QuickSupportWindow:
         self._closer: threading.Thread | None = None
         self.worker: SessionWorker | None = None
         self._build()
+        self.events.wakeup = self._wakeup = Wakeup(self.root, self._drain)
 
     # -- layout ---------------------------------------------------------------
 
@@ -208,11 +211,20 @@ class QuickSupportWindow:
         """Show the window until the customer closes it (or the case ends and it lingers)."""
         self._start, self._join_code = start, join_code
         self._follow(start)
-        self.root.after(100, self._drain)
+        old_wakeup_fd = None
         if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGTERM"):
             # Logging out or a kill ends the session like closing the window (the server hears stop).
+            # The signal wakes Tk's thread, so its handler runs although nothing else happens.
             signal.signal(signal.SIGTERM, lambda signum, frame: self.events.put(("quit", None)))
-        self.root.mainloop()
+            old_wakeup_fd = self._wakeup.wake_on_signals()
+        self._wakeup.wake()  # whatever the worker queued before the loop runs
+        try:
+            self.root.mainloop()
+        finally:
+            if old_wakeup_fd is not None:
+                signal.set_wakeup_fd(old_wakeup_fd)
+            self._wakeup.close()
+            self.session.detach()
         self.stop.set()
         if self.worker is not None:  # closing the window ends sharing and control at once
             self.worker.shutdown()
@@ -231,13 +243,13 @@ class QuickSupportWindow:
         threading.Thread(target=work, daemon=True).start()
 
     def _drain(self) -> None:
+        """Show every queued event (Tk's thread, when a worker woke it)."""
         try:
             while True:
                 kind, value = self.events.get_nowait()
                 getattr(self, f"_show_{kind}")(value)
         except queue.Empty:
             pass
-        self.root.after(100, self._drain)
 
     def _show_case(self, case: dict[str, Any]) -> None:
         self.case = case
@@ -265,6 +277,8 @@ class QuickSupportWindow:
         headline, explain = case_words(self.lang, self.case, self.agent.branding.waiting_text, self.sharing)
         self.status_var.set(headline)
         self.explain_var.set(explain)
+        if not self.failed:  # no empty line under the headline while the screen is shared
+            self.explain.grid() if explain else self.explain.grid_remove()
 
     def _sharing_changed(self, sharing: str | None) -> None:
         """The session panel says the screen is shared (``view``/``control``) or not (None)."""

@@ -6,9 +6,13 @@
    into a fresh cache folder;
 2. personalizations of that base, in process (stamp + icons + manifest, with a
    logo) and as the expert runs it (``sos-builder`` in a new process, offline
-   ``--module-id``); the median of each is reported.
+   ``--module-id``, the base from the builder's cache); the median of each is
+   reported. The first in-process run draws the icons (and fills the cache),
+   the others are re-brands of the same logo, as an expert making agents for
+   several companies or groups.
 
-Aim: a personalization under 2 s and at least 20x faster than the full build.
+Aim: a re-brand by CLI under 0.6 s and at least 50x faster than the full build.
+The last line: ``builder: full build F s, re-brand R s, ratio X, size M MB``.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ def main() -> int:
         logo = work / "logo.png"
         Image.radial_gradient("L").convert("RGB").resize((400, 300)).save(logo)
 
+        # The builder's cache for this run: the base, the re-encoded logo, the icons.
+        os.environ["SOSDESK_BUILDER_CACHE"] = str(work / "cache")
         print("full base build (PyInstaller) ...", flush=True)
         started = time.perf_counter()
         base = ensure_base(rebuild=True, root=work / "cache")
@@ -57,16 +63,17 @@ def main() -> int:
             in_process.append(time.perf_counter() - started)
 
         cli = []
-        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        env = dict(os.environ, PYTHONPATH=str(ROOT), SOSDESK_BUILDER_CACHE=str(work / "cache"))
         env.pop("SOSDESK_TOKEN", None)
         for i in range(args.personalizations):
             started = time.perf_counter()
             subprocess.run(
                 [sys.executable, "-m", "sosdesk.builder", "-q", "--company", f"Cli {i}", "--server",
                  "https://support.example", "--logo", str(logo), "--module-id", f"c{i:04d}",
-                 "--base", str(base), "--out", str(work / f"cli-{i}")],
+                 "--out", str(work / f"cli-{i}")],
                 env=env, check=True, capture_output=True)
             cli.append(time.perf_counter() - started)
+        size_mb = base.stat().st_size / 1e6
 
     one = statistics.median(in_process)
     one_cli = statistics.median(cli)
@@ -74,10 +81,14 @@ def main() -> int:
     print(f"{'step':<42}{'seconds':>10}{'x faster':>10}")
     print(f"{'full base build (PyInstaller)':<42}{build_seconds:>10.2f}{'1':>10}")
     print(f"{'personalization, in process (median)':<42}{one:>10.2f}{build_seconds / one:>10.0f}")
-    print(f"{'personalization, sos-builder CLI (median)':<42}{one_cli:>10.2f}"
+    print(f"{'  the first, a new logo (draws the icons)':<42}{in_process[0]:>10.2f}"
+          f"{build_seconds / in_process[0]:>10.0f}")
+    print(f"{'re-brand, sos-builder CLI (median)':<42}{one_cli:>10.2f}"
           f"{build_seconds / one_cli:>10.0f}")
-    ok = one_cli < 2 and build_seconds / one_cli >= 20
-    print(f"\naim (under 2 s and at least 20x faster, CLI): {'met' if ok else 'NOT met'}")
+    ok = one_cli < 0.6 and build_seconds / one_cli >= 50
+    print(f"\naim (re-brand under 0.6 s and at least 50x faster, CLI): {'met' if ok else 'NOT met'}")
+    print(f"builder: full build {build_seconds:.1f} s, re-brand {one_cli:.2f} s, "
+          f"ratio {build_seconds / one_cli:.0f}, size {size_mb:.1f} MB")
     return 0
 
 

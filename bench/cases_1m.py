@@ -8,8 +8,10 @@
 2. Starts the real server (``python -m sosdesk.server_stub serve``) and measures p50/p99
    of the first page of the queue: open cases, by status, by group, and one
    case by code.
-3. Stops it, makes most open cases due, starts it again and times the expiry
-   sweep while two clients keep calling the API; reports the worst latency
+3. Stops it, makes ``--due`` cases due (1,000,000 by default: every open case,
+   and closed ones reopened until there are that many), starts it again and
+   times the expiry sweep while three clients keep calling the API (the open
+   queue's first page, a case by code, /healthz); reports the worst latency
    seen during the sweep.
 
 Every figure is printed as a table. Loopback only; every loop is bounded.
@@ -45,6 +47,8 @@ STATUS_MIX = (("new", 0.12), ("pending", 0.10), ("in_progress", 0.08),
 GROUPS = ["default"] + [f"team-{n:02d}" for n in range(1, 20)]
 GROUP_WEIGHTS = [40] + [60 / 19] * 19
 DAY, YEAR = 86400, 365 * 86400
+#: The newest cases the sweep's backlog leaves alone (made after the downtime).
+KEPT_OPEN = 20_000
 
 
 def generate(db: Path, rows: int, seed: int = 1) -> tuple[str, list[str]]:
@@ -65,12 +69,18 @@ def generate(db: Path, rows: int, seed: int = 1) -> tuple[str, list[str]]:
     codes = rng.sample(range(10**8), rows)
     statuses = rng.choices([s for s, _ in STATUS_MIX], [w for _, w in STATUS_MIX], k=rows)
     groups = rng.choices(GROUPS, GROUP_WEIGHTS, k=rows)
+    created_at = [now - rng.randrange(60, DAY - 3600) if status in OPEN
+                  else now - rng.randrange(DAY, YEAR) for status in statuses]
+    # Ids grow with creation time, as they do on a server (AUTOINCREMENT, now).
+    order = sorted(range(rows), key=created_at.__getitem__)
+    statuses = [statuses[i] for i in order]
+    created_at = [created_at[i] for i in order]
 
     def case_rows():
         for i in range(rows):
             status = statuses[i]
             is_open = status in OPEN
-            created = now - rng.randrange(60, DAY - 3600) if is_open else now - rng.randrange(DAY, YEAR)
+            created = created_at[i]
             by_customer = i % 5 < 3
             expert = None if status == "new" else 1
             yield (i + 1, f"{codes[i]:08d}", status, groups[i], f"case {i}: printer", "", "",
@@ -202,15 +212,25 @@ def bench_listing(db: Path, token: str, codes: list[str], samples: int) -> None:
         server.stop()
 
 
-def bench_sweep(db: Path, token: str, codes: list[str], due_fraction: float) -> None:
+def bench_sweep(db: Path, token: str, codes: list[str], due_target: int) -> None:
     now = int(time.time())
     conn = sqlite3.connect(db, isolation_level=None)
     open_count = conn.execute(
         "SELECT COUNT(*) FROM cases WHERE status IN ('new','pending','in_progress')").fetchone()[0]
-    # Every open case whose id falls in the due fraction gets a deadline in the past.
-    modulo = 1000
-    conn.execute("UPDATE cases SET valid_until = ? WHERE status IN ('new','pending','in_progress')"
-                 " AND id % ? < ?", (now - 60, modulo, int(due_fraction * modulo)))
+    conn.execute("BEGIN")
+    # *due_target* cases are made due, as after downtime: all but the newest
+    # KEPT_OPEN (made since, still open) down from there. Closed ones are reopened
+    # (their codes and device hashes are unique in the generated data, so the
+    # unique indexes on open cases hold) and every deadline is moved back by the
+    # same amount, so deadlines keep the order of creation.
+    newest = conn.execute("SELECT created_at FROM cases ORDER BY created_at DESC, id DESC"
+                          " LIMIT 1 OFFSET ?", (KEPT_OPEN,)).fetchone()[0]
+    conn.execute("UPDATE cases SET status = CASE WHEN status IN ('closed', 'expired') THEN 'new'"
+                 " ELSE status END, closed_at = NULL, valid_until = created_at + ? WHERE id IN"
+                 " (SELECT id FROM cases ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?)",
+                 (now - 60 - newest, due_target, KEPT_OPEN))
+    conn.execute("COMMIT")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     due = conn.execute("SELECT COUNT(*) FROM cases WHERE status IN ('new','pending','in_progress')"
                        " AND valid_until <= ?", (now,)).fetchone()[0]
     conn.close()
@@ -258,7 +278,7 @@ def bench_sweep(db: Path, token: str, codes: list[str], due_fraction: float) -> 
         raise SystemExit("the sweep did not finish within 600 s")
     took = sweep_done - server.ready_at
     during = [lat for t, lat, _ in latencies if t <= sweep_done]
-    rows = [("open cases", f"{open_count:,}"), ("due at start", f"{due:,}"),
+    rows = [("open cases before", f"{open_count:,}"), ("due at start", f"{due:,}"),
             ("all expired after (s, from server ready)", f"{took:.2f}"),
             ("rate (cases/s)", f"{due / took:,.0f}"),
             ("requests served during the sweep", len(during))]
@@ -271,14 +291,18 @@ def bench_sweep(db: Path, token: str, codes: list[str], due_fraction: float) -> 
     sweeps = [line for _, line in server.log if "expired" in line]
     rows.append(("server log", "; ".join(s.split(" ", 2)[-1] for s in sweeps[:3]) or "-"))
     table("expiry sweep while serving", ("figure", "value"), rows)
+    worst = max(during) * 1000 if during else float("nan")
+    print(f"\ncases_1m: sweep: {due:,} cases in {took:.1f} s ({due / took:,.0f}/s), "
+          f"worst request {worst:.0f} ms")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="cases to generate")
     parser.add_argument("--samples", type=int, default=200, help="requests per listing figure")
-    parser.add_argument("--due-fraction", type=float, default=0.8,
-                        help="share of the open cases made due before the sweep")
+    parser.add_argument("--due", type=int, default=1_000_000,
+                        help="cases made due before the sweep (closed ones are reopened if needed)")
+    parser.add_argument("--skip-listing", action="store_true", help="only the sweep")
     parser.add_argument("--db", type=Path, help="database file (default: a temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args(argv)
@@ -287,8 +311,15 @@ def main(argv: list[str] | None = None) -> int:
         if db.exists():
             raise SystemExit(f"{db} exists; the benchmark needs a fresh database")
         token, codes = generate(db, args.rows)
-        bench_listing(db, token, codes, args.samples)
-        bench_sweep(db, token, codes, args.due_fraction)
+        if not args.skip_listing:
+            bench_listing(db, token, codes, args.samples)
+        if args.rows < args.due + KEPT_OPEN:
+            # The backlog needs more cases than the listing had: a database of its own.
+            db.unlink()
+            for suffix in ("-wal", "-shm"):
+                db.with_name(db.name + suffix).unlink(missing_ok=True)
+            token, codes = generate(db, args.due + KEPT_OPEN + args.rows // 5)
+        bench_sweep(db, token, codes, args.due)
         if args.keep and not args.db:
             kept = Path.cwd() / "cases_bench.db"
             db.rename(kept)

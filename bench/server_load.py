@@ -1,6 +1,6 @@
 """Load on the real server next to a bare stdlib handler, measured in the same run.
 
-    python bench/server_load.py [--requests N] [--levels 1,8,32]
+    python bench/server_load.py [--load auto|wrk|python] [--seconds S] [--requests N] [--levels 1,8,32]
 
 Drives SOS creation (POST /api/v1/customer/sos, a new device each time) and
 queue reads (GET /api/v1/sessions?state=open&limit=50) over keep-alive
@@ -12,8 +12,15 @@ connections at each concurrency level, against
   ceiling that http.server itself allows on this machine.
 
 Prints req/s and p50/p99 latency for both and the ratio sosdesk/bare. Both
-servers run as separate processes; the client is one process with a thread
-per connection, the same for both, so the ratio is fair on a shared machine.
+servers run as separate processes, measured in turns with the same load.
+
+The load comes from ``wrk`` (C, epoll: it needs a fraction of a core) when it
+is on PATH, else from Python threads in this process (``--load python``).
+Python threads on the same two cores are the slower party: their "bare
+ceiling" is the generator's own limit, so their ratios understate the server.
+The table and the summary line say which generator ran. wrk is given a Lua
+script that makes each SOS body unique (a new device per request) and prints
+its figures as one JSON line.
 
 Then SOS creation over TLS (``sos-server serve --tls-cert --tls-key``, an EC
 P-256 certificate made with the ``openssl`` command, TLS 1.3, keep-alive: one
@@ -27,6 +34,7 @@ import argparse
 import http.client
 import json
 import os
+import re
 import shutil
 import ssl
 import statistics
@@ -67,6 +75,8 @@ class Bare(BaseHTTPRequestHandler):
 class Server(ThreadingHTTPServer):
     request_queue_size = 256
     daemon_threads = True
+    def handle_error(self, request, client_address):
+        pass  # wrk closing its connections at the end: not worth a traceback
 
 server = Server(("127.0.0.1", 0), Bare)
 print(server.server_address[1], flush=True)
@@ -117,9 +127,90 @@ def start_bare() -> tuple[subprocess.Popen, int]:
     return proc, int(proc.stdout.readline())
 
 
+WRK_SCRIPT = r"""
+-- One connection per wrk thread group: each thread numbers its own requests.
+local threads, next_id = {}, 0
+function setup(thread)
+  next_id = next_id + 1
+  thread:set("thread_id", next_id)
+end
+function init(args)
+  kind, prefix, token = args[1], args[2] .. "-" .. thread_id .. "-device", args[3]
+  counter = 0
+end
+function request()
+  if kind == "sos" then
+    counter = counter + 1
+    local body = '{"device_id": "' .. prefix .. '-' .. counter ..
+      '", "device": {"hostname": "bench", "os": "Linux", "user": "b"}}'
+    return wrk.format("POST", "/api/v1/customer/sos", {["Content-Type"] = "application/json"}, body)
+  elseif kind == "queue" then
+    return wrk.format("GET", "/api/v1/sessions?state=open&limit=50",
+                      {["Authorization"] = "Bearer " .. token})
+  elseif kind == "bare_post" then
+    counter = counter + 1
+    local body = '{"device_id": "' .. prefix .. '-' .. counter ..
+      '", "device": {"hostname": "bench", "os": "Linux", "user": "b"}}'
+    return wrk.format("POST", "/bare", {["Content-Type"] = "application/json"}, body)
+  else
+    return wrk.format("GET", "/bare?state=open&limit=50", {["Authorization"] = "Bearer x"})
+  end
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRK-JSON {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, ' ..
+    '"errors": %d}\n', summary.requests, summary.duration, latency:percentile(50),
+    latency:percentile(99), e.connect + e.read + e.write + e.status + e.timeout))
+end
+"""
+
+
+class Wrk:
+    """Load from the wrk command: *seconds* per measurement, the figures from its JSON line."""
+
+    name = "wrk"
+
+    def __init__(self, seconds: float, folder: Path) -> None:
+        self.seconds = seconds
+        self.script = folder / "load.lua"
+        self.script.write_text(WRK_SCRIPT)
+        self.run_id = f"bench{os.getpid()}"
+
+    def __call__(self, url: str, concurrency: int, kind: str, token: str = "x",
+                 seconds: float | None = None) -> dict:
+        self.run_id += "x"  # every run its own device ids
+        command = ["wrk", "-t", str(min(2, concurrency)), "-c", str(concurrency),
+                   "-d", f"{max(1, round(seconds or self.seconds))}s", "--timeout", "30s", "-s", str(self.script),
+                   url, "--", kind, self.run_id, token]
+        out = subprocess.run(command, capture_output=True, text=True, timeout=120).stdout
+        found = re.search(r"^WRK-JSON (.*)$", out, re.M)
+        if found is None:
+            raise SystemExit(f"wrk printed no figures:\n{out}")
+        figures = json.loads(found.group(1))
+        if figures["errors"]:
+            raise SystemExit(f"{figures['errors']} of wrk's {kind} requests failed:\n{out}")
+        return {"rps": figures["requests"] / (figures["duration_us"] / 1e6),
+                "p50": figures["p50_us"] / 1000, "p99": figures["p99_us"] / 1000}
+
+
+class PythonLoad:
+    """Load from Python threads in this process (the fallback when wrk is missing)."""
+
+    name = "python"
+
+    def __init__(self, requests: int, make: dict[str, Callable], connect: Callable) -> None:
+        self.requests, self.make, self.connect = requests, make, connect
+
+    def __call__(self, url: str, concurrency: int, kind: str, token: str = "x",
+                 seconds: float | None = None) -> dict:
+        total = self.requests if seconds is None else min(200, self.requests)
+        return drive(self.connect(url), concurrency, total, self.make[kind])
+
+
 def drive(connect: Callable[[], http.client.HTTPConnection], concurrency: int, total: int,
           make_request) -> dict:
-    """Send *total* requests over *concurrency* keep-alive connections."""
+    """Send *total* requests over *concurrency* keep-alive connections (Python threads)."""
     latencies: list[float] = []
     lock = threading.Lock()
     per_thread = total // concurrency
@@ -160,18 +251,37 @@ def drive(connect: Callable[[], http.client.HTTPConnection], concurrency: int, t
             "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000}
 
 
+def ratio_rows(rows: list[tuple], name: str, level: int) -> float | None:
+    for row_name, row_level, s, b in rows:
+        if row_name == name and row_level == level:
+            return s["rps"] / b["rps"]
+    return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--requests", type=int, default=3000, help="requests per measurement")
+    parser.add_argument("--load", choices=("auto", "wrk", "python"), default="auto",
+                        help="the load generator (auto: wrk when on PATH, else Python threads)")
+    parser.add_argument("--seconds", type=float, default=3.0, help="seconds per measurement (wrk)")
+    parser.add_argument("--requests", type=int, default=3000,
+                        help="requests per measurement (Python threads)")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="measurements of each server in turns; the figures are their median")
     parser.add_argument("--levels", default="1,8,32", help="concurrency levels")
+    parser.add_argument("--no-tls", action="store_true", help="skip the TLS measurement")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
+    use_wrk = args.load == "wrk" or (args.load == "auto" and shutil.which("wrk"))
+    if args.load == "wrk" and not shutil.which("wrk"):
+        raise SystemExit("--load wrk: the wrk command is not on PATH (Debian: apt-get install wrk)")
 
     with tempfile.TemporaryDirectory() as tmp:
         cert, key = make_certificate(Path(tmp))
         sos_proc, sos_port, token = start_sosdesk(Path(tmp) / "bench.db")
-        tls_proc, tls_port, _ = start_sosdesk(Path(tmp) / "bench-tls.db", "--tls-cert", str(cert),
-                                              "--tls-key", str(key))
+        tls_proc = None
+        if not args.no_tls:
+            tls_proc, tls_port, _ = start_sosdesk(Path(tmp) / "bench-tls.db", "--tls-cert",
+                                                  str(cert), "--tls-key", str(key))
         bare_proc, bare_port = start_bare()
         run_id = os.getpid()
         try:
@@ -191,38 +301,71 @@ def main() -> None:
             def bare_get(worker: int, n: int):
                 return "GET", "/bare?state=open&limit=50", None, {"Authorization": "Bearer x"}
 
+            makers = {"sos": sos_request, "queue": queue_request, "bare_post": bare_post,
+                      "bare_get": bare_get}
+
+            def connect(url: str) -> Callable[[], http.client.HTTPConnection]:
+                port = int(url.rsplit(":", 1)[1].rstrip("/"))
+                return tls(port, cert) if url.startswith("https") else plain(port)
+
+            load = (Wrk(args.seconds, Path(tmp)) if use_wrk
+                    else PythonLoad(args.requests, makers, connect))
+            print(f"load generator: {load.name}"
+                  + ("" if use_wrk else " (wrk not found: Python threads on the same cores)"),
+                  flush=True)
+            sos_url, bare_url = f"http://127.0.0.1:{sos_port}", f"http://127.0.0.1:{bare_port}"
+
+            def median_of(runs: list[dict]) -> dict:
+                return {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+
             rows = []
-            for name, real, bare in (("SOS creation", sos_request, bare_post),
-                                     ("queue read", queue_request, bare_get)):
+            for name, real, bare in (("SOS creation", "sos", "bare_post"),
+                                     ("queue read", "queue", "bare_get")):
                 for level in levels:
-                    drive(plain(bare_port), level, min(200, args.requests), bare)  # warm-up
-                    b = drive(plain(bare_port), level, args.requests, bare)
-                    s = drive(plain(sos_port), level, args.requests, real)
-                    rows.append((name, level, s, b))
+                    load(bare_url, level, bare, seconds=1)  # warm-up
+                    load(sos_url, level, real, token, seconds=1)
+                    b_runs, s_runs = [], []
+                    for _ in range(args.rounds):  # in turns: both see the same moments
+                        b_runs.append(load(bare_url, level, bare))
+                        s_runs.append(load(sos_url, level, real, token))
+                    rows.append((name, level, median_of(s_runs), median_of(b_runs)))
             tls_rows = []
-            for level in levels:
-                drive(tls(tls_port, cert), level, min(200, args.requests), sos_request)  # warm-up
-                # In turns, so both see the same moment of a shared machine.
-                p = drive(plain(sos_port), level, args.requests, sos_request)
-                t = drive(tls(tls_port, cert), level, args.requests, sos_request)
-                tls_rows.append((level, t, p))
+            if tls_proc is not None:
+                tls_url = f"https://127.0.0.1:{tls_port}"
+                for level in levels:
+                    load(tls_url, level, "sos", seconds=1)  # warm-up
+                    p = load(sos_url, level, "sos")
+                    t = load(tls_url, level, "sos")
+                    tls_rows.append((level, t, p))
         finally:
             for proc in (sos_proc, tls_proc, bare_proc):
-                proc.terminate()
-                proc.wait(10)
+                if proc is not None:
+                    proc.terminate()
+                    proc.wait(10)
 
     print(f"{'workload':<14}{'conc':>5}  {'sosdesk req/s':>13}{'p50 ms':>8}{'p99 ms':>8}"
           f"  {'bare req/s':>10}{'p50 ms':>8}{'p99 ms':>8}  {'ratio':>6}")
     for name, level, s, b in rows:
         print(f"{name:<14}{level:>5}  {s['rps']:>13.0f}{s['p50']:>8.2f}{s['p99']:>8.2f}"
               f"  {b['rps']:>10.0f}{b['p50']:>8.2f}{b['p99']:>8.2f}  {s['rps'] / b['rps']:>6.2f}")
-    print()
-    print("SOS creation over TLS (keep-alive) against plain HTTP, the same sosdesk server code:")
-    print(f"{'workload':<14}{'conc':>5}  {'TLS req/s':>13}{'p50 ms':>8}{'p99 ms':>8}"
-          f"  {'plain req/s':>11}{'p50 ms':>8}{'p99 ms':>8}  {'TLS/plain':>9}")
-    for level, t, p in tls_rows:
-        print(f"{'SOS over TLS':<14}{level:>5}  {t['rps']:>13.0f}{t['p50']:>8.2f}{t['p99']:>8.2f}"
-              f"  {p['rps']:>11.0f}{p['p50']:>8.2f}{p['p99']:>8.2f}  {t['rps'] / p['rps']:>9.2f}")
+    if tls_rows:
+        print()
+        print("SOS creation over TLS (keep-alive) against plain HTTP, the same sosdesk server code:")
+        print(f"{'workload':<14}{'conc':>5}  {'TLS req/s':>13}{'p50 ms':>8}{'p99 ms':>8}"
+              f"  {'plain req/s':>11}{'p50 ms':>8}{'p99 ms':>8}  {'TLS/plain':>9}")
+        for level, t, p in tls_rows:
+            print(f"{'SOS over TLS':<14}{level:>5}  {t['rps']:>13.0f}{t['p50']:>8.2f}"
+                  f"{t['p99']:>8.2f}  {p['rps']:>11.0f}{p['p50']:>8.2f}{p['p99']:>8.2f}"
+                  f"  {t['rps'] / p['rps']:>9.2f}")
+    first, last = levels[0], levels[-1]
+
+    def fmt(value: float | None) -> str:
+        return "-" if value is None else f"{value:.2f}"
+
+    print(f"\nserver_load: sos ratio c{first} {fmt(ratio_rows(rows, 'SOS creation', first))} "
+          f"c{last} {fmt(ratio_rows(rows, 'SOS creation', last))}; "
+          f"queue ratio c{first} {fmt(ratio_rows(rows, 'queue read', first))} "
+          f"c{last} {fmt(ratio_rows(rows, 'queue read', last))} (load: {load.name})")
 
 
 if __name__ == "__main__":

@@ -26,14 +26,15 @@ from collections import deque
 from pathlib import Path
 from typing import Callable
 
+from .cache import CACHE_ENV, cache_root
 from .errors import BaseBuildError
 from .options import current_os
 
 __all__ = ["BaseInfo", "agent_version", "platform_tag", "cache_root", "base_dir", "ensure_base",
-           "build_base", "hidden_imports", "own_modules", "excluded_modules", "pystray_backends", "pynput_backends", "keyring_backends",
+           "build_base", "hidden_imports", "own_modules", "excluded_modules", "trimmed_modules",
+           "pystray_backends", "pynput_backends", "keyring_backends",
            "CACHE_ENV"]
 
-CACHE_ENV = "SOSDESK_BUILDER_CACHE"
 #: The packages frozen into the agent whose own files (translations, schema, ...) must ship.
 AGENT_PACKAGES = ("sosdesk.common", "sosdesk.agent", "sosdesk.installer")
 ENTRY_SCRIPT = Path(__file__).with_name("_agent_entry.py")
@@ -57,16 +58,6 @@ def agent_version() -> str:
 def platform_tag() -> str:
     """``linux-x86_64``, ``windows-amd64``, ``macos-arm64``: what a base runs on."""
     return f"{current_os()}-{platform.machine().lower() or 'unknown'}"
-
-
-def cache_root() -> Path:
-    """The builder's cache folder: $SOSDESK_BUILDER_CACHE, else the user's cache dir."""
-    override = os.environ.get(CACHE_ENV)
-    if override:
-        return Path(override).expanduser().resolve()
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("sosdesk"))
 
 
 def base_dir(root: Path | None = None) -> Path:
@@ -217,6 +208,28 @@ def agent_distributions() -> set[str]:
     return seen
 
 
+#: Modules left out of the agent although a dependency offers them: (module, why).
+TRIMMED = (
+    # Image formats the agent never reads or writes (it draws PNG, ICO and ICNS icons
+    # and sends the screen as JPEG and PNG): libavif alone is 5 MB unpacked.
+    ("PIL._avif", "AVIF"), ("PIL.AvifImagePlugin", "AVIF"),
+    ("PIL._webp", "WebP"), ("PIL.WebPImagePlugin", "WebP"),
+    ("PIL._imagingcms", "colour management"), ("PIL.ImageCms", "colour management"),
+)
+#: On Linux keyring's SecretService backend needs secretstorage, and that needs
+#: cryptography (14 MB unpacked) for its D-Bus session encryption. The frozen agent
+#: keeps its device id and case token in its 0600 file there (agent.keystore's
+#: fallback; docs/security.md says what that means); a pip-installed agent still
+#: uses the Secret Service.
+TRIMMED_LINUX = (("secretstorage", "Secret Service"), ("cryptography", "Secret Service"))
+
+
+def trimmed_modules(os_name: str | None = None) -> list[str]:
+    """The modules left out of the agent frozen for *os_name* (default: this OS)."""
+    extra = TRIMMED_LINUX if (os_name or current_os()) == "linux" else ()
+    return [module for module, _ in (*TRIMMED, *extra)]
+
+
 def excluded_modules() -> list[str]:
     """Top-level modules of installed distributions the agent does not depend on.
 
@@ -256,19 +269,62 @@ def _fingerprint() -> str:
     return digest.hexdigest()
 
 
+def _quick_signature() -> str:
+    """What _fingerprint hashes, by names, sizes and times only (no file is read).
+
+    The agent's source files (path, size, modification time), the entry script,
+    and the names in every site-packages folder (a distribution installed or
+    upgraded renames its dist-info folder). When this is as it was at the last
+    check, nothing the fingerprint covers changed, and re-branding skips hashing.
+    """
+    digest = hashlib.sha256(f"{sys.version}|{platform_tag()}|{sys.executable}".encode())
+    for name in AGENT_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            for path, dirs, files in sorted(os.walk(folder)):
+                dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+                for file in sorted(files):
+                    stat = os.stat(os.path.join(path, file))
+                    digest.update(f"{path}/{file}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    stat = ENTRY_SCRIPT.stat()
+    digest.update(f"{ENTRY_SCRIPT}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    for entry in sys.path:
+        if entry.endswith("-packages") and os.path.isdir(entry):
+            digest.update(("\0".join(sorted(os.listdir(entry))) + "\n").encode())
+    return digest.hexdigest()
+
+
 def ensure_base(*, rebuild: bool = False, root: Path | None = None,
                 report: Report = lambda line: None) -> Path:
     """The cached base for this agent version and platform, built first if needed."""
     folder = base_dir(root)
     exe = folder / base_file_name()
-    fingerprint = _fingerprint()
     info = _read_info(folder)
-    if not rebuild and exe.is_file():
+    quick = _quick_signature()
+    if not rebuild and exe.is_file() and info.get("fingerprint"):
+        if info.get("quick") == quick:  # nothing changed since the last check: no hashing
+            report(f"using the cached base agent {exe}")
+            return exe
+        fingerprint = _fingerprint()
         if info.get("fingerprint") == fingerprint:
+            _write_info(folder, BaseInfo(info, quick=quick))
             report(f"using the cached base agent {exe}")
             return exe
         report("the agent changed since the cached base was built; rebuilding it")
-    return build_base(folder, report=report, fingerprint=fingerprint)
+    else:
+        fingerprint = _fingerprint()
+    exe = build_base(folder, report=report, fingerprint=fingerprint)
+    built = _read_info(folder)
+    if built.get("fingerprint") == fingerprint:
+        _write_info(folder, BaseInfo(built, quick=quick))  # the next re-brand hashes nothing
+    return exe
+
+
+def _write_info(folder: Path, info: BaseInfo) -> None:
+    """Write base.json whole (a temporary file renamed)."""
+    tmp_info = folder / "base.json.partial"
+    tmp_info.write_text(json.dumps(info, indent=2) + "\n", "utf-8")
+    os.replace(tmp_info, folder / "base.json")
 
 
 def _read_info(folder: Path) -> BaseInfo:
@@ -306,9 +362,13 @@ def build_base(folder: Path, *, report: Report = lambda line: None,
         command += ["--copy-metadata", distribution]
     for package in AGENT_PACKAGES:
         command += ["--collect-data", package]
-    excluded = [name for name in excluded_modules() if name not in imports]
+    excluded = [name for name in excluded_modules() if name not in imports] + trimmed_modules()
     for module in excluded:
         command += ["--exclude-module", module]
+    if current_os() != "windows":
+        # Symbols are most of libpython (23 MB of a pyenv build, 5.7 MB stripped);
+        # Windows DLLs carry none and PyInstaller advises against it there.
+        command.append("--strip")
     command.append(str(ENTRY_SCRIPT))
     report(f"building the base agent {agent_version()} for {platform_tag()} with PyInstaller "
            "(a minute or two; done once per version) ...")
@@ -326,9 +386,7 @@ def build_base(folder: Path, *, report: Report = lambda line: None,
                         python=platform.python_version(), hidden_imports=imports, excluded=excluded,
                         metadata=distributions, built_at=int(time.time()),
                         seconds=round(time.monotonic() - started, 1))
-        tmp_info = folder / "base.json.partial"
-        tmp_info.write_text(json.dumps(info, indent=2) + "\n", "utf-8")
-        os.replace(tmp_info, folder / "base.json")
+        _write_info(folder, info)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report(f"base agent built in {time.monotonic() - started:.0f} s: {exe} "

@@ -38,6 +38,8 @@ _PATH_KEYS = ("logo", "out", "base")
 _COLOUR = re.compile(r"#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})")
 #: PyInstaller's archive cookie: its presence tells a base agent from any other file.
 PYINSTALLER_COOKIE = b"MEI\014\013\012\013\016"
+#: How far from its end a base's cookie is looked for first (stamp and signature after it).
+_COOKIE_WINDOW = 24 << 20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -350,9 +352,18 @@ def _output_problems(out_dir: Path) -> list[str]:
 def _base_problems(base: Path) -> tuple[str | None, str | None]:
     """(problem, OS of the executable) for a --base file."""
     try:
-        data = base.read_bytes()
+        with open(base, "rb") as f:
+            head = f.read(4)
+            # The archive's cookie ends it: look at the end first (the stamp and a
+            # signature may follow), and through the whole file only if not there.
+            size = f.seek(0, os.SEEK_END)
+            f.seek(max(0, size - _COOKIE_WINDOW))
+            found = PYINSTALLER_COOKIE in f.read()
+            if not found and size > _COOKIE_WINDOW:
+                f.seek(0)
+                found = PYINSTALLER_COOKIE in f.read()
     except OSError as exc:
         return f"cannot read the base agent {base}: {exc.strerror or exc}", None
-    if PYINSTALLER_COOKIE not in data:
+    if not found:
         return f"{base} is not a base agent (no PyInstaller archive in it)", None
-    return None, detect_os(data[:4])
+    return None, detect_os(head)

@@ -12,7 +12,6 @@ renamed, but no manifest.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import re
@@ -21,13 +20,13 @@ import time
 from pathlib import Path
 
 from sosdesk.common.branding import BrandingError
-from sosdesk.common.stamp import strip_stamp, write_stamp
+from sosdesk.common.stamp import program_end, write_stamp
 
 from .errors import BuilderError
 from .images import icon_files
 from .options import BuildOptions, output_stem
 
-__all__ = ["Result", "personalize", "base_agent_version"]
+__all__ = ["Result", "personalize", "base_agent_version", "base_version"]
 
 _DIST_INFO = re.compile(rb"sosdesk-([0-9][0-9A-Za-z.+_-]{0,40})\.dist-info")
 
@@ -53,6 +52,23 @@ def base_agent_version(data: bytes) -> str:
     return found[-1].decode() if found else "unknown"
 
 
+#: The archive's table of contents (with sosdesk's dist-info name) is at its end.
+_TOC_BYTES = 8 << 20
+
+
+def base_version(base: Path) -> str:
+    """The agent version frozen into the base file *base* (its stamp, if any, left out)."""
+    end = program_end(base)
+    with open(base, "rb") as f:
+        start = max(0, end - _TOC_BYTES)
+        f.seek(start)
+        version = base_agent_version(f.read(end - start))
+        if version == "unknown" and start > 0:  # not where archives keep it: look everywhere
+            f.seek(0)
+            version = base_agent_version(f.read(end))
+    return version
+
+
 def personalize(base: Path, options: BuildOptions, module_id: str) -> Result:
     """Write the personalized agent for *options* and *module_id* next to its icons and manifest."""
     out_dir = options.out_dir
@@ -75,15 +91,12 @@ def personalize(base: Path, options: BuildOptions, module_id: str) -> Result:
         tmp_exe = temporary(exe_path)
         pending[tmp_exe] = exe_path
         try:
-            write_stamp(base, tmp_exe, branding)
+            size, digest = write_stamp(base, tmp_exe, branding)
         except BrandingError as exc:  # a damaged stamp in the base: its extent is unknown
             raise BuilderError(f"the base {base} cannot be stamped: {exc}; use a base agent "
                                "(sos-builder --base-only) or a personalized one in one piece") from None
         # The stamp is the only difference from the base, so the version is the base's.
-        version = base_agent_version(strip_stamp(Path(base).read_bytes()))
-        with open(tmp_exe, "rb") as f:
-            digest = hashlib.file_digest(f, "sha256").hexdigest()
-            size = os.fstat(f.fileno()).st_size
+        version = base_version(Path(base))
         icons = tuple(final for final in pending.values() if final != exe_path)
         manifest = {
             "company": options.company,

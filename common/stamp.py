@@ -56,6 +56,7 @@ __all__ = [
     "read_stamp",
     "write_stamp",
     "strip_stamp",
+    "program_end",
     "stamp_bytes",
     "sidecar_paths",
 ]
@@ -212,25 +213,60 @@ def strip_stamp(data: bytes) -> bytes:
     return data[:found.start]
 
 
-def write_stamp(base: str | os.PathLike[str], out: str | os.PathLike[str], branding: Branding) -> None:
-    """Write *base* (stamped or not) with *branding* stamped into it to *out*.
+def program_end(path: str | os.PathLike[str]) -> int:
+    """Where the program in the file at *path* ends: its stamp's offset, else the file's size.
+
+    Like strip_stamp, without reading more than the end of the file; raises
+    BrandingError for a damaged stamp, whose extent cannot be trusted.
+    """
+    tail, offset = _tail_of(Path(path))
+    found = _locate(tail, offset)
+    if found is None:
+        return offset + len(tail)
+    if found.payload is None and not found.format_1:
+        raise BrandingError(f"it carries a damaged branding stamp ({found.problem}), "
+                            "so where the program ends is not known")
+    return found.start
+
+
+def write_stamp(base: str | os.PathLike[str], out: str | os.PathLike[str],
+                branding: Branding) -> tuple[int, str]:
+    """Write *base* (stamped or not) with *branding* stamped into it to *out*; (size, sha256 hex).
 
     Written to a temporary file first and renamed, so *out* is never half-written.
+    The base is copied in blocks, hashed on the way: never all of it in memory,
+    and never read twice.
     """
     payload = branding.to_json()
-    data = strip_stamp(Path(base).read_bytes())
+    stamp = stamp_bytes(payload)
     out = Path(out)
     tmp = out.with_name(out.name + ".partial")
+    digest = hashlib.sha256()
     try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.write(stamp_bytes(payload))
+        end = program_end(base)
+        with open(base, "rb") as src, open(tmp, "wb") as f:
+            left = end
+            while left > 0:
+                block = src.read(min(left, _COPY_BLOCK))
+                if not block:
+                    break
+                digest.update(block)
+                f.write(block)
+                left -= len(block)
+            digest.update(stamp)
+            f.write(stamp)
+            size = f.tell()
         mode = os.stat(base).st_mode & 0o777
         os.chmod(tmp, mode | 0o700)
         os.replace(tmp, out)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    return size, digest.hexdigest()
+
+
+#: Bytes copied at a time by write_stamp.
+_COPY_BLOCK = 1 << 20
 
 
 def stamp_bytes(payload: bytes) -> bytes:

@@ -59,7 +59,8 @@ def token_hash(token: str) -> str:
 
 def case_token(key: bytes, case_id: int, device_hash: str) -> str:
     """The customer's token for one case on one device: '<case id>.<mac>'."""
-    mac = hmac.new(key, f"case:{case_id}:{device_hash}".encode(), hashlib.sha256).hexdigest()
+    # hmac.digest: the one-shot form, in C (a third of hmac.new's time).
+    mac = hmac.digest(key, f"case:{case_id}:{device_hash}".encode(), "sha256").hex()
     return f"{case_id}.{mac}"
 
 

@@ -106,7 +106,9 @@ class Response:
 
     def json(self) -> Any:
         """The JSON body as the client will read it (for tests and logs)."""
-        return json.loads(self.payload()) if self.raw is None and self.body is not None else None
+        if self.raw is not None:  # JSON made elsewhere (the queue's, by SQLite)
+            return json.loads(self.raw) if self.content_type.startswith("application/json") else None
+        return json.loads(self.payload()) if self.body is not None else None
 
 
 def int_param(value: Any, name: str, default: int, low: int, high: int, errors: dict) -> int:

@@ -154,23 +154,26 @@ class Server(ThreadingHTTPServer):
 
 
 def _tick(servers: list[Server], stop: threading.Event, sweep_every: float) -> None:
-    """Once a second until *stop*: the watchdogs, the remote sessions' sweep (presence), a WAL
+    """At once, then once a second until *stop*: the watchdogs, the remote sessions' sweep (presence), a WAL
     checkpoint, and every *sweep_every* seconds the expiry sweep."""
     app = servers[0].app
-    last_sweep = 0.0
-    while not stop.wait(1.0):
+    last_sweep = None
+    while True:
         try:
             for server in servers:
                 server.watchdog.reap()
             sessions.sweep(app, app.clock())
             app.store.checkpoint()
-            if time.monotonic() - last_sweep >= sweep_every:
+            # The first sweep at once: a backlog from downtime need not wait for the second.
+            if last_sweep is None or time.monotonic() - last_sweep >= sweep_every:
                 last_sweep = time.monotonic()
                 expired = app.store.expire_due(int(app.clock()))
                 if expired:
                     log.info("expired %d case(s)", expired)
         except Exception:  # the timer must outlive a bad moment (e.g. disk full)
             log.exception("periodic sweep failed; will retry")
+        if stop.wait(1.0):
+            return
 
 
 def _listen(host: str, port: int, app: App, **kwargs: Any) -> Server:

@@ -1,67 +1,16 @@
-"""The session worker's rules (agent.session, agent.sharing) with scripted fakes: consent is
+"""The session worker's rules (agent.session) with scripted fakes: consent is
 the customer's alone, the server can only ask or end, failures end sharing cleanly."""
 
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 import pytest
 
 from sosdesk.agent.errors import CaseGone, ServerError, ServerUnreachable
-from sosdesk.agent.screen import CaptureFailed, Monitor, Shot, unpack_frame
+from sosdesk.agent.screen import Monitor
 from sosdesk.agent.session import SessionWorker
-from sosdesk.agent.sharing import Sharer
-
-TOKEN = "tok"
-
-
-class SessionClient:
-    """The session routes of agent.client.Client, scripted: inbox answers are popped in order."""
-
-    def __init__(self, inbox: list | None = None) -> None:
-        self.answers = list(inbox or [])
-        self.calls: list[tuple] = []
-        self.fail: dict[str, BaseException] = {}
-
-    def _record(self, name: str, *args: Any) -> None:
-        self.calls.append((name, *args))
-        if name in self.fail:
-            raise self.fail[name]
-
-    def inbox(self, token: str, since: int, wait: int) -> dict:
-        self._record("inbox", since, wait)
-        answer = self.answers.pop(0)
-        if isinstance(answer, BaseException):
-            raise answer
-        return answer
-
-    def consent(self, token: str, what: str, allow: bool) -> dict:
-        self._record("consent", what, allow)
-        return {}
-
-    def stop_session(self, token: str, read_timeout: float = 10) -> dict:
-        self._record("stop")
-        return {}
-
-    def screen_info(self, token: str, info: dict) -> dict:
-        self._record("screen_info", info)
-        return {}
-
-    def upload_frame(self, token: str, frame: bytes) -> dict:
-        self._record("frame", unpack_frame(frame)[0])
-        return {"ack": 1}
-
-    def send_chat(self, token: str, text: str) -> dict:
-        self._record("chat", text)
-        return {"message": {"id": 9, "from": "customer", "text": text}}
-
-    def chat(self, token: str, since: int = 0) -> dict:
-        self._record("chat_history", since)
-        return {"messages": []}
-
-    def named(self, name: str) -> list[tuple]:
-        return [c for c in self.calls if c[0] == name]
+from session_fakes import TOKEN, SessionClient
 
 
 class Heard:
@@ -338,77 +287,6 @@ def test_only_one_process_answers_the_session(tmp_path, world) -> None:
     assert not thread.is_alive()
 
 
-# -- the sharer -----------------------------------------------------------------------
-
-class Screen:
-    def __init__(self) -> None:
-        self.grabs = 0
-        self.fail: BaseException | None = None
-        self.color = 0
-
-    def monitors(self) -> list[Monitor]:
-        return [Monitor(0, 0, 0, 128, 64), Monitor(1, 128, 0, 64, 64)]
-
-    def grab(self, monitor: Monitor) -> Shot:
-        if self.fail:
-            raise self.fail
-        self.grabs += 1
-        return Shot(monitor.width, monitor.height, bytearray([self.color, 0, 0, 255]) * (monitor.width * monitor.height))
-
-    def close(self) -> None:
-        pass
-
-
-def make_sharer(client: SessionClient, screen: Screen, current: list[bool], failures: list):
-    sharer = Sharer(lambda: client, TOKEN, lambda: screen, 0, lambda s: current[0],
-                    lambda s, reason: failures.append(reason), clock=lambda: 0.0,
-                    pointer_factory=lambda: (lambda: (130, 5)))
-    return sharer
-
-
-def test_the_sharer_announces_the_screen_then_sends_only_changes() -> None:
-    client, screen, current, failures = SessionClient(), Screen(), [True], []
-    sharer = make_sharer(client, screen, current, failures)
-    sharer.open()
-    assert client.named("screen_info")[0][1] == {"monitors": [m.as_json() for m in screen.monitors()],
-                                                 "monitor": 0, "wayland": False}
-    assert sharer.step() is True
-    [(_, header)] = client.named("frame")
-    assert header["full"] and header["seq"] == 1 and header["cursor"] is None  # pointer on monitor 1
-    assert sharer.step() is False
-    sharer.switch(1)
-    assert sharer.step() is True
-    header = client.named("frame")[-1][1]
-    assert header["monitor"] == 1 and header["cursor"] == [2, 5] and header["full"]
-    sharer.refresh()
-    assert sharer.step() is True and client.named("frame")[-1][1]["full"]
-
-
-def test_the_sharer_captures_nothing_once_not_current() -> None:
-    client, screen, current, failures = SessionClient(), Screen(), [True], []
-    sharer = make_sharer(client, screen, current, failures)
-    sharer.open()
-    current[0] = False
-    assert sharer.step() is False and screen.grabs == 0
-    sharer.run()  # returns at once
-    assert client.named("frame") == []
-
-
-@pytest.mark.parametrize("error, reason", [
-    (ServerError(409, "no_consent", "no"), "ended"),
-    (ServerUnreachable("down"), "lost"),
-    (CaptureFailed("display gone"), "capture_failed"),
-])
-def test_the_sharer_stops_on_failure_and_says_why(error, reason) -> None:
-    client, screen, current, failures = SessionClient(), Screen(), [True], []
-    if isinstance(error, CaptureFailed):
-        screen.fail = error
-    else:
-        client.fail["frame"] = error
-    make_sharer(client, screen, current, failures).run()
-    assert failures == [reason]
-
-
 # -- the tray's watcher ---------------------------------------------------------------------
 
 def test_the_tray_hears_each_view_request_once_and_knows_whether_a_window_answers(tmp_path) -> None:
@@ -436,3 +314,36 @@ def test_the_tray_hears_each_view_request_once_and_knows_whether_a_window_answer
     held.release()
     assert heard == [("anna", False), ("ben", True)]
     assert [c[1:] for c in client.named("inbox")] == [(0, 0), (5, 25), (5, 25), (6, 25), (0, 0), (7, 25)]
+
+
+def test_input_that_overtakes_the_answer_to_allow_control_goes_in(world) -> None:
+    """The server relays input as soon as it has the customer's Allow; that input can reach the
+    inbox before the answer to the Allow's post reaches the agent (the expert's first click)."""
+    worker, client, heard, keys = world
+    worker.handle(inbox(1, {"seq": 1, "type": "view_request", "expert": "anna"}))
+    worker.allow_view()
+    worker.handle(inbox(2, {"seq": 2, "type": "control_request", "expert": "anna"}))
+    consent = client.consent
+
+    def overtaken(token: str, what: str, allow: bool) -> dict:
+        answer = consent(token, what, allow)
+        worker.handle(inbox(3, {"seq": 3, "type": "input", "events": [{"t": "text", "text": "hi"}]},
+                            view="allowed", control="allowed"))
+        return answer
+
+    client.consent = overtaken
+    worker.allow_control()
+    assert keys.calls == [("type", "hi")]
+    assert heard.events[-1] == ("sharing", "anna", True)
+
+
+def test_a_failed_answer_to_control_gives_no_control(world) -> None:
+    worker, client, heard, keys = world
+    worker.handle(inbox(1, {"seq": 1, "type": "view_request", "expert": "anna"}))
+    worker.allow_view()
+    worker.handle(inbox(2, {"seq": 2, "type": "control_request", "expert": "anna"}))
+    client.fail["consent"] = ServerUnreachable("down")
+    worker.allow_control()
+    worker.handle(inbox(3, {"seq": 3, "type": "input", "events": [{"t": "text", "text": "hi"}]}))
+    assert keys.calls == [] and not worker.controlling and worker.viewing
+    assert heard.events[-1] == ("notice", "consent_failed")

@@ -73,7 +73,9 @@ def test_window_shows_code_status_in_words_expert_and_close_button(display: str,
         assert window.close_button.winfo_manager() == ""
         window._sharing_changed("control")
         assert window.status_var.get() == "anna is controlling your screen"
+        assert window.explain.winfo_manager() == ""  # nothing to explain: no empty line
         window._sharing_changed(None)
+        assert window.explain.winfo_manager() == "grid"
         window.on_case(customer_case(status="in_progress", expert_name="anna", can_close=False))
         window._drain()
         assert window.status_var.get() == "anna is helping you"

@@ -241,7 +241,7 @@ def test_asked_before_the_screen_is_seen_and_the_headline_says_who_looks(
         picture = Image.new("RGB", (max(before.width, shown.width), before.height + shown.height + 24), "black")
         picture.paste(before, (0, 0))
         picture.paste(shown, (0, before.height + 24))
-        picture.save(c.shot("agent-consent.png"))
+        picture.save(c.shot("agent-window-consent.png"))
         c.click("Stop", kind="Button")
         c.wait_gone("anna is viewing your screen")
         window.events.put(("quit", None))

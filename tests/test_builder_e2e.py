@@ -3,6 +3,7 @@ stamped into it, and each agent files an SOS with a real server on a loopback po
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -67,10 +68,13 @@ def agent_env(home: Path) -> dict[str, str]:
 class HeadlessRun:
     """``<agent> --headless sos`` as a process, its stdout lines collected as they come."""
 
-    def __init__(self, exe: Path, home: Path) -> None:
+    def __init__(self, exe: Path, home: Path, tmpdir: Path | None = None) -> None:
         home.mkdir(parents=True, exist_ok=True)
         self.lines: list[str] = []
-        self.process = subprocess.Popen([str(exe), "--headless", "sos"], env=agent_env(home),
+        env = agent_env(home)
+        if tmpdir is not None:  # where a one-file agent unpacks itself
+            env["TMPDIR"] = str(tmpdir)
+        self.process = subprocess.Popen([str(exe), "--headless", "sos"], env=env,
                                         cwd=home, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True)
         self.stderr = ""
@@ -115,6 +119,16 @@ class HeadlessRun:
     def _join_readers(self) -> None:
         for reader in self._readers:
             reader.join(60)  # ends at the pipe's end of file; the bound only catches a hang
+
+
+def installed_program(home: Path, app_id: str) -> Path:
+    """Where a one-file agent's installed copy is, as the shortcuts name it (agent.unpacked)."""
+    return home / ".local" / "share" / "sosdesk" / "agent" / app_id / "current" / "sosdesk-agent"
+
+
+def unpacked_now(tmpdir: Path) -> list[Path]:
+    """The folders one-file agents have unpacked themselves into (while they run)."""
+    return [p for p in tmpdir.iterdir() if p.name.startswith("_MEI")]
 
 
 @pytest.fixture
@@ -162,11 +176,13 @@ def test_two_companies_agents_file_cases_in_their_own_groups(built_base, live_se
         assert "status closed" in run.lines
         assert "Traceback" not in run.stderr
 
-        # The first start's autostart runs this very executable: the branding travels inside it.
+        # The first start's autostart runs this agent's installed copy: the branding
+        # travels inside it (tests the copy itself below).
         home = tmp_path / f"home-{group}"
         autostart = home / ".config" / "autostart" / f"sosdesk-{branding.app_id}-tray.desktop"
         [program] = parse_exec(entry_values(autostart)["Exec"])
-        assert os.path.samefile(program, exe)
+        assert program == str(installed_program(home, branding.app_id))
+        assert read_stamp(program).company_name == company
 
     assert modules["ACME"] != modules["Globex Support"]
 
@@ -287,3 +303,62 @@ def test_a_pinned_frozen_agent_talks_only_to_its_server(built_base, tmp_path, ru
         time.sleep(0.2)
         assert "error certificate_not_pinned" in refused.lines
         assert "This is not ACME's support server" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_the_first_start_installs_an_unpacked_copy_that_the_shortcuts_run(built_base, live_server,
+                                                                          tmp_path, runs):
+    """The downloaded one-file agent installs its unpacked copy; the SOS shortcut and the
+    autostart run the copy, which unpacks nothing; uninstall removes it."""
+    manifest = build(live_server, built_base, tmp_path / "out", "--company", "ACME")
+    exe = tmp_path / "out" / manifest["file"]
+    app_id = read_stamp(exe).app_id
+    home, unpack_to = tmp_path / "home", tmp_path / "home" / "tmp"
+    unpack_to.mkdir(parents=True)
+    (home / "Desktop").mkdir()
+
+    first = HeadlessRun(exe, home, tmpdir=unpack_to)
+    runs.append(first)
+    code = first.wait_for("code ").split()[1]
+    assert unpacked_now(unpack_to)  # the download unpacks itself, as every one-file program
+    program = installed_program(home, app_id)
+    assert os.access(program, os.X_OK) and program.resolve().parent.name != "current"
+    assert (program.parent / "_internal").is_dir()
+    [shortcut] = (home / "Desktop").glob("*.desktop")
+    autostart = home / ".config" / "autostart" / f"sosdesk-{app_id}-tray.desktop"
+    assert parse_exec(entry_values(shortcut)["Exec"]) == [str(program), "sos"]
+    assert parse_exec(entry_values(autostart)["Exec"]) == [str(program)]
+    assert live_server.api("PUT", f"/api/v1/sessions/{code}",
+                           json={"state": "closed"}).status_code == 200
+    assert first.finish() == 0, first.stderr
+
+    # The SOS shortcut's command: the installed copy, ACME's, unpacking nothing.
+    clicked = HeadlessRun(program, home, tmpdir=unpack_to)
+    runs.append(clicked)
+    again = clicked.wait_for("code ").split()[1]
+    case = live_server.api("GET", f"/api/v1/sessions/{again}").json()
+    assert case["custom_module_id"] == manifest["module_id"] and case["state"] == "open"
+    assert unpacked_now(unpack_to) == []
+    assert live_server.api("PUT", f"/api/v1/sessions/{again}",
+                           json={"state": "closed"}).status_code == 200
+    assert clicked.finish() == 0, clicked.stderr
+    assert "Traceback" not in clicked.stderr
+
+    # A newer download (here: the same agent re-stamped) replaces the copy; the shortcut,
+    # which runs current/, follows without being rewritten.
+    rebranded = tmp_path / "ACME-QuickSupport-2"
+    write_stamp(exe, rebranded, dataclasses.replace(read_stamp(exe), welcome_text="Hello again"))
+    before = program.resolve()
+    newer = HeadlessRun(rebranded, home, tmpdir=unpack_to)
+    runs.append(newer)
+    third = newer.wait_for("code ").split()[1]
+    assert program.resolve() != before, newer.stderr
+    assert read_stamp(program).welcome_text == "Hello again"
+    assert parse_exec(entry_values(shortcut)["Exec"]) == [str(program), "sos"]
+    live_server.api("PUT", f"/api/v1/sessions/{third}", json={"state": "closed"})
+    assert newer.finish() == 0, newer.stderr
+
+    removed = subprocess.run([str(program), "uninstall"], env=agent_env(home), cwd=home,
+                             capture_output=True, text=True, timeout=60)
+    assert removed.returncode == 0, removed.stderr
+    assert f"removed {before.parent}" in removed.stdout.splitlines()
+    assert not program.parent.parent.exists() and not shortcut.exists() and not autostart.exists()

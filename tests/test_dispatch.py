@@ -103,7 +103,7 @@ def test_expert_routes_take_a_bearer_token(api: Api) -> None:
     assert error_of(missing, 401) == "unauthorized"
     assert dict(missing.headers)["WWW-Authenticate"] == 'Bearer realm="sosdesk"'
     assert error_of(api.call("GET", "/api/v1/sessions", token="sdx_wrong"), 401) == "invalid_token"
-    assert api.call("GET", "/api/v1/sessions", token=api.token).body == {
+    assert api.call("GET", "/api/v1/sessions", token=api.token).json() == {
         "sessions": [], "next_offset": None}
     # Header names are case-insensitive; a repeated one counts once, the first.
     lower = dispatch(api.app, "GET", "/api/v1/me", [("authorization", f"Bearer {api.token}"),
@@ -185,9 +185,9 @@ def test_bad_queue_filters_name_the_filter(api: Api, query: str, field: str) -> 
 
 def test_queue_pages_follow_limit_and_offset(api: Api) -> None:
     codes = [api.call("POST", "/api/v1/sessions", {}, token=api.token).body["code"] for _ in range(3)]
-    first = api.call("GET", "/api/v1/sessions?limit=2", token=api.token).body
+    first = api.call("GET", "/api/v1/sessions?limit=2", token=api.token).json()
     assert [c["code"] for c in first["sessions"]] == codes[::-1][:2] and first["next_offset"] == 2
-    rest = api.call("GET", "/api/v1/sessions?limit=2&offset=2", token=api.token).body
+    rest = api.call("GET", "/api/v1/sessions?limit=2&offset=2", token=api.token).json()
     assert [c["code"] for c in rest["sessions"]] == codes[:1] and rest["next_offset"] is None
 
 
