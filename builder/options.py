@@ -13,12 +13,12 @@ import re
 import sys
 import tempfile
 import tomllib
-import unicodedata
 from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from sosdesk.common import rules
+from sosdesk.common.executables import TARGET_OS, detect_os, quicksupport_stem
 from sosdesk.common.branding import MAX_PINS, Branding
 from sosdesk.common.pins import PinError, parse_pin
 
@@ -28,7 +28,6 @@ from .images import LogoProblem, load_logo
 __all__ = ["BuildOptions", "TOML_KEYS", "TARGET_OS", "current_os", "load_toml", "parse_options",
            "output_stem", "detect_os"]
 
-TARGET_OS = ("linux", "windows", "macos")
 #: Keys a TOML file may hold; each is also a flag (``--welcome``, ``--module-id``, ...).
 TOML_KEYS = ("company", "server", "logo", "color", "welcome", "waiting", "language", "group",
              "shortcut", "out", "module_id", "insecure", "base", "target_os", "pins", "pin_from")
@@ -98,21 +97,7 @@ def current_os() -> str:
 
 def output_stem(company: str) -> str:
     """``ACME-QuickSupport`` for ``ACME``: ASCII letters and digits kept, case kept."""
-    ascii_name = unicodedata.normalize("NFKD", company).encode("ascii", "ignore").decode()
-    words = re.findall(r"[A-Za-z0-9]+", ascii_name)
-    return "-".join(words)[:48].strip("-") + "-QuickSupport" if words else "QuickSupport"
-
-
-def detect_os(head: bytes) -> str | None:
-    """The OS an executable is for, from its first bytes (None if not an executable)."""
-    if head.startswith(b"MZ"):
-        return "windows"
-    if head.startswith(b"\x7fELF"):
-        return "linux"
-    if head[:4] in (b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe",
-                    b"\xfe\xed\xfa\xcf", b"\xfe\xed\xfa\xce"):
-        return "macos"
-    return None
+    return quicksupport_stem(company)
 
 
 def load_toml(path: Path) -> tuple[dict[str, Any], list[str]]:
