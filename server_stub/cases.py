@@ -12,19 +12,23 @@ import sqlite3
 import time
 from typing import Any, Callable
 
+from sosdesk.common import rules
+
 from . import core
 from .changes import ChangeFeed
 from .core import CLOSED, NEW, OPEN_STATUSES
 from .db import Database, is_unique_violation
 from .errors import Conflict, InvalidInput, NotFound, StorageUnavailable
+from .modules import resolve_group
 from .views import case_view, event_view
 
 MAX_PAGE = 1000
 OPEN_SQL = "('new', 'pending', 'in_progress')"
 
 CASE_SELECT = (
-    "SELECT c.*, e.name AS assigned_name FROM cases c "
+    "SELECT c.*, e.name AS assigned_name, g.id AS group_number FROM cases c "
     "LEFT JOIN experts e ON e.id = c.assigned_userid "
+    "LEFT JOIN groups g ON g.name = c.groupid "
 )
 
 
@@ -119,7 +123,10 @@ class Cases(Database):
     def create_case(self, body: Any, expert_id: int, now: int) -> dict:
         """An expert creates a case by hand."""
         fields = core.validate_case_fields(body, now, creating=True)
+        group = fields.pop("group", None)
         with self._tx() as db:
+            if group is not None:
+                fields["groupid"] = resolve_group(db, group, now)
             self._check_assignee(db, fields)
             if fields.get("assigned_userid"):
                 fields["assigned_at"] = now
@@ -199,8 +206,13 @@ class Cases(Database):
             where.append(f"+c.status IN ({', '.join('?' for _ in statuses)})")
             args.extend(sorted(statuses))
         if filters.get("groupid"):
+            value = filters["groupid"]
+            number = rules.group_number(value)
+            if number is not None:  # a group id; anything else is a group's name (as before ids)
+                found = self._read("SELECT name FROM groups WHERE id = ?", (number,))
+                value = found[0][0] if found else ""  # no such group: no case
             where.append("c.groupid = ?")
-            args.append(filters["groupid"])
+            args.append(value)
         if filters.get("assigned_userid"):
             value = filters["assigned_userid"]
             if not re.fullmatch(r"u[0-9]{1,18}", value):
@@ -264,12 +276,15 @@ class Cases(Database):
         code = core.parse_code(code_text)
         fields = core.validate_case_fields(body, now, creating=False)
         state = fields.pop("state", None)
+        group = fields.pop("group", None)
         with self._tx() as db:
             row = self._fresh(db, self._id_for_code(db, code), now)
             if row["status"] in core.FINAL_STATUSES:
-                if state == "closed" and row["status"] == CLOSED and not fields:
+                if state == "closed" and row["status"] == CLOSED and not fields and group is None:
                     return self._view(self._case_row(row["id"]), now)  # closing twice is a no-op
                 core.next_status(row["status"], "close")  # raises case_closed / case_expired
+            if group is not None:
+                fields["groupid"] = resolve_group(db, group, now)
             self._check_assignee(db, fields)
             if "assigned_userid" in fields:
                 fields["assigned_at"] = now if fields["assigned_userid"] else None

@@ -12,18 +12,26 @@ from . import core
 Record = Union[sqlite3.Row, Mapping[str, Any]]
 
 
+def group_id(number: int | None) -> str | None:
+    """A group's id as the API writes it (TeamViewer's form): 'g12'."""
+    return f"g{number}" if number is not None else None
+
+
 def case_view(row: Record, online: bool = False,
               remote: dict[str, Any] | None = None) -> dict[str, Any]:
     """A case as the expert API shows it (TeamViewer's field names where they exist).
 
     *online* (the customer's agent is there now) and *remote* (the remote
-    session's state, None without one) are live state from server memory.
+    session's state, None without one) are live state from server memory. The
+    links (end_customer_link, supporter_link) depend on the server's address,
+    which the HTTP layer adds.
     """
     return {
         "code": core.format_code(row["code"]),
         "status": row["status"],
         "state": core.state_of(row["status"]),
-        "groupid": row["groupid"],
+        "groupid": group_id(row["group_number"]),
+        "groupname": row["groupid"],
         "description": row["description"],
         "end_customer": {"name": row["customer_name"], "email": row["customer_email"]},
         "assigned_userid": f"u{row['assigned_userid']}" if row["assigned_userid"] else None,
@@ -73,9 +81,14 @@ def event_view(row: Record) -> dict[str, Any]:
 
 def module_view(row: Record) -> dict[str, Any]:
     """A registered personalized agent (module)."""
-    return {"module_id": row["id"], "name": row["name"], "groupid": row["groupid"],
-            "created_at": core.iso(row["created_at"]), "revoked_at": core.iso(row["revoked_at"]),
-            "active": row["revoked_at"] is None}
+    return {"module_id": row["id"], "name": row["name"], "groupid": group_id(row["group_number"]),
+            "groupname": row["groupid"], "created_at": core.iso(row["created_at"]),
+            "revoked_at": core.iso(row["revoked_at"]), "active": row["revoked_at"] is None}
+
+
+def group_view(row: Record) -> dict[str, Any]:
+    """A group as TeamViewer's API shows one: id 'g<n>' and name (and when it was first used)."""
+    return {"id": group_id(row["id"]), "name": row["name"], "created_at": core.iso(row["created_at"])}
 
 
 def expert_view(expert: Record) -> dict[str, Any]:

@@ -177,13 +177,15 @@ def test_queue_filters_and_paging(store: Store) -> None:
     assert page["next_offset"] == 3
     last = store.list_cases({}, T0 + 11, offset=6, limit=3)
     assert [c["code"] for c in last["sessions"]] == [codes[0]] and last["next_offset"] is None
-    acme = store.list_cases({"groupid": "acme"}, T0 + 11)["sessions"]
+    acme = store.list_cases({"groupid": "g2"}, T0 + 11)["sessions"]
     assert {c["code"] for c in acme} == {codes[1], codes[3], codes[5]}
+    assert store.list_cases({"groupid": "acme"}, T0 + 11)["sessions"] == acme  # by name too
+    assert store.list_cases({"groupid": "g99"}, T0 + 11)["sessions"] == []
     pending = store.list_cases({"status": "pending"}, T0 + 11)["sessions"]
     assert [c["code"] for c in pending] == [codes[6]]
     assert store.list_cases({"assigned_userid": "u2"}, T0 + 11)["sessions"][0]["code"] == codes[6]
     assert store.list_cases({"state": "closed"}, T0 + 11)["sessions"] == []
-    assert store.list_groups() == ["acme", "default"]
+    assert [(g["id"], g["name"]) for g in store.list_groups()] == [("g1", "default"), ("g2", "acme")]
     with pytest.raises(InvalidInput) as info:
         store.list_cases({"status": "done", "state": "gone", "colour": "x"}, T0)
     assert set(info.value.details["fields"]) == {"status", "state", "colour"}
@@ -204,7 +206,8 @@ def test_bulk_delete_is_all_or_nothing(store: Store) -> None:
 def test_modules_route_cases_and_revocation(store: Store) -> None:
     module = store.create_module({"name": "ACME", "groupid": "acme"}, 1, T0)
     case, _, _ = sos(store, module_id=module["module_id"])
-    assert store.get_case(case["code"], T0)["groupid"] == "acme"
+    assert store.get_case(case["code"], T0)["groupname"] == "acme"
+    assert store.get_case(case["code"], T0)["groupid"] == module["groupid"] == "g2"
     store.revoke_module(module["module_id"], T0 + 1)
     with pytest.raises(Forbidden) as info:
         sos(store, device_id="device-other-0000000000", module_id=module["module_id"])
