@@ -22,7 +22,15 @@ from .errors import Conflict, InvalidInput, NotFound, StorageUnavailable
 from .modules import resolve_group
 from .views import case_view, event_view
 
+#: The most cases on one page of the queue (TeamViewer's), and the default page.
 MAX_PAGE = 1000
+#: The most cases one answer to full_list=true holds (the rest follow by next_offset).
+FULL_LIST_MAX = 10_000
+#: How many rows from the page's end are tried as the next page's start (see _cursor).
+CURSOR_TRIES = 50
+#: The cases after a given one in the queue's order (newest first): its created_at and id
+#: follow. The first condition alone is a range on the cases_*created indexes.
+KEYSET = "c.created_at <= ? AND (c.created_at < ? OR c.id < ?)"
 OPEN_SQL = "('new', 'pending', 'in_progress')"
 
 CASE_SELECT = (
@@ -176,11 +184,16 @@ class Cases(Database):
             row = self._fresh(db, self._id_for_code(db, code), now)
         return self._view(self._case_row(row["id"]), now)
 
-    def list_cases(self, filters: dict[str, Any], now: int, offset: int = 0,
-                   limit: int = 100) -> dict:
-        """The queue, newest first, *limit* (<= MAX_PAGE) cases from *offset*: {sessions, next_offset}.
+    def list_cases(self, filters: dict[str, Any], now: int, offset: int | str | None = None,
+                   limit: int = MAX_PAGE) -> dict:
+        """The queue, newest first: {sessions, next_offset, sessions_remaining}.
 
-        Filters: status, state (comma-separated), groupid, assigned_userid.
+        Filters: status, state (comma-separated; with neither, open cases only, as
+        TeamViewer lists), groupid (g<id>, or a group's name), assigned_userid (u<id>;
+        u0 is nobody). *offset* None is the first page; a session code continues after
+        that session (keyset: cases made or closed between pages neither repeat nor
+        go missing) and the answer's next_offset is one; a whole number skips that
+        many cases (the older paging, whose next_offset is a number too).
         """
         where, args, errors = [], [], {}
         statuses: set[str] = set()
@@ -189,8 +202,9 @@ class Cases(Database):
             if wanted - set(core.STATUSES):
                 errors["status"] = f"must be among {', '.join(core.STATUSES)}"
             statuses = wanted
-        if filters.get("state"):
-            states = set(filters["state"].split(","))
+        state = filters.get("state") or ("" if filters.get("status") else "open")
+        if state:
+            states = set(state.split(","))
             if states - {"open", "closed"}:
                 errors["state"] = "must be open, closed or open,closed"
             by_state = {s for s in core.STATUSES if core.state_of(s) in states}
@@ -200,7 +214,7 @@ class Cases(Database):
         if len(statuses) == 1:
             where.append("c.status = ?")
             args.extend(statuses)
-        elif statuses:
+        elif statuses and statuses != set(core.STATUSES):
             # '+' keeps SQLite off the status index here: walking cases_created
             # and stopping after one page beats sorting every open case.
             where.append(f"+c.status IN ({', '.join('?' for _ in statuses)})")
@@ -216,21 +230,29 @@ class Cases(Database):
         if filters.get("assigned_userid"):
             value = filters["assigned_userid"]
             if not re.fullmatch(r"u[0-9]{1,18}", value):
-                errors["assigned_userid"] = "must be an expert id like u1"
+                errors["assigned_userid"] = "must be an expert id like u1 (u0: nobody)"
+            elif int(value[1:]) == 0:
+                where.append("c.assigned_userid IS NULL")
             else:
                 where.append("c.assigned_userid = ?")
                 args.append(int(value[1:]))
-        if not (0 <= offset and 1 <= limit <= MAX_PAGE):
-            raise ValueError(f"a page is 1-{MAX_PAGE} cases from offset 0 or more")
+        if not 1 <= limit <= FULL_LIST_MAX or (isinstance(offset, int) and offset < 0):
+            raise ValueError(f"a page is 1-{FULL_LIST_MAX} cases from offset 0 or more")
         unknown = set(filters) - {"status", "state", "groupid", "assigned_userid"}
         for key in unknown:
             errors[key] = "unknown filter"
+        after = self._after(offset, errors) if isinstance(offset, str) else None
         if errors:
             raise InvalidInput("some filters are invalid", fields=errors)
+        skip = offset if isinstance(offset, int) else 0
+        matching, matching_args = list(where), tuple(args)
+        if after is not None:
+            where.append(KEYSET)
+            args.extend((after[0], after[0], after[1]))
         sql = (CASE_SELECT + ("WHERE " + " AND ".join(where) + " " if where else "")
                + "ORDER BY c.created_at DESC, c.id DESC LIMIT ? OFFSET ?")
         rows = None
-        if offset == 0 and (not statuses or statuses & set(OPEN_STATUSES)):
+        if after is None and skip == 0 and (not statuses or statuses & set(OPEN_STATUSES)):
             # The first page of a queue that shows open cases: expire the due cases
             # among its first rows (a wider window each time) until the page has
             # none, rather than the whole backlog first: after downtime that took
@@ -254,10 +276,57 @@ class Cases(Database):
             # Other pages and closed-only views depend on every due case: expire them
             # all, in batches like the sweep, so other requests get the lock between.
             self.expire_due(now)
-            rows = self._read(sql, (*args, limit + 1, offset))
-        more = len(rows) > limit
-        return {"sessions": [self._view(r, now) for r in rows[:limit]],
-                "next_offset": offset + limit if more else None}
+            rows = self._read(sql, (*args, limit + 1, skip))
+        page, next_offset, remaining = rows[:limit], None, 0
+        if len(rows) > limit:
+            if isinstance(offset, int):
+                next_offset = skip + limit
+                remaining = self._count(matching, matching_args, skip=next_offset)
+            else:
+                page = page[:self._cursor(page) + 1]
+                last = page[-1]
+                next_offset = core.format_code(last["code"])
+                remaining = self._count([*matching, KEYSET], (
+                    *matching_args, last["created_at"], last["created_at"], last["id"]))
+        return {"sessions": [self._view(r, now) for r in page], "next_offset": next_offset,
+                "sessions_remaining": remaining}
+
+    def _after(self, offset: str, errors: dict) -> tuple[int, int] | None:
+        """Where the page after session *offset* starts: (created_at, id) of that session.
+
+        Codes repeat among closed cases; the oldest case with the code is the one:
+        a page ends only on a session whose code no other case had then (_cursor),
+        and a case that takes the code later is newer.
+        """
+        try:
+            code = core.parse_code(offset)
+        except InvalidInput:
+            errors["offset"] = "must be a session code like s12-345-678 (a next_offset)"
+            return None
+        rows = self._read("SELECT created_at, id FROM cases WHERE code = ? ORDER BY id LIMIT 1",
+                          (code,))
+        if not rows:
+            errors["offset"] = "no session has this code (any more): start again without offset"
+            return None
+        return rows[0]["created_at"], rows[0]["id"]
+
+    def _cursor(self, page: list[sqlite3.Row]) -> int:
+        """The index of the row the page ends on: the last one whose code no other case
+        has, so that next_offset names one session (_after); the last row if none of
+        the last CURSOR_TRIES is such (codes repeat only among closed cases, rarely)."""
+        for index in range(len(page) - 1, max(-1, len(page) - 1 - CURSOR_TRIES), -1):
+            shared = self._read("SELECT COUNT(*) FROM cases WHERE code = ?", (page[index]["code"],))
+            if shared[0][0] == 1:
+                return index
+        return len(page) - 1
+
+    def _count(self, where: list[str], args: tuple, skip: int = 0) -> int:
+        """How many cases match *where*, past the first *skip* of them."""
+        # A count has no order to keep: the status index ranges serve it ('+' would not).
+        where = [clause.replace("+c.status", "c.status") for clause in where]
+        rows = ("SELECT 1 FROM cases c" + (" WHERE " + " AND ".join(where) if where else "")
+                + " LIMIT -1 OFFSET ?")
+        return self._read(f"SELECT COUNT(*) FROM ({rows})", (*args, skip))[0][0]
 
     def history(self, code_text: str, now: int) -> list[dict]:
         """Every transition of a case: who, when, from, to."""

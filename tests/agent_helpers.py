@@ -232,7 +232,7 @@ def start_agent(agents: list[AgentProcess], tmp_path: Path, url: str, *command: 
 
 def queue_of(server: Any) -> list[dict]:
     """The expert queue of a ServerProcess (all cases, newest first)."""
-    response = server.api("GET", "/api/v1/sessions")
+    response = server.api("GET", "/api/v1/sessions?state=open,closed")
     assert response.status_code == 200, response.text
     return response.json()["sessions"]
 
