@@ -29,6 +29,9 @@ class Settings:
     session_ttl: int = 12 * 3600
     secure_cookies: bool = False
     sos_per_10min: int = 20
+    #: The address customers and experts reach the server at, for the links in a session
+    #: (end_customer_link, supporter_link); None: the request's Host header.
+    public_url: str | None = None
 
 
 @dataclasses.dataclass
@@ -70,10 +73,13 @@ class App:
     stopping: threading.Event = dataclasses.field(default_factory=threading.Event)
     #: The remote sessions' live state (memory only; sessions.py drives it).
     relays: RelayHub = dataclasses.field(default_factory=RelayHub)
+    #: The scheme the server speaks ("https" with TLS; server.running sets it), for links.
+    scheme: str = "http"
 
     def __post_init__(self) -> None:
         if self.limiters is None:
             self.limiters = Limiters.for_settings(self.settings)
+
         # The expert's case views carry the live state; a session ends with its case.
         self.store.live = self.relays.live
         self.store.on_cases_ended(self._end_sessions)

@@ -143,7 +143,7 @@ class Handler(BaseHTTPRequestHandler):
             # left unread would be taken for the next request on this connection.
             body = self._read_body()
         except ServerError as exc:
-            self._send(error_response(exc))
+            self._send(error_response(exc, self.path.split("?", 1)[0]))
             return
         except _ClientGone:
             # The body never came in time: as documented, the connection is just closed.

@@ -196,6 +196,7 @@ def running(app: App, host: str = "127.0.0.1", port: int = 0, sweep_every: float
     """
     if redirect_port is not None and tls is None:
         raise ValueError("a redirect to https needs a TLS certificate")
+    app.scheme = "https" if tls is not None else "http"
     server = _listen(host, port, app, tls=tls)
     servers = [server]
     if redirect_port is not None:

@@ -17,6 +17,11 @@ def group_id(number: int | None) -> str | None:
     return f"g{number}" if number is not None else None
 
 
+def user_id(number: int | None) -> str:
+    """An expert's id as the API writes it (TeamViewer's form): 'u7'; 'u0' is nobody."""
+    return f"u{number or 0}"
+
+
 def case_view(row: Record, online: bool = False,
               remote: dict[str, Any] | None = None) -> dict[str, Any]:
     """A case as the expert API shows it (TeamViewer's field names where they exist).
@@ -34,7 +39,7 @@ def case_view(row: Record, online: bool = False,
         "groupname": row["groupid"],
         "description": row["description"],
         "end_customer": {"name": row["customer_name"], "email": row["customer_email"]},
-        "assigned_userid": f"u{row['assigned_userid']}" if row["assigned_userid"] else None,
+        "assigned_userid": user_id(row["assigned_userid"]),
         "assigned_name": row["assigned_name"],
         "assigned_at": core.iso(row["assigned_at"]),
         "waiting_message": row["waiting_message"],
@@ -93,7 +98,7 @@ def group_view(row: Record) -> dict[str, Any]:
 
 def expert_view(expert: Record) -> dict[str, Any]:
     """An expert as the API names them: id 'u<n>' and name."""
-    return {"id": f"u{expert['id']}", "name": expert["name"]}
+    return {"id": user_id(expert["id"]), "name": expert["name"]}
 
 
 def expert_entry_view(row: Record) -> dict[str, Any]:

@@ -150,14 +150,14 @@ def test_two_companies_agents_file_cases_in_their_own_groups(built_base, live_se
         code = run.wait_for("code ").split()[1]
         run.wait_for("status ")
         case = live_server.api("GET", f"/api/v1/sessions/{code}").json()
-        assert case["groupid"] == group
+        assert case["groupname"] == group
         assert case["custom_module_id"] == manifest["module_id"]
         assert case["created_by"] == "customer"
         module = live_server.api("GET", f"/api/v1/modules/{manifest['module_id']}").json()
-        assert (module["name"], module["groupid"]) == (company, group)
+        assert (module["name"], module["groupname"]) == (company, group)
 
         closed = live_server.api("PUT", f"/api/v1/sessions/{code}", json={"state": "closed"})
-        assert closed.status_code == 200, closed.text
+        assert closed.status_code == 204, closed.text
         assert run.finish() == 0, run.stderr
         assert "status closed" in run.lines
         assert "Traceback" not in run.stderr
@@ -191,9 +191,9 @@ def test_the_frozen_agent_runs_signed_and_stops_on_a_damaged_stamp(built_base, l
     signed = HeadlessRun(exe, tmp_path / "home-signed")
     runs.append(signed)
     code = signed.wait_for("code ").split()[1]
-    assert live_server.api("GET", f"/api/v1/sessions/{code}").json()["groupid"] == "default"
+    assert live_server.api("GET", f"/api/v1/sessions/{code}").json()["groupname"] == "default"
     closed = live_server.api("PUT", f"/api/v1/sessions/{code}", json={"state": "closed"})
-    assert closed.status_code == 200, closed.text
+    assert closed.status_code == 204, closed.text
     assert signed.finish() == 0, signed.stderr  # a killed onefile parent would leave its child
 
     edited = tmp_path / "ACMD-QuickSupport"
@@ -274,7 +274,7 @@ def test_a_pinned_frozen_agent_talks_only_to_its_server(built_base, tmp_path, ru
         runs.append(run)
         code = run.wait_for("code ").split()[1]
         run.wait_for("status ")
-        assert live.api("PUT", f"/api/v1/sessions/{code}", json={"state": "closed"}).status_code == 200
+        assert live.api("PUT", f"/api/v1/sessions/{code}", json={"state": "closed"}).status_code == 204
         assert run.finish() == 0, run.stderr
 
         stranger = tmp_path / "stranger" / "ACME-QuickSupport"
