@@ -2,7 +2,7 @@
 
     sos-server serve [--host 127.0.0.1] [--port 8080] [--db PATH] [--port-file FILE]
                      [--tls-cert FILE --tls-key FILE [--http-redirect-port PORT]]
-                     [--public-url URL]
+                     [--public-url URL] [--max-agent-mb 256]
     sos-server expert add NAME        asks for a password, prints an API token once
     sos-server expert list
     sos-server expert remove NAME
@@ -76,6 +76,9 @@ def _parser() -> argparse.ArgumentParser:
                            help="the address customers and experts reach this server at "
                                 "(https://support.example.com), for the links in a session; "
                                 "default: the Host the request was sent to")
+    serve_cmd.add_argument("--max-agent-mb", type=int, default=256, metavar="MB",
+                           help="the largest personalized agent an expert may publish "
+                                "(sos-builder --publish; default 256)")
     serve_cmd.add_argument("--quiet", action="store_true", help="no access log")
     serve_cmd.add_argument("--port-file", type=Path, default=None, metavar="FILE",
                            help="once listening, write the URL and port there as JSON "
@@ -212,6 +215,8 @@ def run(argv: list[str] | None = None) -> int:
         if public_url is not None and not _is_base_url(public_url):
             raise CliError(f"--public-url must be an http(s) address like https://support.example.com "
                            f"(no path, query or spaces), not {args.public_url!r}")
+        if not 1 <= args.max_agent_mb <= 4096:
+            raise CliError("--max-agent-mb must be 1-4096")
         # Before the database: a wrong certificate path should not create one.
         tls = (Certificate(args.tls_cert.expanduser().absolute(), args.tls_key.expanduser().absolute())
                if args.tls_cert is not None else None)
@@ -222,7 +227,8 @@ def run(argv: list[str] | None = None) -> int:
         _ensure_first_expert(store)
         # Over TLS every cookie is Secure anyway (the handler adds it).
         settings = Settings(idle_timeout=args.idle_timeout, secure_cookies=args.secure_cookies,
-                            sos_per_10min=args.sos_limit, public_url=public_url)
+                            sos_per_10min=args.sos_limit, public_url=public_url,
+                            max_agent_bytes=args.max_agent_mb * 1024 * 1024)
         _serve(App(store, settings), args, tls)
         return 0
     path = _db_path(args.db)

@@ -101,6 +101,9 @@ class Server(ThreadingHTTPServer):
         self.app = app
         self.tls = tls
         self.answer = answer
+        #: Whether upload routes get their body as a stream (dispatch takes one; a redirect
+        #: does not read bodies at all).
+        self.streams_uploads = answer is dispatch
         self.watchdog = Watchdog(app.settings.idle_timeout)
         #: The plain-HTTP listener that redirects to this one (``running(redirect_port=)``).
         self.redirect: Server | None = None

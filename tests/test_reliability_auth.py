@@ -111,12 +111,15 @@ def test_route_with_bad_credential(live_server: LiveServer, world: dict, route: 
     text = response.text
     if route.caller in ("public", "agent", "optional"):
         # Credentials mean nothing here (ping says they are not valid); the answer still
-        # names no case.
+        # names no case, but for the customer's page the code that named it.
         assert response.status_code != 401 or route.template == "/api/v1/login"
         if route.caller == "optional":
             assert response.json() == {"token_valid": False}
         if route.template.startswith(("/static", "/case/")) or route.template == "/":
             assert not leaked(text, [s for s in world["secrets"] if not s.isdigit()])
+        elif route.template.startswith("/join/"):
+            given = _code_forms(world["carol"]["code"])
+            assert not leaked(text, [s for s in world["secrets"] if s not in given]), text
         else:
             assert not leaked(text, world["secrets"]), text
         return
