@@ -30,7 +30,8 @@ __all__ = ["BuildOptions", "TOML_KEYS", "TARGET_OS", "current_os", "load_toml", 
 
 #: Keys a TOML file may hold; each is also a flag (``--welcome``, ``--module-id``, ...).
 TOML_KEYS = ("company", "server", "logo", "color", "welcome", "waiting", "language", "group",
-             "shortcut", "out", "module_id", "insecure", "base", "target_os", "pins", "pin_from")
+             "shortcut", "out", "module_id", "insecure", "base", "target_os", "pins", "pin_from",
+             "publish")
 #: Keys whose value is a path, taken relative to the TOML file's folder.
 _PATH_KEYS = ("logo", "out", "base")
 #: The colour forms the builder accepts and writes as #rrggbb (the schema checks the result).
@@ -61,6 +62,8 @@ class BuildOptions:
     #: Key pins to stamp (``--pin``); ``pin_from`` adds the confirmed key of that server.
     pins: tuple[str, ...] = ()
     pin_from: str | None = None
+    #: Upload the agent to the server, for the page an end_customer_link opens.
+    publish: bool = False
 
     def branding(self, module_id: str) -> Branding:
         """The branding to stamp, for the module the server issued."""
@@ -218,6 +221,10 @@ def parse_options(settings: Mapping[str, Any], *, token_given: bool,
     if module_id is None and not token_given:
         problems.append("no API token to register the module: set SOSDESK_TOKEN or pass --token "
                         "(or pass --module-id of a module registered before)")
+    publish = flag("publish", False)
+    if publish and not token_given:
+        problems.append("--publish uploads the agent as an expert: set SOSDESK_TOKEN or pass "
+                        "--token")
 
     out_dir = Path(settings.get("out") or ".").expanduser().resolve()
     problems += _output_problems(out_dir)
@@ -250,7 +257,7 @@ def parse_options(settings: Mapping[str, Any], *, token_given: bool,
         company=company, server_url=server_url, logo_png=logo_png, primary_color=colour,
         welcome_text=welcome, waiting_text=waiting, language=language, group=group,
         create_shortcut=shortcut, out_dir=out_dir, module_id=module_id, insecure=insecure,
-        base=base, target_os=target, pins=pins, pin_from=pin_from,
+        base=base, target_os=target, pins=pins, pin_from=pin_from, publish=publish,
     )
 
 
