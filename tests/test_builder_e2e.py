@@ -1,10 +1,14 @@
 """The real thing: PyInstaller builds the base once per session, two companies are
-stamped into it, and each agent files an SOS with a real server on a loopback port."""
+stamped into it, and each agent files an SOS with a real server on a loopback port;
+a published agent is downloaded through a session's end_customer_link and joins
+that session by itself."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -13,6 +17,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+import requests
 
 from sosdesk.common.branding import Branding
 from sosdesk.common.stamp import read_stamp, write_stamp
@@ -65,12 +70,13 @@ def agent_env(home: Path) -> dict[str, str]:
 
 
 class HeadlessRun:
-    """``<agent> --headless sos`` as a process, its stdout lines collected as they come."""
+    """``<agent> --headless sos`` (or other *args*) as a process, its stdout lines collected
+    as they come."""
 
-    def __init__(self, exe: Path, home: Path) -> None:
+    def __init__(self, exe: Path, home: Path, args: tuple[str, ...] = ("--headless", "sos")) -> None:
         home.mkdir(parents=True, exist_ok=True)
         self.lines: list[str] = []
-        self.process = subprocess.Popen([str(exe), "--headless", "sos"], env=agent_env(home),
+        self.process = subprocess.Popen([str(exe), *args], env=agent_env(home),
                                         cwd=home, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True)
         self.stderr = ""
@@ -287,3 +293,45 @@ def test_a_pinned_frozen_agent_talks_only_to_its_server(built_base, tmp_path, ru
         time.sleep(0.2)
         assert "error certificate_not_pinned" in refused.lines
         assert "This is not ACME's support server" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_a_published_agent_downloaded_by_the_customer_joins_its_session(built_base, live_server,
+                                                                       tmp_path, runs):
+    """sos-builder --publish, the expert's session, the customer's page and download, and the
+    downloaded file started as it is (headless here): it joins that session by itself."""
+    manifest = build(live_server, built_base, tmp_path / "out", "--company", "ACME Support",
+                     "--group", "acme", "--no-shortcut", "--publish")
+    module = live_server.api("GET", f"/api/v1/modules/{manifest['module_id']}").json()
+    case = live_server.api("POST", "/api/v1/sessions", json={"groupname": "acme",
+                                                             "description": "VPN"}).json()
+    page = requests.get(case["end_customer_link"], timeout=30)
+    assert page.status_code == 200 and "ACME Support" in page.text and case["code"] in page.text
+    href = re.search(r'class="download" data-os="linux" href="([^"]+)"', page.text).group(1)
+    download = requests.get(live_server.url + href, timeout=60)
+    assert download.status_code == 200
+    assert hashlib.sha256(download.content).hexdigest() == manifest["sha256"]
+    name = re.fullmatch(r'attachment; filename="([^"]+)"',
+                        download.headers["Content-Disposition"]).group(1)
+    assert name == f"ACME-Support-QuickSupport-{case['code']}"
+    saved = tmp_path / "Downloads" / name  # as a browser keeps it, then made executable
+    saved.parent.mkdir()
+    saved.write_bytes(download.content)
+    saved.chmod(0o755)
+
+    home = tmp_path / "home-customer"
+    run = HeadlessRun(saved, home, args=("--headless",))  # no command: the name says which case
+    runs.append(run)
+    assert run.wait_for("code ") == f"code {case['code']}"
+    run.wait_for("status pending")
+    shown = live_server.api("GET", f"/api/v1/sessions/{case['code']}").json()
+    assert shown["customer_started"] is True and shown["status"] == "pending"
+    assert shown["device"] is not None and shown["groupid"] == module["groupid"]
+    queue = live_server.api("GET", "/api/v1/sessions").json()["sessions"]
+    assert [(c["code"], c["customer_started"]) for c in queue] == [(case["code"], True)]
+
+    assert live_server.api("PUT", f"/api/v1/sessions/{case['code']}",
+                           json={"state": "closed"}).status_code == 204
+    assert run.finish() == 0, run.stderr
+    assert "status closed" in run.lines and "Traceback" not in run.stderr
+    assert not (home / ".config" / "autostart").exists()  # a one-off: nothing installed
+
