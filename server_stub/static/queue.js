@@ -13,7 +13,8 @@ import { PAGE_SIZE, state } from "./state.js";
 function queueQuery() {
   const status = state.filters.status;
   return query({
-    state: status === "open" ? "open" : "",
+    // Without state or status the API lists open cases only (as TeamViewer's does).
+    state: status === "open" ? "open" : (status ? "" : "open,closed"),
     status: status && status !== "open" ? status : "",
     groupid: state.filters.groupid,
     offset: state.offset,
@@ -90,7 +91,7 @@ function buildCells(tr, c) {
     cell(t("col.status"), "c-status",
       el("span", { class: "status status-" + c.status, dataset: { status: c.status } }, t("status." + c.status)),
       statusSub(c) ? el("span", { class: "sub status-sub" }, statusSub(c)) : null),
-    cell(t("col.group"), "c-group", c.groupid),
+    cell(t("col.group"), "c-group", c.groupname),
     cell(t("col.assigned"), "c-assigned", c.assigned_name || t("none")),
     cell(t("col.created"), "c-created", el("time", { datetime: c.created_at }, formatTime(c.created_at))),
     cell(t("col.left"), "c-left" + (left.soon ? " soon" : ""),
