@@ -193,7 +193,8 @@ class Cases(Database):
         u0 is nobody). *offset* None is the first page; a session code continues after
         that session (keyset: cases made or closed between pages neither repeat nor
         go missing) and the answer's next_offset is one; a whole number skips that
-        many cases (the older paging, whose next_offset is a number too).
+        many cases (the older paging, whose next_offset is a number too, and which
+        counts nothing: its sessions_remaining is None).
         """
         where, args, errors = [], [], {}
         statuses: set[str] = set()
@@ -277,11 +278,13 @@ class Cases(Database):
             # all, in batches like the sweep, so other requests get the lock between.
             self.expire_due(now)
             rows = self._read(sql, (*args, limit + 1, skip))
-        page, next_offset, remaining = rows[:limit], None, 0
+        page, next_offset = rows[:limit], None
+        # The count costs a walk over every case after the page: only TeamViewer's paging
+        # (by code) has it; the older paging by count (the console's, on every change) not.
+        remaining: int | None = None if isinstance(offset, int) else 0
         if len(rows) > limit:
             if isinstance(offset, int):
                 next_offset = skip + limit
-                remaining = self._count(matching, matching_args, skip=next_offset)
             else:
                 page = page[:self._cursor(page) + 1]
                 last = page[-1]
@@ -320,13 +323,12 @@ class Cases(Database):
                 return index
         return len(page) - 1
 
-    def _count(self, where: list[str], args: tuple, skip: int = 0) -> int:
-        """How many cases match *where*, past the first *skip* of them."""
+    def _count(self, where: list[str], args: tuple) -> int:
+        """How many cases match *where*."""
         # A count has no order to keep: the status index ranges serve it ('+' would not).
         where = [clause.replace("+c.status", "c.status") for clause in where]
-        rows = ("SELECT 1 FROM cases c" + (" WHERE " + " AND ".join(where) if where else "")
-                + " LIMIT -1 OFFSET ?")
-        return self._read(f"SELECT COUNT(*) FROM ({rows})", (*args, skip))[0][0]
+        sql = "SELECT COUNT(*) FROM cases c" + (" WHERE " + " AND ".join(where) if where else "")
+        return self._read(sql, args)[0][0]
 
     def history(self, code_text: str, now: int) -> list[dict]:
         """Every transition of a case: who, when, from, to."""
