@@ -225,7 +225,9 @@ class Cases(Database):
             number = rules.group_number(value)
             if number is not None:  # a group id; anything else is a group's name (as before ids)
                 found = self._read("SELECT name FROM groups WHERE id = ?", (number,))
-                value = found[0][0] if found else ""  # no such group: no case
+                if not found:
+                    errors["groupid"] = f"no group has the id {value}"
+                value = found[0][0] if found else ""
             where.append("c.groupid = ?")
             args.append(value)
         if filters.get("assigned_userid"):
@@ -234,6 +236,8 @@ class Cases(Database):
                 errors["assigned_userid"] = "must be an expert id like u1 (u0: nobody)"
             elif int(value[1:]) == 0:
                 where.append("c.assigned_userid IS NULL")
+            elif not self._read("SELECT 1 FROM experts WHERE id = ?", (int(value[1:]),)):
+                errors["assigned_userid"] = "no such expert"
             else:
                 where.append("c.assigned_userid = ?")
                 args.append(int(value[1:]))

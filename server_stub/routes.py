@@ -114,6 +114,7 @@ def account(app: App, req: Request) -> Any:
 
 def list_users(app: App, req: Request) -> Any:
     """The experts as TeamViewer's users; ?name= only those whose name holds it."""
+    teamviewer.only_params(req.query, ("name", "full_list"))
     part = (req.query.get("name") or "").casefold()
     full = _flag(req, "full_list")
     users = []
@@ -185,6 +186,7 @@ def changes(app: App, req: Request) -> Any:
 
 def list_groups(app: App, req: Request) -> Any:
     """Every group as TeamViewer lists them, {groups: [{id, name, ...}]}; ?name= filters."""
+    teamviewer.only_params(req.query, ("name",))
     return {"groups": app.store.list_groups(req.query.get("name") or None)}
 
 

@@ -89,7 +89,17 @@ def with_links(case: dict[str, Any], base: str) -> dict[str, Any]:
             "supporter_link": f"{base}/case/{code}"}
 
 
-# -- the query of GET /sessions ----------------------------------------------------------
+# -- query strings ------------------------------------------------------------------------
+
+def only_params(query: Mapping[str, str], known: tuple[str, ...]) -> None:
+    """400 naming each parameter of *query* that is not one of *known*: a filter sosdesk
+    does not have would otherwise be ignored and list more than the caller asked for."""
+    unknown = sorted(set(query) - set(known))
+    if unknown:
+        raise InvalidInput("some parameters are unknown here",
+                           fields={name: f"unknown parameter (known: {', '.join(known)})"
+                                   for name in unknown})
+
 
 def list_query(query: Mapping[str, str]) -> tuple[dict[str, str], int | str | None, int]:
     """GET /sessions' query -> (filters, offset, limit); 400 naming each bad parameter.
@@ -118,4 +128,4 @@ def list_query(query: Mapping[str, str]) -> tuple[dict[str, str], int | str | No
 
 
 __all__ = ["ERROR_CODES", "FULL_LIST_MAX", "MAX_PAGE", "base_url", "error_body", "error_name",
-           "list_query", "speaks_teamviewer", "with_links"]
+           "list_query", "only_params", "speaks_teamviewer", "with_links"]

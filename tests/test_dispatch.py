@@ -267,7 +267,7 @@ def test_a_bug_is_a_logged_500_without_a_traceback(api: Api, monkeypatch, caplog
 
     monkeypatch.setattr(api.store, "list_groups", broken)
     with caplog.at_level(logging.ERROR, logger="sosdesk.server"):
-        answer = api.call("GET", "/api/v1/groups?token=abc", token=api.token)
+        answer = api.call("GET", "/api/v1/groups?name=abc", token=api.token)
     assert error_of(answer, 500) == "internal_error"
     assert answer.close  # the connection may be in any state: it is closed after
     assert "secret-detail" not in answer.payload().decode()

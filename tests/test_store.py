@@ -188,7 +188,9 @@ def test_queue_filters_and_paging(store: Store) -> None:
     acme = store.list_cases({"groupid": "g2"}, T0 + 11)["sessions"]
     assert {c["code"] for c in acme} == {codes[1], codes[3], codes[5]}
     assert store.list_cases({"groupid": "acme"}, T0 + 11)["sessions"] == acme  # by name too
-    assert store.list_cases({"groupid": "g99"}, T0 + 11)["sessions"] == []
+    with pytest.raises(InvalidInput) as unknown:  # an id no group has: said, not an empty list
+        store.list_cases({"groupid": "g99", "assigned_userid": "u99"}, T0 + 11)
+    assert set(unknown.value.details["fields"]) == {"groupid", "assigned_userid"}
     pending = store.list_cases({"status": "pending"}, T0 + 11)["sessions"]
     assert [c["code"] for c in pending] == [codes[6]]
     assert store.list_cases({"assigned_userid": "u2"}, T0 + 11)["sessions"][0]["code"] == codes[6]
