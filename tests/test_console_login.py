@@ -92,4 +92,11 @@ def test_a_supporter_link_opens_the_console_at_its_case(console: Console) -> Non
     expect(page.locator("#detail-heading")).to_contain_text(made["code"])
     page.goto(f"{server.url}/case/s00-000-001")
     expect(page.locator("#flash")).to_contain_text("no case has this code")
+    # A link that is no code at all: said in words, the queue stays usable.
+    page.goto(f"{server.url}/case/not-a-code")
+    expect(page.locator("#flash")).to_contain_text("s12-345-678")
+    expect(page.locator("#queue-view")).to_be_visible()
+    page.goto(f"{server.url}/case/%E0%A4%A")  # not even valid percent-encoding
+    expect(page.locator("#queue-view")).to_be_visible()
+    expect(dialog).to_be_hidden()
     assert console.errors == [] and console.dialogs == []
