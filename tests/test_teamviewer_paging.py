@@ -82,6 +82,10 @@ def test_more_than_a_thousand_while_sessions_are_made_and_closed(live_server: Li
             break
     assert len(everything) == len(set(everything))
     assert set(everything) == (set(made) | set(newcomers)) - set(closed)
+    # full_list=true, as integrations send it: every page's worth in one answer.
+    full = call("GET", "/sessions", params={"full_list": "true", "state": "open"}).json()
+    assert codes(full) == everything and len(everything) > 2 * MAX_PAGE
+    assert (full["next_offset"], full["sessions_remaining"]) == (None, 0)
 
 
 def test_closed_sessions_page_as_well(live_server: LiveServer) -> None:
