@@ -185,7 +185,7 @@ class Cases(Database):
         return self._view(self._case_row(row["id"]), now)
 
     def list_cases(self, filters: dict[str, Any], now: int, offset: int | str | None = None,
-                   limit: int = MAX_PAGE) -> dict:
+                   limit: int = MAX_PAGE, count: bool = True) -> dict:
         """The queue, newest first: {sessions, next_offset, sessions_remaining}.
 
         Filters: status, state (comma-separated; with neither, open cases only, as
@@ -194,7 +194,7 @@ class Cases(Database):
         that session (keyset: cases made or closed between pages neither repeat nor
         go missing) and the answer's next_offset is one; a whole number skips that
         many cases (the older paging, whose next_offset is a number too, and which
-        counts nothing: its sessions_remaining is None).
+        counts nothing: its sessions_remaining is None). *count* False: None as well.
         """
         where, args, errors = [], [], {}
         statuses: set[str] = set()
@@ -285,7 +285,7 @@ class Cases(Database):
         page, next_offset = rows[:limit], None
         # The count costs a walk over every case after the page: only TeamViewer's paging
         # (by code) has it; the older paging by count (the console's, on every change) not.
-        remaining: int | None = None if isinstance(offset, int) else 0
+        remaining: int | None = None if isinstance(offset, int) or not count else 0
         if len(rows) > limit:
             if isinstance(offset, int):
                 next_offset = skip + limit
@@ -293,7 +293,7 @@ class Cases(Database):
                 page = page[:self._cursor(page) + 1]
                 last = page[-1]
                 next_offset = core.format_code(last["code"])
-                remaining = self._count([*matching, KEYSET], (
+                remaining = None if not count else self._count([*matching, KEYSET], (
                     *matching_args, last["created_at"], last["created_at"], last["id"]))
         return {"sessions": [self._view(r, now) for r in page], "next_offset": next_offset,
                 "sessions_remaining": remaining}

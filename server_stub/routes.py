@@ -128,8 +128,8 @@ def list_users(app: App, req: Request) -> Any:
 
 
 def list_sessions(app: App, req: Request) -> Any:
-    filters, offset, limit = teamviewer.list_query(req.query)
-    page = app.store.list_cases(filters, req.now, offset=offset, limit=limit)
+    filters, offset, limit, count = teamviewer.list_query(req.query)
+    page = app.store.list_cases(filters, req.now, offset=offset, limit=limit, count=count)
     base = _base_url(app, req)
     page["sessions"] = [teamviewer.with_links(case, base) for case in page["sessions"]]
     return page

@@ -101,15 +101,20 @@ def only_params(query: Mapping[str, str], known: tuple[str, ...]) -> None:
                                    for name in unknown})
 
 
-def list_query(query: Mapping[str, str]) -> tuple[dict[str, str], int | str | None, int]:
-    """GET /sessions' query -> (filters, offset, limit); 400 naming each bad parameter.
+def list_query(query: Mapping[str, str]) -> tuple[dict[str, str], int | str | None, int, bool]:
+    """GET /sessions' query -> (filters, offset, limit, count); 400 naming each bad parameter.
 
     offset: a session code (TeamViewer's next_offset), or digits only: that many to
     skip (sosdesk's older paging). full_list=true: everything in one answer, up to
-    FULL_LIST_MAX; limit (sosdesk's): 1-MAX_PAGE, default MAX_PAGE.
+    FULL_LIST_MAX; limit (sosdesk's): 1-MAX_PAGE, default MAX_PAGE; count=false
+    (sosdesk's): leave sessions_remaining uncounted (null), for a caller that asks
+    again on every change and never reads it (the console).
     """
     filters = dict(query)
     errors: dict[str, str] = {}
+    count = filters.pop("count", "true").lower()
+    if count not in ("true", "false"):
+        errors["count"] = "must be true or false"
     offset: int | str | None = filters.pop("offset", None) or None
     if isinstance(offset, str) and offset.isascii() and offset.isdigit():
         offset = int_param(offset, "offset", 0, 0, 10**9, errors)
@@ -124,7 +129,7 @@ def list_query(query: Mapping[str, str]) -> tuple[dict[str, str], int | str | No
         limit = FULL_LIST_MAX
     if errors:
         raise InvalidInput("some filters are invalid", fields=errors)
-    return filters, offset, limit
+    return filters, offset, limit, count == "true"
 
 
 __all__ = ["ERROR_CODES", "FULL_LIST_MAX", "MAX_PAGE", "base_url", "error_body", "error_name",

@@ -181,6 +181,8 @@ def test_queue_filters_and_paging(store: Store) -> None:
     last = store.list_cases({}, T0 + 11, offset=second["next_offset"], limit=3)
     assert [c["code"] for c in last["sessions"]] == [codes[0]] and last["next_offset"] is None
     # The older paging by count (the console's until it moves to codes) answers in numbers.
+    uncounted = store.list_cases({}, T0 + 11, limit=3, count=False)  # the console's: no count
+    assert (uncounted["next_offset"], uncounted["sessions_remaining"]) == (codes[4], None)
     counted = store.list_cases({}, T0 + 11, offset=0, limit=3)
     assert (counted["next_offset"], counted["sessions_remaining"]) == (3, None)  # not counted
     last = store.list_cases({}, T0 + 11, offset=6, limit=3)

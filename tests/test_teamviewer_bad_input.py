@@ -68,7 +68,7 @@ def test_bad_ids_and_group_names_in_a_body_change_nothing(live_server: LiveServe
     ("offset=-1", "offset"), ("offset=%ff", "offset"), ("offset=s12-345-67%00", "offset"),
     ("offset=99999999999999", "offset"), ("limit=0", "limit"), ("limit=1001", "limit"),
     ("limit=ten", "limit"), ("full_list=yes", "full_list"), ("full_list=true&limit=5", "limit"),
-    ("state=gone", "state"), ("status=lost", "status"), ("sort=code", "sort"),
+    ("count=maybe", "count"), ("state=gone", "state"), ("status=lost", "status"), ("sort=code", "sort"),
 ])
 def test_bad_list_parameters_name_themselves(live_server: LiveServer, query: str, field: str) -> None:
     assert field in fields(live_server, "GET", f"/api/v1/sessions?{query}")
