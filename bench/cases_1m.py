@@ -177,6 +177,9 @@ def bench_listing(db: Path, token: str, codes: list[str], samples: int) -> None:
             ("groupid=team-07", "/api/v1/sessions?groupid=team-07&state=open,closed&limit=100"),
             ("groupid=team-07&state=open", "/api/v1/sessions?groupid=team-07&state=open&limit=100"),
             ("all, first page", "/api/v1/sessions?state=open,closed&limit=100"),
+            ("console's page (25, all, count=false)",
+             "/api/v1/sessions?state=open,closed&limit=25&count=false"),
+            ("the same, counted", "/api/v1/sessions?state=open,closed&limit=25"),
         ]
         # Baseline in the same run: /healthz on the same server and connection does
         # no database work, so "x base" is what the database costs per request.
