@@ -1,9 +1,10 @@
-"""The queue searched and sorted: sosdesk's own extensions of ``GET /api/v1/sessions``.
+"""The queue searched and sorted: ``GET /api/v1/queue``, sosdesk's own route.
 
-TeamViewer's list has filters and pages but no search, no choice of order and no
-total; the console needs all three. A request that names ``q``, ``sort``,
-``order``, ``cursor`` or ``total`` is answered here (docs/api.md, "Searching and
-sorting the queue"); any other goes the TeamViewer-compatible way (cases.py).
+TeamViewer's list (``GET /api/v1/sessions``, cases.py) has filters and pages but no
+search, no choice of order and no total; the console needs all three. This route
+takes the same filters, read the same way, plus ``q``, ``sort``, ``order``,
+``cursor``, ``total`` and ``limit`` (docs/api.md, "Searching and sorting the
+queue"). /sessions stays TeamViewer's exactly: there these are unknown parameters.
 
 Paging is by keyset, never by position: the cursor is the last row's sort value
 and id, so a page continues after exactly that row even when cases were added,
@@ -21,16 +22,24 @@ import json
 import re
 from typing import Any, Mapping
 
+from sosdesk.common import rules
+
 from . import core
-from .cases import MAX_PAGE, Cases
+from .case_list import CaseList
+from .cases import MAX_PAGE
 from .core import OPEN_STATUSES
 from .errors import InvalidInput
 
-__all__ = ["EXTENSIONS", "SORTS", "QueueQuery", "CaseSearch", "wants_search"]
+__all__ = ["EXTENSIONS", "SORTS", "QueueQuery", "CaseSearch"]
 
-#: The parameters that make a list request sosdesk's own.
+#: What the queue takes besides TeamViewer's filters.
 EXTENSIONS = ("q", "sort", "order", "cursor", "total")
+#: TeamViewer's filters, read as its list reads them (cases.list_cases): open cases when
+#: neither status nor state is given, groupid g<id> or a group's name, u0 for nobody.
 FILTERS = ("status", "state", "groupid", "assigned_userid")
+#: TeamViewer's paging, which a searched or sorted list replaces by cursor.
+PAGING = ("offset", "full_list", "count")
+DEFAULT_LIMIT = 100
 MAX_QUERY = 200
 MAX_TERMS = 8
 
@@ -58,11 +67,6 @@ SEARCHED = ("c.customer_name", "c.customer_email", "c.device_hostname", "c.devic
             "c.description")
 
 
-def wants_search(params: Mapping[str, str]) -> bool:
-    """Whether a list request uses any of sosdesk's own parameters."""
-    return any(name in params for name in EXTENSIONS)
-
-
 def _like(term: str) -> str:
     """*term* as a LIKE pattern matching it anywhere, its wildcards escaped."""
     return "%" + re.sub(r"([\\%_])", r"\\\1", term) + "%"
@@ -73,8 +77,8 @@ class QueueQuery:
     """One search of the queue, checked: filters, search terms, order, page."""
 
     statuses: frozenset[str] = frozenset()
-    groupid: str | None = None
-    assigned: int | None = None
+    groupid: str | None = None  # as given: g<id> or a name (the store turns an id into its name)
+    assigned: int | None = None  # an expert's id; 0: nobody
     terms: tuple[str, ...] = ()
     sort: str = "created"
     order: str = "desc"
@@ -83,19 +87,28 @@ class QueueQuery:
     total: bool = False
 
     @classmethod
-    def parse(cls, params: Mapping[str, str], limit: int) -> "QueueQuery":
+    def parse(cls, params: Mapping[str, str]) -> "QueueQuery":
         """Read the list route's query; InvalidInput names every bad parameter at once."""
         errors: dict[str, str] = {}
         for key in params:
-            if key not in (*FILTERS, *EXTENSIONS):
+            if key in PAGING:
+                errors[key] = "a searched or sorted list pages with cursor (next_cursor of the page before)"
+            elif key not in (*FILTERS, *EXTENSIONS, "limit"):
                 errors[key] = "unknown parameter"
+        limit = DEFAULT_LIMIT
+        if params.get("limit") is not None:
+            text = params["limit"]
+            limit = int(text) if text.isascii() and text.isdigit() and len(text) < 6 else 0
+            if not 1 <= limit <= MAX_PAGE:
+                errors["limit"] = f"must be a whole number from 1 to {MAX_PAGE}"
         statuses: set[str] = set()
         if params.get("status"):
             statuses = set(params["status"].split(","))
             if statuses - set(core.STATUSES):
                 errors["status"] = f"must be among {', '.join(core.STATUSES)}"
-        if params.get("state"):
-            states = set(params["state"].split(","))
+        state = params.get("state") or ("" if params.get("status") else "open")
+        if state:
+            states = set(state.split(","))
             if states - {"open", "closed"}:
                 errors["state"] = "must be open, closed or open,closed"
             by_state = {s for s in core.STATUSES if core.state_of(s) in states}
@@ -105,7 +118,7 @@ class QueueQuery:
             if re.fullmatch(r"u[0-9]{1,18}", params["assigned_userid"]):
                 assigned = int(params["assigned_userid"][1:])
             else:
-                errors["assigned_userid"] = "must be an expert id like u1"
+                errors["assigned_userid"] = "must be an expert id like u1 (u0: nobody)"
         text = params.get("q", "")
         if len(text) > MAX_QUERY or "\x00" in text:
             errors["q"] = f"must be at most {MAX_QUERY} characters"
@@ -158,10 +171,12 @@ class QueueQuery:
         if self.statuses:
             clauses.append(f"c.status IN ({', '.join('?' for _ in self.statuses)})")
             args.extend(sorted(self.statuses))
-        if self.groupid:
+        if self.groupid is not None:
             clauses.append("c.groupid = ?")
             args.append(self.groupid)
-        if self.assigned is not None:
+        if self.assigned == 0:
+            clauses.append("c.assigned_userid IS NULL")
+        elif self.assigned is not None:
             clauses.append("c.assigned_userid = ?")
             args.append(self.assigned)
         for term in self.terms:
@@ -181,8 +196,9 @@ class QueueQuery:
         """The page's SELECT (one row more than the page, to know whether another follows)."""
         where, args = self.where()
         direction = "ASC" if self.order == "asc" else "DESC"
-        sql = (f"SELECT c.*, e.name AS assigned_name, {SORTS[self.sort]} AS sort_value "
-               f"FROM cases c LEFT JOIN experts e ON e.id = c.assigned_userid {where}"
+        sql = (f"SELECT c.*, e.name AS assigned_name, g.id AS group_number, {SORTS[self.sort]} AS sort_value "
+               f"FROM cases c LEFT JOIN experts e ON e.id = c.assigned_userid "
+               f"LEFT JOIN groups g ON g.name = c.groupid {where}"
                f"ORDER BY sort_value {direction}, c.id {direction} LIMIT ?")
         return sql, [*args, self.limit + 1]
 
@@ -193,14 +209,13 @@ class QueueQuery:
         return f"SELECT COUNT(*) FROM cases c {join}{where}", args
 
 
-class CaseSearch(Cases):
+class CaseSearch(CaseList):
     """The queue searched and sorted (a part of Store, over its one connection)."""
 
-    def search_cases(self, params: Mapping[str, str], now: int, limit: int = 100) -> dict:
+    def search_cases(self, params: Mapping[str, str], now: int) -> dict:
         """A page of the queue by :class:`QueueQuery`: {sessions, next_cursor[, total]}."""
-        if not 1 <= limit <= MAX_PAGE:
-            raise ValueError(f"a page is 1-{MAX_PAGE} cases")
-        query = QueueQuery.parse(params, limit)
+        query = self._known(QueueQuery.parse(params))
+        limit = query.limit
         sql, args = query.page_sql()
         for _ in range(5):
             # Due cases on this page are expired first (as reading one case does), then
@@ -222,3 +237,19 @@ class CaseSearch(Cases):
             count, count_args = query.count_sql()
             answer["total"] = self._read(count, tuple(count_args))[0][0]
         return answer
+
+    def _known(self, query: QueueQuery) -> QueueQuery:
+        """*query* with its group by name; 400 for a group id or an expert that does not exist."""
+        errors: dict[str, str] = {}
+        groupid = query.groupid
+        number = rules.group_number(groupid)
+        if number is not None:  # a group id; anything else is a group's name (as before ids)
+            found = self._read("SELECT name FROM groups WHERE id = ?", (number,))
+            if not found:
+                errors["groupid"] = f"no group has the id {groupid}"
+            groupid = found[0][0] if found else ""
+        if query.assigned and not self._read("SELECT 1 FROM experts WHERE id = ?", (query.assigned,)):
+            errors["assigned_userid"] = "no such expert"
+        if errors:
+            raise InvalidInput("some parameters are invalid", fields=errors)
+        return dataclasses.replace(query, groupid=groupid)

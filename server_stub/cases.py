@@ -1,4 +1,5 @@
-"""Service cases as experts see them: create, expire, read, list, edit, connect, delete.
+"""Service cases as experts see them: create, expire, read, edit, connect, delete (the
+queue's pages: case_list.py).
 
 Every state change goes through _transition (core's one table of statuses) in
 one transaction, takes its time as *now*, and bumps the change feed so that the
@@ -7,8 +8,6 @@ waiters of the cases it changed wake after the commit.
 
 from __future__ import annotations
 
-import json
-import re
 import sqlite3
 import time
 from typing import Any, Callable
@@ -18,9 +17,13 @@ from .changes import ChangeFeed
 from .core import CLOSED, EXPIRED, NEW, OPEN_STATUSES
 from .db import Database, is_unique_violation
 from .errors import Conflict, InvalidInput, NotFound, StorageUnavailable
-from .views import CASE_JSON_SELECT, case_view, event_view
+from .modules import resolve_group
+from .views import case_view, event_view
 
+#: The most cases on one page of the queue (TeamViewer's), and the default page.
 MAX_PAGE = 1000
+#: The most cases one answer to full_list=true holds (the rest follow by next_offset).
+FULL_LIST_MAX = 10_000
 OPEN_SQL = "('new', 'pending', 'in_progress')"
 #: The statuses core's table lets "expire" lead to expired (the open ones), as SQL.
 _EXPIRABLE_STATUSES = tuple(status for status in core.STATUSES
@@ -32,12 +35,11 @@ _EXPIRABLE = "(" + ", ".join(f"'{status}'" for status in _EXPIRABLE_STATUSES) + 
 #: write-ahead log every SWEEP_CHECKPOINT_EVERY seconds (each is two fsyncs).
 SWEEP_FIRST, SWEEP_MAX, SWEEP_SECONDS, SWEEP_PAUSE = 1000, 50_000, 0.12, 0.003
 SWEEP_CHECKPOINT_EVERY = 0.5
-#: Due cases a read of the queue's first page expires on the way, at most (per transaction).
-PAGE_EXPIRY = 200
 
 CASE_SELECT = (
-    "SELECT c.*, e.name AS assigned_name FROM cases c "
+    "SELECT c.*, e.name AS assigned_name, g.id AS group_number FROM cases c "
     "LEFT JOIN experts e ON e.id = c.assigned_userid "
+    "LEFT JOIN groups g ON g.name = c.groupid "
 )
 
 
@@ -182,7 +184,10 @@ class Cases(Database):
     def create_case(self, body: Any, expert_id: int, now: int) -> dict:
         """An expert creates a case by hand."""
         fields = core.validate_case_fields(body, now, creating=True)
+        group = fields.pop("group", None)
         with self._tx() as db:
+            if group is not None:
+                fields["groupid"] = resolve_group(db, group, now)
             self._check_assignee(db, fields)
             if fields.get("assigned_userid"):
                 fields["assigned_at"] = now
@@ -232,119 +237,6 @@ class Cases(Database):
             row = self._fresh(db, self._id_for_code(db, code), now)
         return self._view(self._case_row(row["id"]), now)
 
-    def list_cases(self, filters: dict[str, Any], now: int, offset: int = 0,
-                   limit: int = 100) -> dict:
-        """The queue, newest first, *limit* (<= MAX_PAGE) cases from *offset*: {sessions, next_offset}.
-
-        Filters: status, state (comma-separated), groupid, assigned_userid.
-        """
-        rows, more = self._queue_rows(CASE_SELECT, filters, now, offset, limit)
-        return {"sessions": [self._view(r, now) for r in rows],
-                "next_offset": offset + limit if more else None}
-
-    def list_cases_json(self, filters: dict[str, Any], now: int, offset: int = 0,
-                        limit: int = 100) -> bytes:
-        """list_cases as the JSON bytes of the API's answer, the views made by SQLite."""
-        rows, more = self._queue_rows(CASE_JSON_SELECT, filters, now, offset, limit)
-        views = []
-        for row in rows:
-            online, remote = self.live(row["id"], now)
-            live = '"online":false,"remote":null' if not online and remote is None else (
-                f'"online":{json.dumps(online)},"remote":{json.dumps(remote, ensure_ascii=False)}')
-            views.append(f"{row['view'][:-1]},{live}}}")
-        next_offset = offset + limit if more else None
-        return (f'{{"sessions":[{",".join(views)}],"next_offset":{json.dumps(next_offset)}}}'
-                .encode("utf-8"))
-
-    def _queue_rows(self, select: str, filters: dict[str, Any], now: int, offset: int,
-                    limit: int) -> tuple[list[sqlite3.Row], bool]:
-        """The rows of a queue page (*select* picks the columns) and whether more follow."""
-        where, args, errors = [], [], {}
-        statuses: set[str] = set()
-        if filters.get("status"):
-            wanted = set(filters["status"].split(","))
-            if wanted - set(core.STATUSES):
-                errors["status"] = f"must be among {', '.join(core.STATUSES)}"
-            statuses = wanted
-        if filters.get("state"):
-            states = set(filters["state"].split(","))
-            if states - {"open", "closed"}:
-                errors["state"] = "must be open, closed or open,closed"
-            by_state = {s for s in core.STATUSES if core.state_of(s) in states}
-            statuses = statuses & by_state if statuses else by_state
-            if not statuses:
-                statuses = {"none"}
-        if len(statuses) == 1:
-            where.append("c.status = ?")
-            args.extend(statuses)
-        elif statuses:
-            # '+' keeps SQLite off the status index here: walking cases_created
-            # and stopping after one page beats sorting every open case.
-            where.append(f"+c.status IN ({', '.join('?' for _ in statuses)})")
-            args.extend(sorted(statuses))
-        if filters.get("groupid"):
-            where.append("c.groupid = ?")
-            args.append(filters["groupid"])
-        if filters.get("assigned_userid"):
-            value = filters["assigned_userid"]
-            if not re.fullmatch(r"u[0-9]{1,18}", value):
-                errors["assigned_userid"] = "must be an expert id like u1"
-            else:
-                where.append("c.assigned_userid = ?")
-                args.append(int(value[1:]))
-        if not (0 <= offset and 1 <= limit <= MAX_PAGE):
-            raise ValueError(f"a page is 1-{MAX_PAGE} cases from offset 0 or more")
-        unknown = set(filters) - {"status", "state", "groupid", "assigned_userid"}
-        for key in unknown:
-            errors[key] = "unknown filter"
-        if errors:
-            raise InvalidInput("some filters are invalid", fields=errors)
-        def query(conditions: list[str]) -> str:
-            return (select + ("WHERE " + " AND ".join(conditions) + " " if conditions else "")
-                    + "ORDER BY c.created_at DESC, c.id DESC LIMIT ? OFFSET ?")
-
-        sql = query(where)
-        rows = None
-        if offset == 0 and statuses and statuses <= set(OPEN_STATUSES):
-            # An open queue's first page: a due case is open no more, so the query
-            # leaves it out, and the due cases that would have been on this page are
-            # expired on the way (at most PAGE_EXPIRY, newest first; the sweep does
-            # the rest). Expiring the whole backlog first took minutes after downtime.
-            rows = self._read(query(where + ["c.valid_until > ?"]), (*args, now, limit + 1, 0))
-            newer = (" AND c.created_at >= ?", (rows[limit]["created_at"],)) \
-                if len(rows) > limit else ("", ())
-            with self._tx(read_mostly=True) as db:
-                expired = self._expire_due(
-                    db, now, "".join(f" AND {w}" for w in where) + newer[0], (*args, *newer[1]),
-                    limit=PAGE_EXPIRY, order="c.created_at DESC, c.id DESC")
-            if expired:
-                self._feed.notify()
-        elif offset == 0 and (not statuses or statuses & set(OPEN_STATUSES)):
-            # A first page with open and closed cases: expire the due cases among
-            # its first rows (a wider window each time, as expired ones may leave
-            # the page) until the page has none.
-            window = limit + 1
-            for _ in range(12):
-                rows = self._read(sql, (*args, window, 0))
-                due = [r["id"] for r in rows if r["status"] in OPEN_STATUSES
-                       and core.is_due(r["valid_until"], now)]
-                if not set(due) & {r["id"] for r in rows[:limit + 1]}:
-                    rows = rows[:limit + 1]
-                    break
-                for start in range(0, len(due), PAGE_EXPIRY):  # short transactions
-                    chunk = tuple(due[start:start + PAGE_EXPIRY])
-                    with self._tx(read_mostly=True) as db:
-                        self._expire_due(db, now, f" AND id IN ({', '.join('?' for _ in chunk)})",
-                                         chunk)
-                self._feed.notify()
-                rows, window = None, min(window * 2, 20 * MAX_PAGE)
-        if rows is None:
-            # Other pages and closed-only views depend on every due case: expire them
-            # all, in batches like the sweep, so other requests get the lock between.
-            self.expire_due(now)
-            rows = self._read(sql, (*args, limit + 1, offset))
-        return rows[:limit], len(rows) > limit
-
     def history(self, code_text: str, now: int) -> list[dict]:
         """Every transition of a case: who, when, from, to."""
         code = core.parse_code(code_text)
@@ -362,12 +254,15 @@ class Cases(Database):
         code = core.parse_code(code_text)
         fields = core.validate_case_fields(body, now, creating=False)
         state = fields.pop("state", None)
+        group = fields.pop("group", None)
         with self._tx() as db:
             row = self._fresh(db, self._id_for_code(db, code), now)
             if row["status"] in core.FINAL_STATUSES:
-                if state == "closed" and row["status"] == CLOSED and not fields:
+                if state == "closed" and row["status"] == CLOSED and not fields and group is None:
                     return self._view(self._case_row(row["id"]), now)  # closing twice is a no-op
                 core.next_status(row["status"], "close")  # raises case_closed / case_expired
+            if group is not None:
+                fields["groupid"] = resolve_group(db, group, now)
             self._check_assignee(db, fields)
             if "assigned_userid" in fields:
                 fields["assigned_at"] = now if fields["assigned_userid"] else None

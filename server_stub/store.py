@@ -8,7 +8,7 @@ keep one concern, over one connection (db.Database):
 - accounts.py: experts, API tokens, login sessions;
 - modules.py: personalized agents (modules) and groups;
 - cases.py: cases as experts see them, expiry;
-- case_search.py: the queue searched and sorted (sosdesk's own list parameters);
+- case_search.py: the console's queue searched and sorted (GET /api/v1/queue);
 - customers.py: the customer's own case;
 - session_log.py: remote sessions in the history, the chat, the session's status change;
 - changes.py: the change feed and the long-polls' waiters;

@@ -1,5 +1,6 @@
-"""sosdesk's own list parameters over HTTP (search, sort, keyset cursor, total) and the
-customer's description of their request, against a real server."""
+"""The console's queue over HTTP (GET /api/v1/queue: search, sort, keyset cursor, total,
+with TeamViewer's filters) and the customer's description of their request, against a
+real server. /api/v1/sessions stays TeamViewer's list (tests/test_teamviewer_*.py)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def make(server: LiveServer, name: str, description: str = "", **fields: Any) ->
 
 
 def listing(server: LiveServer, **params: Any) -> dict:
-    answer = server.api("GET", "/api/v1/sessions", params=params)
+    answer = server.api("GET", "/api/v1/queue", params=params)
     assert answer.status_code == 200, answer.text
     return answer.json()
 
@@ -69,14 +70,14 @@ def test_every_sort_pages_through_every_case_once_in_order(live_server: LiveServ
     live_server.add_expert("zoe")
     names = ["carla", "Bob", "anna", "", "dieter", "bob"]
     for n, name in enumerate(names * 2):
-        case = make(live_server, name, f"problem {n % 4}", groupid=f"g{n % 3}",
+        case = make(live_server, name, f"problem {n % 4}", groupname=f"grp{n % 3}",
                     assigned_userid=["u1", "u2", None][n % 3])
         if n % 4 == 1:
             assert live_server.api("PUT", f"/api/v1/sessions/{case['code']}",
-                                   json={"state": "closed"}).status_code == 200
-    every = {c["code"]: c for c in listing(live_server, limit=100)["sessions"]}
+                                   json={"state": "closed"}).status_code == 204
+    every = {c["code"]: c for c in listing(live_server, state="open,closed", limit=100)["sessions"]}
     for order in ("asc", "desc"):
-        codes = every_page(live_server, sort=sort, order=order, limit=5)
+        codes = every_page(live_server, state="open,closed", sort=sort, order=order, limit=5)
         assert sorted(codes) == sorted(every), "each case exactly once"
         keys = [key_of(sort, every[code]) for code in codes]
         assert keys == sorted(keys, reverse=order == "desc")
@@ -152,18 +153,22 @@ def test_my_open_cases_longest_waiting_first_with_the_total(live_server: LiveSer
 def test_wrong_parameters_are_named_all_at_once(live_server: LiveServer) -> None:
     make(live_server, "x")
     make(live_server, "y")
-    answer = live_server.api("GET", "/api/v1/sessions",
+    answer = live_server.api("GET", "/api/v1/queue",
                              params={"sort": "salary", "order": "up", "total": "maybe", "q": "x" * 201})
     body = assert_error(answer, 400, "invalid_input")
     assert set(body["fields"]) == {"sort", "order", "total", "q"}
     by_code = listing(live_server, sort="code", limit=1)["next_cursor"]
     for cursor in (by_code, "not-a-cursor", "W10"):
-        body = assert_error(live_server.api("GET", "/api/v1/sessions",
+        body = assert_error(live_server.api("GET", "/api/v1/queue",
                                             params={"sort": "customer", "cursor": cursor}), 400, "invalid_input")
         assert set(body["fields"]) == {"cursor"}
-    body = assert_error(live_server.api("GET", "/api/v1/sessions", params={"sort": "code", "offset": "5"}),
-                        400, "invalid_input")
-    assert set(body["fields"]) == {"offset"}
+    for paging in ("offset", "full_list", "count"):  # TeamViewer's paging: pages follow the cursor here
+        body = assert_error(live_server.api("GET", "/api/v1/queue", params={"sort": "code", paging: "5"}),
+                            400, "invalid_input")
+        assert set(body["fields"]) == {paging}
+    for bad in ({"groupid": "g999"}, {"assigned_userid": "u999"}, {"limit": "0"}, {"limit": "1001"}):
+        body = assert_error(live_server.api("GET", "/api/v1/queue", params=bad), 400, "invalid_input")
+        assert set(body["fields"]) == set(bad)
 
 
 def test_the_customer_describes_their_request_and_the_expert_sees_it(live_server: LiveServer) -> None:
@@ -203,5 +208,26 @@ def test_sorting_by_status_keeps_the_lifecycle_order(live_server: LiveServer) ->
     cases = [make(live_server, f"c{n}") for n in range(3)]
     live_server.api("POST", f"/api/v1/sessions/{cases[1]['code']}/connect")
     live_server.api("PUT", f"/api/v1/sessions/{cases[2]['code']}", json={"state": "closed"})
-    statuses = [c["status"] for c in listing(live_server, sort="status")["sessions"]]
+    statuses = [c["status"] for c in listing(live_server, state="open,closed", sort="status")["sessions"]]
     assert statuses == ["new", "pending", "closed"]
+
+
+def test_the_queue_reads_teamviewers_filters_as_its_list_does(live_server: LiveServer) -> None:
+    live_server.add_expert("bernd")
+    mine = make(live_server, "mine", groupname="vip", assigned_userid="u1")
+    nobodys = make(live_server, "nobody's", groupname="vip")
+    other = make(live_server, "bernd's", assigned_userid="u2")
+    closed = make(live_server, "closed", groupname="vip")
+    live_server.api("PUT", f"/api/v1/sessions/{closed['code']}", json={"state": "closed"})
+    vip = next(g["id"] for g in live_server.api("GET", "/api/v1/groups").json()["groups"] if g["name"] == "vip")
+
+    def codes(**params: Any) -> set[str]:
+        return {c["code"] for c in listing(live_server, sort="code", **params)["sessions"]}
+
+    assert codes() == {mine["code"], nobodys["code"], other["code"]}  # open ones, as /sessions lists
+    assert codes(groupid=vip) == codes(groupid="vip") == {mine["code"], nobodys["code"]}
+    assert codes(assigned_userid="u0") == {nobodys["code"]}
+    assert codes(state="closed") == {closed["code"]}
+    [case] = listing(live_server, q="mine")["sessions"]
+    assert (case["groupid"], case["groupname"], case["assigned_userid"]) == (vip, "vip", "u1")
+    assert case["supporter_link"].endswith(f"/case/{mine['code']}")  # each session as /sessions shows it

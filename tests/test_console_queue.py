@@ -123,3 +123,36 @@ def test_paging_through_a_long_queue(console: Console) -> None:
     expect(page.get_by_role("button", name="Next page")).to_be_disabled()
     page.get_by_role("button", name="Previous page").click()
     expect(rows).to_have_count(25)
+
+
+def test_a_page_stays_put_while_cases_come_and_go(console: Console) -> None:
+    """The console pages by the queue's keyset cursor (GET /api/v1/queue): on page 2, cases
+    made meanwhile or deleted from page 1 neither push page 1's cases onto it nor take any
+    of its own away; the total follows."""
+    server = console.server
+    codes = [create_case(server, f"Customer {i:02d}", "printer")["code"] for i in range(30)]
+    page = console.open().login().page
+    rows = page.locator("#queue-body tr")
+
+    def shown() -> list[str]:
+        return [rows.nth(i).get_attribute("data-code") for i in range(rows.count())]
+
+    expect(rows).to_have_count(25)
+    page.get_by_role("button", name="Next page").click()
+    expect(page.locator("#page-label")).to_have_text("Page 2 · 26–30 of 30")
+    assert shown() == codes[25:]  # nobody waits for these: the oldest first
+
+    newcomers = [create_case(server, f"Newcomer {i}", "vpn")["code"] for i in range(3)]
+    server.api("PUT", f"/api/v1/sessions/{codes[27]}", json={"description": "changed"})
+    expect(page.locator("#queue-body")).to_contain_text("changed")  # live: it was refreshed
+    expect(page.locator("#page-label")).to_have_text("Page 2 · 26–33 of 33")
+    assert shown() == codes[25:] + newcomers, "the newest at the end, none of page 1's"
+
+    # Page 1's last case, which page 2 continues after, is deleted: page 2 stays as it is.
+    assert server.api("DELETE", f"/api/v1/sessions/{codes[24]}").status_code == 200
+    expect(page.locator("#page-label")).to_have_text("Page 2 · 26–33 of 32")
+    assert shown() == codes[25:] + newcomers
+    page.get_by_role("button", name="Previous page").click()
+    expect(rows.first).to_have_attribute("data-code", codes[0])
+    expect(rows.last).to_have_attribute("data-code", codes[25])  # moved up into the gap
+    assert console.errors == [] and console.dialogs == []

@@ -50,7 +50,7 @@ def morning(server: LiveServer) -> dict[str, str]:
         codes[name] = made_by_hand["code"]
         backdate(server, made_by_hand["code"], minutes)
     assert server.api("PUT", f"/api/v1/sessions/{codes['Carla Schulz']}",
-                      json={"assigned_userid": "u2"}).status_code == 200
+                      json={"assigned_userid": "u2"}).status_code == 204
     helped = sos(server, 30, "Scanner not found after moving desks", hostname="HR-PC-03", user="k.wolf",
                  module_id=module["module_id"])
     establish(server, helped["case"]["code"], helped["token"])

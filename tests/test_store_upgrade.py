@@ -3,7 +3,9 @@ by today's Store. Every row stays, a copy is kept, foreign keys check clean, a
 failing upgrade leaves the file as it was, and a newer database is refused.
 
 The version-1 database is made from schema/v1.sql and plain SQL, not by today's
-code (which writes version 2): rows in every table, cases in every status.
+code (which writes the newest version): rows in every table, cases in every
+status. Going from it to today's version runs every upgrade script in turn
+(v2: case_events.detail; v3: groups as rows).
 """
 
 from __future__ import annotations
@@ -136,10 +138,14 @@ def test_opening_a_v1_database_upgrades_it_and_keeps_every_row(v1) -> None:
     store = Store(str(path))
     store.close()
     after = snapshot(path)
-    assert after["schema_version"] == [(2,)]
-    assert set(after) == set(before)
+    assert after["schema_version"] == [(migrate.SCHEMA_VERSION,)]
+    assert set(after) == set(before) | {"groups"}
     for table in set(before) - {"schema_version", "case_events"}:
         assert after[table] == before[table], table
+    # Every group a module or case named is a row; the default group first, the others
+    # in the order they were first used (acme's module before old's, then the cases).
+    assert [row[:2] for row in after["groups"]] == [(1, "default"), (2, "acme"), (3, "old")]
+    assert after["groups"][1][2] == T0 - 10  # when acme was first used: its module
     # case_events: the same rows, ids and order, each with the new column empty.
     assert [row[:-1] for row in after["case_events"]] == before["case_events"]
     assert {row[-1] for row in after["case_events"]} == {None}
@@ -164,6 +170,12 @@ def test_the_upgraded_database_works_with_the_old_credentials(v1) -> None:
     assert store.get_case("s33-333-333", T0 + 60)["assigned_name"] == "ben"
     queue = store.list_cases({"state": "open"}, T0 + 60)["sessions"]
     assert sorted(c["status"] for c in queue) == ["in_progress", "new", "pending"]
+    # Groups have TeamViewer's ids now; cases and modules show them with their names.
+    assert {(c["groupid"], c["groupname"]) for c in queue} == {("g1", "default"), ("g2", "acme")}
+    assert [(g["id"], g["name"]) for g in store.list_groups()] == [
+        ("g1", "default"), ("g2", "acme"), ("g3", "old")]
+    assert store.get_module("mfedcba9876543210")["groupid"] == "g3"
+    assert store.list_cases({"groupid": "g2"}, T0 + 60)["sessions"][0]["code"] == "s11-111-111"
     # New changes go on from the newest version and id the old server wrote.
     made = store.create_case({"description": "after the upgrade"}, 1, T0 + 60)
     assert made["version"] == 13
@@ -184,7 +196,7 @@ def test_a_copy_of_the_v1_file_is_kept_beside_it(v1) -> None:
     assert snapshot(backup) == before
     with contextlib.closing(sqlite3.connect(backup)) as db:
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-    Store(str(path)).close()  # already at version 2: no second copy
+    Store(str(path)).close()  # already at today's version: no second copy
     assert backups(path) == [backup]
 
 
@@ -209,17 +221,19 @@ def test_a_failing_upgrade_leaves_the_file_as_it_was(v1, monkeypatch, bad_sql: s
     path, _ = v1
     before, files = digest(path), sorted(p.name for p in path.parent.iterdir())
     real = migrate.upgrade_script
-    monkeypatch.setattr(migrate, "upgrade_script", lambda version: real(version) + bad_sql)
+    monkeypatch.setattr(migrate, "upgrade_script", lambda version: real(version) + (
+        bad_sql if version == migrate.SCHEMA_VERSION else ""))  # the last step fails
     with pytest.raises(StorageUnavailable) as info:
         Store(str(path))
     assert info.value.code == "schema_upgrade_failed"
-    assert "from schema version 1 to 2, and left it as it was" in info.value.message
+    assert (f"from schema version 1 to {migrate.SCHEMA_VERSION}, and left it as it was"
+            in info.value.message)
     assert words in info.value.message
     assert digest(path) == before
     assert sorted(p.name for p in path.parent.iterdir()) == files  # no copy, no journal left
     monkeypatch.setattr(migrate, "upgrade_script", real)
     Store(str(path)).close()  # with the real scripts it goes through
-    assert snapshot(path)["schema_version"] == [(2,)]
+    assert snapshot(path)["schema_version"] == [(migrate.SCHEMA_VERSION,)]
 
 
 def test_upgrade_scripts_run_whole_with_semicolons_and_dashes_in_strings(v1, monkeypatch) -> None:
@@ -227,7 +241,8 @@ def test_upgrade_scripts_run_whole_with_semicolons_and_dashes_in_strings(v1, mon
     path, _ = v1
     real = migrate.upgrade_script
     note = "INSERT INTO meta VALUES ('note', 'one; two -- three');\n"
-    monkeypatch.setattr(migrate, "upgrade_script", lambda version: real(version) + note)
+    monkeypatch.setattr(migrate, "upgrade_script", lambda version: real(version) + (
+        note if version == migrate.SCHEMA_VERSION else ""))
     Store(str(path)).close()
     with contextlib.closing(sqlite3.connect(path)) as db:
         assert db.execute("SELECT value FROM meta WHERE key = 'note'").fetchone() == (

@@ -14,7 +14,8 @@ const path = (code) => `/sessions/${encodeURIComponent(code)}`;
 
 /** Connect to case *c*; a case assigned to another expert is taken over only once the expert says so. */
 export async function connect(c, button) {
-  const other = Boolean(c.assigned_userid) && !(state.me && c.assigned_userid === state.me.id);
+  // "u0" is nobody (TeamViewer's form).
+  const other = Boolean(c.assigned_userid) && c.assigned_userid !== "u0" && !(state.me && c.assigned_userid === state.me.id);
   if (other) {
     const vars = { code: c.code, name: c.assigned_name || "?" };
     const ok = await confirmDialog({

@@ -10,8 +10,10 @@ import { state } from "./state.js";
 
 const FIELD_OF = {
   "end_customer.name": "e-name", "end_customer.email": "e-email", description: "e-description",
-  groupid: "e-group", assigned_userid: "e-assignee", valid_until: "e-validity",
+  groupid: "e-group", groupname: "e-group", assigned_userid: "e-assignee", valid_until: "e-validity",
 };
+/** Who has case *c*: an expert's id, or "" for nobody (the API's "u0", TeamViewer's form). */
+const assignee = (c) => (c.assigned_userid && c.assigned_userid !== "u0" ? c.assigned_userid : "");
 const HOURS = [1, 4, 24, 72, 168, 720];
 let editing = null; // the case as it was when the dialog opened
 
@@ -27,11 +29,11 @@ function clearErrors() {
 function fillAssignees(c) {
   const options = [el("option", { value: "" }, t("create.unassigned")),
     ...state.experts.map((x) => el("option", { value: x.id }, state.me && x.id === state.me.id ? t("edit.me", { name: x.name }) : x.name))];
-  if (c.assigned_userid && !state.experts.some((x) => x.id === c.assigned_userid)) {
+  if (assignee(c) && !state.experts.some((x) => x.id === c.assigned_userid)) {
     options.push(el("option", { value: c.assigned_userid }, c.assigned_name || c.assigned_userid));
   }
   $("e-assignee").replaceChildren(...options);
-  $("e-assignee").value = c.assigned_userid || "";
+  $("e-assignee").value = assignee(c);
 }
 
 function fillValidity(c) {
@@ -48,7 +50,7 @@ export function openEdit(c) {
   $("e-name").value = (c.end_customer && c.end_customer.name) || "";
   $("e-email").value = (c.end_customer && c.end_customer.email) || "";
   $("e-description").value = c.description || "";
-  $("e-group").value = c.groupid;
+  $("e-group").value = c.groupname;
   fillAssignees(c);
   fillValidity(c);
   $("edit-dialog").showModal();
@@ -66,8 +68,8 @@ function changes() {
   }
   if ($("e-description").value !== (c.description || "")) body.description = $("e-description").value;
   const group = $("e-group").value.trim() || "default";
-  if (group !== c.groupid) body.groupid = group;
-  if (($("e-assignee").value || null) !== (c.assigned_userid || null)) body.assigned_userid = $("e-assignee").value || null;
+  if (group !== c.groupname) body.groupname = group; // made if it is new
+  if ($("e-assignee").value !== assignee(c)) body.assigned_userid = $("e-assignee").value || null;
   const hours = Number($("e-validity").value);
   if (hours) {
     // 30 days is the server's limit: stay a minute inside it.
@@ -85,9 +87,10 @@ async function save(event) {
   const button = $("edit-submit");
   button.disabled = true;
   try {
-    const c = await api("PUT", `/sessions/${encodeURIComponent(editing.code)}`, body);
+    const { code } = editing;
+    await api("PUT", `/sessions/${encodeURIComponent(code)}`, body); // 204: TeamViewer's answer to a change
     $("edit-dialog").close("saved");
-    flash(() => t("edit.saved", { code: c.code }));
+    flash(() => t("edit.saved", { code }));
     casesChanged();
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) return;

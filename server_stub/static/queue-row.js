@@ -93,7 +93,7 @@ export function buildCells(tr, c, onSelect) {
     cell(t("col.problem"), "c-problem", el("span", { class: "line", title: c.description || null }, c.description || t("none"))),
     cell(t("col.device"), "c-device", deviceCell(c)),
     cell(t("col.status"), "c-status", statusCell(c)),
-    cell(t("col.group"), "c-group", el("span", { class: "line", title: c.groupid }, c.groupid)),
+    cell(t("col.group"), "c-group", el("span", { class: "line", title: c.groupname }, c.groupname)),
     cell(t("col.assigned"), "c-assigned", el("span", { class: "line" }, c.assigned_name || t("none"))),
     cell(t("col.created"), "c-created", ageCell(c)),
     cell(t("col.left"), "c-left" + (left.soon ? " soon" : ""),

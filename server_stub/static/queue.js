@@ -42,7 +42,7 @@ let loading = 0;
 export async function refreshQueue() {
   const ticket = ++loading;
   const page = state.cursors.length - 1;
-  const data = await api("GET", "/sessions" + queueQuery(state.cursors[page]));
+  const data = await api("GET", "/queue" + queueQuery(state.cursors[page]));
   if (ticket !== loading) return; // a newer load (another filter, page or sort) wins
   if (!data.sessions.length && page > 0) { // the page emptied (deletes): go back one
     state.cursors.pop();
