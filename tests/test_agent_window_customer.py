@@ -24,6 +24,7 @@ BRAND = "#8a2be2"  # blue violet: nothing else on the screen has this colour
 WAITING = "An ACME expert will be with you in a few minutes."
 WAITING_DE = "Ein Experte von ACME ist in wenigen Minuten für Sie da."
 pytestmark = pytest.mark.slow
+KEPT: list[Any] = []
 
 
 @pytest.fixture
@@ -46,8 +47,10 @@ def window_factory(display: str, tmp_path: Path) -> Iterator[Any]:
         return made[-1]
 
     yield make
-    made.clear()
-    gc.collect()  # Tk's variables die on this thread
+    # Kept until the process ends: the window's workers (a long-poll still waiting on the
+    # server) hold it a moment longer, and Tcl aborts when a Tk variable dies on their thread.
+    KEPT.extend(made)
+    gc.collect()
 
 
 def logo() -> bytes:

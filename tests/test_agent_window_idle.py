@@ -107,6 +107,12 @@ def test_the_wakeup_runs_its_callback_on_tks_thread_only_when_woken(display) -> 
         wakeup.close()
         wakeup.wake()  # after close: nothing, no error
         root.destroy()
+        # queue -> wakeup -> drain -> queue is a cycle holding root: without this, Tk would
+        # die in a later garbage collection on any thread, after this module's Xvfb has gone
+        # (Tcl aborts the process then).
+        queue.wakeup = None
+        del drain, wakeup, root
+        gc.collect()
 
 
 def test_sigterm_ends_an_idle_window(xvfb, tmp_path, server_process) -> None:

@@ -195,9 +195,17 @@ def run_window(window: Any, start: Any, display: str, scenario: Callable[[Custom
             errors.append(exc)
             window.events.put(("quit", None))
 
-    threading.Thread(target=act, daemon=True).start()
+    scenario_thread = threading.Thread(target=act, daemon=True)
+    scenario_thread.start()
     window.root.after(int(limit * 1000), window.quit)  # a hang ends the test, not the run
-    status = window.run(start, join_code)
+    try:
+        status = window.run(start, join_code)
+    finally:
+        # The window is gone (no snapshot will say so now). The scenario ends here, while
+        # this thread still holds the window: Tcl aborts the process when a Tk variable
+        # dies on another thread.
+        customer._closed.set()
+        scenario_thread.join(60)
     if errors:
         raise errors[0]
     return status
