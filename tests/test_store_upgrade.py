@@ -3,7 +3,8 @@ by today's Store. Every row stays, a copy is kept, foreign keys check clean, a
 failing upgrade leaves the file as it was, and a newer database is refused.
 
 The version-1 database is made from schema/v1.sql and plain SQL, not by today's
-code (which writes version 2): rows in every table, cases in every status.
+code (which writes the newest version): rows in every table, cases in every status.
+tests/test_store_upgrade_holds.py takes a version-2 database to the holds of v3.
 """
 
 from __future__ import annotations
@@ -104,7 +105,8 @@ def snapshot(path: Path) -> dict[str, list[tuple]]:
     """Every table's rows, in order."""
     with contextlib.closing(sqlite3.connect(path)) as db:
         tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        return {t: db.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in tables}
+        return {t: db.execute(f"SELECT * FROM {t} ORDER BY {'1' if t == 'holds' else 'rowid'}")
+                .fetchall() for t in tables}  # holds: WITHOUT ROWID, in key order
 
 
 def digest(path: Path) -> str:
@@ -136,10 +138,14 @@ def test_opening_a_v1_database_upgrades_it_and_keeps_every_row(v1) -> None:
     store = Store(str(path))
     store.close()
     after = snapshot(path)
-    assert after["schema_version"] == [(2,)]
-    assert set(after) == set(before)
+    assert after["schema_version"] == [(migrate.SCHEMA_VERSION,)]
+    assert set(after) == set(before) | {"holds"}
     for table in set(before) - {"schema_version", "case_events"}:
         assert after[table] == before[table], table
+    # Each open case holds its code, and each open SOS case its device and module (v3).
+    assert sorted(after["holds"]) == sorted([
+        ("code:11111111", 2), ("code:22222222", 3), ("code:33333333", 4),
+        (f"sos:{DEVICES['a']}:m0123456789abcdef", 2), (f"sos:{DEVICES['b']}:", 3)])
     # case_events: the same rows, ids and order, each with the new column empty.
     assert [row[:-1] for row in after["case_events"]] == before["case_events"]
     assert {row[-1] for row in after["case_events"]} == {None}
@@ -184,7 +190,7 @@ def test_a_copy_of_the_v1_file_is_kept_beside_it(v1) -> None:
     assert snapshot(backup) == before
     with contextlib.closing(sqlite3.connect(backup)) as db:
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-    Store(str(path)).close()  # already at version 2: no second copy
+    Store(str(path)).close()  # already at the newest version: no second copy
     assert backups(path) == [backup]
 
 
@@ -209,17 +215,19 @@ def test_a_failing_upgrade_leaves_the_file_as_it_was(v1, monkeypatch, bad_sql: s
     path, _ = v1
     before, files = digest(path), sorted(p.name for p in path.parent.iterdir())
     real = migrate.upgrade_script
-    monkeypatch.setattr(migrate, "upgrade_script", lambda version: real(version) + bad_sql)
+    monkeypatch.setattr(migrate, "upgrade_script", lambda version: real(version) + (
+        bad_sql if version == migrate.SCHEMA_VERSION else ""))  # after every script but its own
     with pytest.raises(StorageUnavailable) as info:
         Store(str(path))
     assert info.value.code == "schema_upgrade_failed"
-    assert "from schema version 1 to 2, and left it as it was" in info.value.message
+    assert (f"from schema version 1 to {migrate.SCHEMA_VERSION}, and left it as it was"
+            in info.value.message)
     assert words in info.value.message
     assert digest(path) == before
     assert sorted(p.name for p in path.parent.iterdir()) == files  # no copy, no journal left
     monkeypatch.setattr(migrate, "upgrade_script", real)
     Store(str(path)).close()  # with the real scripts it goes through
-    assert snapshot(path)["schema_version"] == [(2,)]
+    assert snapshot(path)["schema_version"] == [(migrate.SCHEMA_VERSION,)]
 
 
 def test_upgrade_scripts_run_whole_with_semicolons_and_dashes_in_strings(v1, monkeypatch) -> None:
@@ -227,7 +235,8 @@ def test_upgrade_scripts_run_whole_with_semicolons_and_dashes_in_strings(v1, mon
     path, _ = v1
     real = migrate.upgrade_script
     note = "INSERT INTO meta VALUES ('note', 'one; two -- three');\n"
-    monkeypatch.setattr(migrate, "upgrade_script", lambda version: real(version) + note)
+    monkeypatch.setattr(migrate, "upgrade_script", lambda version: real(version) + (
+        note if version == migrate.SCHEMA_VERSION else ""))
     Store(str(path)).close()
     with contextlib.closing(sqlite3.connect(path)) as db:
         assert db.execute("SELECT value FROM meta WHERE key = 'note'").fetchone() == (
