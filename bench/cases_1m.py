@@ -12,7 +12,9 @@
    and closed ones reopened until there are that many), starts it again and
    times the expiry sweep while three clients keep calling the API (the open
    queue's first page, a case by code, /healthz); reports the worst latency
-   seen during the sweep.
+   seen during the sweep, and then the time and worst latency of the release
+   pass that frees the expired cases' codes and devices (schema v3's holds;
+   reopened cases are given their holds first, as open cases have them).
 
 Every figure is printed as a table. Loopback only; every loop is bounded.
 """
