@@ -1,4 +1,4 @@
--- sosdesk server schema, version 3: what a new database is made from. Run by
+-- sosdesk server schema, version 4: what a new database is made from. Run by
 -- server_stub.migrate with sqlite3's executescript inside one transaction.
 -- An older database is brought here by the upgrade-to-vN.sql scripts instead;
 -- the statements below must stay exactly as those scripts leave the schema
@@ -127,4 +127,4 @@ BEGIN
     'code:' || OLD.code, 'sos:' || OLD.device_hash || ':' || COALESCE(OLD.module_id, ''));
 END;
 
-INSERT INTO schema_version (version) VALUES (3);
+INSERT INTO schema_version (version) VALUES (4);
