@@ -37,7 +37,14 @@ English; a script must ignore line kinds it does not know::
                                        message goes to stderr
 
 ``sos-agent --headless`` without a command follows the stored open case (if
-any) like ``sos`` and exits 0 when there is none. ``install`` and
+any) like ``sos`` and exits 0 when there is none.
+
+A personalized agent downloaded from a session's end_customer_link carries the
+session's code in its file name (``ACME-QuickSupport-s12-345-678.exe``, see
+``sosdesk.common.executables``). Started without a command, it joins that
+session, as ``join CODE`` would, and installs nothing: it is a one-off for that
+session, not the company's agent for every day (whose shortcut and autostart
+would run a file in the Downloads folder, named after a case long closed). ``install`` and
 ``uninstall`` print ``installed PATH`` / ``removed PATH`` / ``note TEXT``.
 
 Exit status: 0 the case was closed or expired (or nothing to do); 1 a
@@ -58,8 +65,9 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from sosdesk.common.branding import LANGUAGES, Branding, BrandingError, default_language
+from sosdesk.common.executables import code_in_name
 from sosdesk.common.launch import agent_command
-from sosdesk.common.stamp import load_branding
+from sosdesk.common.stamp import load_branding, running_executable
 
 from . import __version__
 from .app import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Agent, Start, drive, failure, resume
@@ -72,7 +80,7 @@ from .i18n import text
 from .keystore import open_secrets
 from .storage import State
 
-__all__ = ["main", "build_parser", "run_case", "run_tray"]
+__all__ = ["main", "build_parser", "command_of", "run_case", "run_tray"]
 
 log = logging.getLogger(__name__)
 
@@ -96,12 +104,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command_of(args: argparse.Namespace, executable: Any) -> tuple[str, str | None]:
+    """(command, session code to join): the one given, else the session the executable's
+    file name carries (a download from an end_customer_link), else the tray."""
+    if args.command is not None:
+        return args.command, getattr(args, "code", None)
+    code = code_in_name(executable) if executable is not None else None
+    return ("join", code) if code else ("tray", None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the agent; returns the exit status."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2),
                         format="sos-agent: %(levelname)s: %(message)s", stream=sys.stderr)
-    command = args.command or "tray"
+    command, code = command_of(args, running_executable())
+    one_off = command == "join" and args.command is None  # installs nothing (module docstring)
     try:
         branding = load_branding(args.config)
         if args.language:
@@ -126,12 +144,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         repoint(branding, own_command)  # shortcuts installed before run the new copy
     agent = Agent(branding, open_secrets(branding.app_id), State(branding.app_id), device_info(), own_command)
     try:
-        if not args.no_install:
+        if not args.no_install and not one_off:
             first_start(branding, agent.state, own_command)
         if command == "sos":
             return run_case(agent, lambda flow: flow.request_support(), args.headless)
         if command == "join":
-            return run_case(agent, lambda flow: flow.join(args.code), args.headless)
+            assert code is not None
+            return run_case(agent, lambda flow: flow.join(code), args.headless)
         return run_tray(agent, args.headless)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED

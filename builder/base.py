@@ -216,18 +216,13 @@ TRIMMED = (
     ("PIL._webp", "WebP"), ("PIL.WebPImagePlugin", "WebP"),
     ("PIL._imagingcms", "colour management"), ("PIL.ImageCms", "colour management"),
 )
-#: On Linux keyring's SecretService backend needs secretstorage, and that needs
-#: cryptography (14 MB unpacked) for its D-Bus session encryption. The frozen agent
-#: keeps its device id and case token in its 0600 file there (agent.keystore's
-#: fallback; docs/security.md says what that means); a pip-installed agent still
-#: uses the Secret Service.
-TRIMMED_LINUX = (("secretstorage", "Secret Service"), ("cryptography", "Secret Service"))
+# secretstorage and cryptography (14 MB unpacked) stay in on Linux: keyring's Secret
+# Service backend needs them, and the agent's secrets belong in the OS keyring there too.
 
 
-def trimmed_modules(os_name: str | None = None) -> list[str]:
-    """The modules left out of the agent frozen for *os_name* (default: this OS)."""
-    extra = TRIMMED_LINUX if (os_name or current_os()) == "linux" else ()
-    return [module for module, _ in (*TRIMMED, *extra)]
+def trimmed_modules() -> list[str]:
+    """The modules left out of the frozen agent."""
+    return [module for module, _ in TRIMMED]
 
 
 def excluded_modules() -> list[str]:

@@ -62,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
              "showing its fingerprint and asking you to confirm it")
     add("-y", "--yes", action="store_true",
         help="with --pin-from: pin without asking (check the printed pin yourself)")
+    add("--publish", action="store_const", const=True, default=None,
+        help="upload the agent to the server as well: the page a session's end_customer_link "
+             "opens offers it to the customer, named so that it joins that session by itself")
     add("--rebuild", action="store_true", help="rebuild the cached base agent with PyInstaller")
     add("--base-only", action="store_true",
         help="only build (or find) the base agent for this OS and print its path")
@@ -128,7 +131,7 @@ def _build(args: argparse.Namespace, report: Any) -> int:
         report(f"offline build: module {options.module_id} was not checked with the server")
     elif options.module_id is not None and client is not None:
         module = client.get(options.module_id)
-        server_group = str(module.get("groupid", options.group))
+        server_group = str(module.get("groupname", options.group))
         if "group" in settings and settings["group"] != server_group:
             raise InputError([f"module {options.module_id} puts its cases in group "
                               f"{server_group!r}, not {settings['group']!r}: leave out --group "
@@ -176,6 +179,12 @@ def _build(args: argparse.Namespace, report: Any) -> int:
     print(f"manifest: {result.manifest}")
     print(f"icons:    {', '.join(p.name for p in result.icons)}")
     print(f"sha256:   {result.sha256}")
+    if options.publish:
+        assert client is not None  # parse_options insists on a token with --publish
+        report(f"publishing {result.executable.name} to {options.server_url} ...")
+        published = client.publish(module_id, result.executable)
+        print(f"published: {published.get('target_os')} agent of module {module_id} "
+              f"({int(published.get('size', 0)) / 1e6:.1f} MB) on {options.server_url}")
     return 0
 
 

@@ -13,12 +13,12 @@ import re
 import sys
 import tempfile
 import tomllib
-import unicodedata
 from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from sosdesk.common import rules
+from sosdesk.common.executables import TARGET_OS, detect_os, quicksupport_stem
 from sosdesk.common.branding import MAX_PINS, Branding
 from sosdesk.common.pins import PinError, parse_pin
 
@@ -28,10 +28,10 @@ from .images import LogoProblem, load_logo
 __all__ = ["BuildOptions", "TOML_KEYS", "TARGET_OS", "current_os", "load_toml", "parse_options",
            "output_stem", "detect_os"]
 
-TARGET_OS = ("linux", "windows", "macos")
 #: Keys a TOML file may hold; each is also a flag (``--welcome``, ``--module-id``, ...).
 TOML_KEYS = ("company", "server", "logo", "color", "welcome", "waiting", "language", "group",
-             "shortcut", "out", "module_id", "insecure", "base", "target_os", "pins", "pin_from")
+             "shortcut", "out", "module_id", "insecure", "base", "target_os", "pins", "pin_from",
+             "publish")
 #: Keys whose value is a path, taken relative to the TOML file's folder.
 _PATH_KEYS = ("logo", "out", "base")
 #: The colour forms the builder accepts and writes as #rrggbb (the schema checks the result).
@@ -64,6 +64,8 @@ class BuildOptions:
     #: Key pins to stamp (``--pin``); ``pin_from`` adds the confirmed key of that server.
     pins: tuple[str, ...] = ()
     pin_from: str | None = None
+    #: Upload the agent to the server, for the page an end_customer_link opens.
+    publish: bool = False
 
     def branding(self, module_id: str) -> Branding:
         """The branding to stamp, for the module the server issued."""
@@ -100,21 +102,7 @@ def current_os() -> str:
 
 def output_stem(company: str) -> str:
     """``ACME-QuickSupport`` for ``ACME``: ASCII letters and digits kept, case kept."""
-    ascii_name = unicodedata.normalize("NFKD", company).encode("ascii", "ignore").decode()
-    words = re.findall(r"[A-Za-z0-9]+", ascii_name)
-    return "-".join(words)[:48].strip("-") + "-QuickSupport" if words else "QuickSupport"
-
-
-def detect_os(head: bytes) -> str | None:
-    """The OS an executable is for, from its first bytes (None if not an executable)."""
-    if head.startswith(b"MZ"):
-        return "windows"
-    if head.startswith(b"\x7fELF"):
-        return "linux"
-    if head[:4] in (b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe",
-                    b"\xfe\xed\xfa\xcf", b"\xfe\xed\xfa\xce"):
-        return "macos"
-    return None
+    return quicksupport_stem(company)
 
 
 def load_toml(path: Path) -> tuple[dict[str, Any], list[str]]:
@@ -235,6 +223,10 @@ def parse_options(settings: Mapping[str, Any], *, token_given: bool,
     if module_id is None and not token_given:
         problems.append("no API token to register the module: set SOSDESK_TOKEN or pass --token "
                         "(or pass --module-id of a module registered before)")
+    publish = flag("publish", False)
+    if publish and not token_given:
+        problems.append("--publish uploads the agent as an expert: set SOSDESK_TOKEN or pass "
+                        "--token")
 
     out_dir = Path(settings.get("out") or ".").expanduser().resolve()
     problems += _output_problems(out_dir)
@@ -267,7 +259,7 @@ def parse_options(settings: Mapping[str, Any], *, token_given: bool,
         company=company, server_url=server_url, logo_png=logo_png, primary_color=colour,
         welcome_text=welcome, waiting_text=waiting, language=language, group=group,
         create_shortcut=shortcut, out_dir=out_dir, module_id=module_id, insecure=insecure,
-        base=base, target_os=target, pins=pins, pin_from=pin_from,
+        base=base, target_os=target, pins=pins, pin_from=pin_from, publish=publish,
     )
 
 

@@ -1,4 +1,5 @@
-"""The few expert API calls the builder makes: check the token, register, check and revoke a module.
+"""The few expert API calls the builder makes: check the token, register, check and revoke
+a module, and publish its agent.
 
 The API token only ever goes into the Authorization header; no message built
 here contains it (requests' own exceptions name the URL, never the headers).
@@ -7,6 +8,7 @@ here contains it (requests' own exceptions name the URL, never the headers).
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any, Iterable
 
 import requests
@@ -16,6 +18,9 @@ from .errors import ServerError
 __all__ = ["ModuleClient"]
 
 log = logging.getLogger(__name__)
+
+#: How long the server may take to answer an upload once it is sent (it checks the stamp).
+PUBLISH_TIMEOUT = 300.0
 
 
 class ModuleClient:
@@ -37,9 +42,10 @@ class ModuleClient:
     def __repr__(self) -> str:  # never show the token, even in a debugger or a log
         return f"ModuleClient({self.server_url!r})"
 
-    def register(self, name: str, groupid: str) -> dict[str, Any]:
-        """Register a module for company *name* whose cases land in *groupid*; returns it."""
-        return self._call("POST", "/api/v1/modules", {"name": name, "groupid": groupid},
+    def register(self, name: str, group: str) -> dict[str, Any]:
+        """Register a module for company *name* whose cases land in the group named *group*
+        (made if it is new); returns it."""
+        return self._call("POST", "/api/v1/modules", {"name": name, "groupname": group},
                           expect=201)
 
     def check_access(self) -> None:
@@ -58,12 +64,23 @@ class ModuleClient:
         """Revoke *module_id*: its agents can create no more cases."""
         return self._call("DELETE", f"/api/v1/modules/{module_id}", expect=200)
 
-    def _call(self, method: str, path: str, body: Any = None, *, expect: int) -> dict[str, Any]:
+    def publish(self, module_id: str, agent: Path) -> dict[str, Any]:
+        """Upload *agent* (what was built for *module_id*) for the customers' download page."""
+        try:
+            with open(agent, "rb") as body:  # sent as it is read, with its Content-Length
+                return self._call("PUT", f"/api/v1/modules/{module_id}/agent", data=body,
+                                  expect=200, timeout=(self.timeout, PUBLISH_TIMEOUT),
+                                  headers={"Content-Type": "application/octet-stream"})
+        except OSError as exc:
+            raise ServerError(f"cannot read {agent}: {exc.strerror or exc}") from None
+
+    def _call(self, method: str, path: str, body: Any = None, *, expect: int, data: Any = None,
+              timeout: Any = None, headers: dict[str, str] | None = None) -> dict[str, Any]:
         url = self.server_url + path
         try:
             response = self.session.request(
-                method, url, json=body, timeout=self.timeout,
-                headers={"Authorization": f"Bearer {self._token}"})
+                method, url, json=body, data=data, timeout=timeout or self.timeout,
+                headers={"Authorization": f"Bearer {self._token}", **(headers or {})})
         except requests.RequestException as exc:
             raise ServerError(f"cannot reach the server at {self.server_url}: "
                               f"{_reason(exc)}") from None
@@ -107,7 +124,7 @@ def _refusal(response: requests.Response, path: str) -> str:
     if code == "module_not_found" or (response.status_code == 404 and "/modules/" in path):
         return "the server has no such module: check --module-id"
     if code:
-        message = error.get("message") or code
+        message = error.get("message") or error.get("error_description") or code
         fields = error.get("fields")
         if isinstance(fields, dict) and fields:
             message += " (" + "; ".join(f"{k}: {v}" for k, v in fields.items()) + ")"

@@ -18,7 +18,8 @@ import unicodedata
 from typing import Any
 
 __all__ = ["LIMITS", "DEFAULT_GROUP", "text_problem", "line_problem", "company_problem",
-           "group_problem", "module_id_problem", "email_problem", "device_id_problem"]
+           "group_problem", "group_number", "module_id_problem", "email_problem",
+           "device_id_problem"]
 
 #: The most characters (Unicode code points, as Python's len counts) each text may hold.
 LIMITS = {
@@ -37,6 +38,8 @@ DEFAULT_GROUP = "default"
 #: A group (queue) name. fullmatch, not match with "$": "$" also matches before a final
 #: newline, and "sales\n" would become a queue of its own that nobody can type.
 _GROUP = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}")
+#: A group's id as the API writes it (TeamViewer's form, "g123"); no group name may look so.
+_GROUP_ID = re.compile(r"g([0-9]{1,18})")
 #: A module id is part of URLs and of the stamped branding: URL-safe characters only.
 _MODULE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _DEVICE_ID = re.compile(r"[A-Za-z0-9_-]{16,128}")
@@ -75,10 +78,19 @@ def company_problem(value: Any) -> str | None:
 
 
 def group_problem(value: Any) -> str | None:
-    """A group (queue) name: 1-64 ASCII letters, digits, spaces, '.', '_', '-', a letter or digit first."""
+    """A group (queue) name: 1-64 ASCII letters, digits, spaces, '.', '_', '-', a letter or digit
+    first, and not like a group id ("g123"), which the API would read as one."""
     if isinstance(value, str) and _GROUP.fullmatch(value):
+        if _GROUP_ID.fullmatch(value):
+            return "must not look like a group id (g followed by digits only)"
         return None
     return "must be 1-64 letters, digits, spaces, '.', '_' or '-', starting with a letter or digit"
+
+
+def group_number(value: Any) -> int | None:
+    """The number in a group id as the API writes it ("g12" -> 12); None for anything else."""
+    found = _GROUP_ID.fullmatch(value) if isinstance(value, str) else None
+    return int(found.group(1)) if found else None
 
 
 def module_id_problem(value: Any) -> str | None:

@@ -59,6 +59,7 @@ __all__ = [
     "program_end",
     "stamp_bytes",
     "sidecar_paths",
+    "running_executable",
 ]
 
 STAMP_BEGIN = b"SOSDESK-BRANDING-2-BEGIN"
@@ -280,11 +281,14 @@ def stamp_bytes(payload: bytes) -> bytes:
 
 # -- lookup ----------------------------------------------------------------
 
-def _executable() -> Path | None:
+def running_executable() -> Path | None:
     """The frozen executable when running as one (PyInstaller), else None."""
     if getattr(sys, "frozen", False):
         return Path(sys.executable).resolve()
     return None
+
+
+_executable = running_executable
 
 
 def sidecar_paths(executable: Path) -> list[Path]:

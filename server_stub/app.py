@@ -9,10 +9,12 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+from pathlib import Path
 from typing import Callable
 
 from . import __version__
 from .auth import PasswordChecks
+from .published import PublishedAgents
 from .ratelimit import RateLimiter
 from .relay import RelayHub
 from .store import Store
@@ -29,6 +31,13 @@ class Settings:
     session_ttl: int = 12 * 3600
     secure_cookies: bool = False
     sos_per_10min: int = 20
+    #: The address customers and experts reach the server at, for the links in a session
+    #: (end_customer_link, supporter_link); None: the request's Host header.
+    public_url: str | None = None
+    #: The largest personalized agent an expert may publish (sos-builder --publish).
+    max_agent_bytes: int = 256 * 1024 * 1024
+    #: Where published agents are kept; None: the database's folder (none for ':memory:').
+    data_dir: Path | None = None
 
 
 @dataclasses.dataclass
@@ -70,10 +79,19 @@ class App:
     stopping: threading.Event = dataclasses.field(default_factory=threading.Event)
     #: The remote sessions' live state (memory only; sessions.py drives it).
     relays: RelayHub = dataclasses.field(default_factory=RelayHub)
+    #: The scheme the server speaks ("https" with TLS; server.running sets it), for links.
+    scheme: str = "http"
+    #: The personalized agents experts published (files in the data folder).
+    published: PublishedAgents = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         if self.limiters is None:
             self.limiters = Limiters.for_settings(self.settings)
+        if self.published is None:
+            folder = self.settings.data_dir
+            if folder is None and self.store.path != ":memory:":
+                folder = Path(self.store.path).absolute().parent
+            self.published = PublishedAgents(folder / "agents" if folder else None)
         # The expert's case views carry the live state; a session ends with its case.
         self.store.live = self.relays.live
         self.store.on_cases_ended(self._end_sessions)

@@ -7,26 +7,37 @@ waiters of the cases it changed wake after the commit.
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 from typing import Any, Callable
 
+from sosdesk.common import rules
+
 from . import core
 from .changes import ChangeFeed
-from .core import CLOSED, EXPIRED, NEW, OPEN_STATUSES
+from .core import CLOSED, NEW, OPEN_STATUSES
 from .db import is_unique_violation
-from .expiry import OPEN_SQL, Expiry, code_hold
+from .expiry import Expiry, code_hold
 from .errors import Conflict, InvalidInput, NotFound, StorageUnavailable
-from .views import CASE_JSON_SELECT, case_view, event_view
+from .modules import resolve_group
+from .views import case_view, event_view
 
+#: The most cases on one page of the queue (TeamViewer's), and the default page.
 MAX_PAGE = 1000
+#: The most cases one answer to full_list=true holds (the rest follow by next_offset).
+FULL_LIST_MAX = 10_000
+#: How many rows from the page's end are tried as the next page's start (see _cursor).
+CURSOR_TRIES = 50
+#: The cases after a given one in the queue's order (newest first): its created_at and id
+#: follow. The first condition alone is a range on the cases_*created indexes.
+KEYSET = "c.created_at <= ? AND (c.created_at < ? OR c.id < ?)"
 #: Due cases a read of the queue's first page expires on the way, at most (per transaction).
 PAGE_EXPIRY = 200
 
 CASE_SELECT = (
-    "SELECT c.*, e.name AS assigned_name FROM cases c "
+    "SELECT c.*, e.name AS assigned_name, g.id AS group_number FROM cases c "
     "LEFT JOIN experts e ON e.id = c.assigned_userid "
+    "LEFT JOIN groups g ON g.name = c.groupid "
 )
 
 
@@ -99,7 +110,10 @@ class Cases(Expiry):
     def create_case(self, body: Any, expert_id: int, now: int) -> dict:
         """An expert creates a case by hand."""
         fields = core.validate_case_fields(body, now, creating=True)
+        group = fields.pop("group", None)
         with self._tx() as db:
+            if group is not None:
+                fields["groupid"] = resolve_group(db, group, now)
             self._check_assignee(db, fields)
             if fields.get("assigned_userid"):
                 fields["assigned_at"] = now
@@ -149,33 +163,18 @@ class Cases(Expiry):
             row = self._fresh(db, self._id_for_code(db, code), now)
         return self._view(self._case_row(row["id"]), now)
 
-    def list_cases(self, filters: dict[str, Any], now: int, offset: int = 0,
-                   limit: int = 100) -> dict:
-        """The queue, newest first, *limit* (<= MAX_PAGE) cases from *offset*: {sessions, next_offset}.
+    def list_cases(self, filters: dict[str, Any], now: int, offset: int | str | None = None,
+                   limit: int = MAX_PAGE, count: bool = True) -> dict:
+        """The queue, newest first: {sessions, next_offset, sessions_remaining}.
 
-        Filters: status, state (comma-separated), groupid, assigned_userid.
+        Filters: status, state (comma-separated; with neither, open cases only, as
+        TeamViewer lists), groupid (g<id>, or a group's name), assigned_userid (u<id>;
+        u0 is nobody). *offset* None is the first page; a session code continues after
+        that session (keyset: cases made or closed between pages neither repeat nor
+        go missing) and the answer's next_offset is one; a whole number skips that
+        many cases (the older paging, whose next_offset is a number too, and which
+        counts nothing: its sessions_remaining is None). *count* False: None as well.
         """
-        rows, more = self._queue_rows(CASE_SELECT, filters, now, offset, limit)
-        return {"sessions": [self._view(r, now) for r in rows],
-                "next_offset": offset + limit if more else None}
-
-    def list_cases_json(self, filters: dict[str, Any], now: int, offset: int = 0,
-                        limit: int = 100) -> bytes:
-        """list_cases as the JSON bytes of the API's answer, the views made by SQLite."""
-        rows, more = self._queue_rows(CASE_JSON_SELECT, filters, now, offset, limit)
-        views = []
-        for row in rows:
-            online, remote = self.live(row["id"], now)
-            live = '"online":false,"remote":null' if not online and remote is None else (
-                f'"online":{json.dumps(online)},"remote":{json.dumps(remote, ensure_ascii=False)}')
-            views.append(f"{row['view'][:-1]},{live}}}")
-        next_offset = offset + limit if more else None
-        return (f'{{"sessions":[{",".join(views)}],"next_offset":{json.dumps(next_offset)}}}'
-                .encode("utf-8"))
-
-    def _queue_rows(self, select: str, filters: dict[str, Any], now: int, offset: int,
-                    limit: int) -> tuple[list[sqlite3.Row], bool]:
-        """The rows of a queue page (*select* picks the columns) and whether more follow."""
         where, args, errors = [], [], {}
         statuses: set[str] = set()
         if filters.get("status"):
@@ -183,8 +182,9 @@ class Cases(Expiry):
             if wanted - set(core.STATUSES):
                 errors["status"] = f"must be among {', '.join(core.STATUSES)}"
             statuses = wanted
-        if filters.get("state"):
-            states = set(filters["state"].split(","))
+        state = filters.get("state") or ("" if filters.get("status") else "open")
+        if state:
+            states = set(state.split(","))
             if states - {"open", "closed"}:
                 errors["state"] = "must be open, closed or open,closed"
             by_state = {s for s in core.STATUSES if core.state_of(s) in states}
@@ -194,40 +194,56 @@ class Cases(Expiry):
         if len(statuses) == 1:
             where.append("c.status = ?")
             args.extend(statuses)
-        elif statuses:
+        elif statuses and statuses != set(core.STATUSES):
             # '+' keeps SQLite off the status index here: walking cases_created
             # and stopping after one page beats sorting every open case.
             where.append(f"+c.status IN ({', '.join('?' for _ in statuses)})")
             args.extend(sorted(statuses))
         if filters.get("groupid"):
+            value = filters["groupid"]
+            number = rules.group_number(value)
+            if number is not None:  # a group id; anything else is a group's name (as before ids)
+                found = self._read("SELECT name FROM groups WHERE id = ?", (number,))
+                if not found:
+                    errors["groupid"] = f"no group has the id {value}"
+                value = found[0][0] if found else ""
             where.append("c.groupid = ?")
-            args.append(filters["groupid"])
+            args.append(value)
         if filters.get("assigned_userid"):
             value = filters["assigned_userid"]
             if not re.fullmatch(r"u[0-9]{1,18}", value):
-                errors["assigned_userid"] = "must be an expert id like u1"
+                errors["assigned_userid"] = "must be an expert id like u1 (u0: nobody)"
+            elif int(value[1:]) == 0:
+                where.append("c.assigned_userid IS NULL")
+            elif not self._read("SELECT 1 FROM experts WHERE id = ?", (int(value[1:]),)):
+                errors["assigned_userid"] = "no such expert"
             else:
                 where.append("c.assigned_userid = ?")
                 args.append(int(value[1:]))
-        if not (0 <= offset and 1 <= limit <= MAX_PAGE):
-            raise ValueError(f"a page is 1-{MAX_PAGE} cases from offset 0 or more")
+        if not 1 <= limit <= FULL_LIST_MAX or (isinstance(offset, int) and offset < 0):
+            raise ValueError(f"a page is 1-{FULL_LIST_MAX} cases from offset 0 or more")
         unknown = set(filters) - {"status", "state", "groupid", "assigned_userid"}
         for key in unknown:
             errors[key] = "unknown filter"
+        after = self._after(offset, errors) if isinstance(offset, str) else None
         if errors:
             raise InvalidInput("some filters are invalid", fields=errors)
-        def query(conditions: list[str]) -> str:
-            return (select + ("WHERE " + " AND ".join(conditions) + " " if conditions else "")
-                    + "ORDER BY c.created_at DESC, c.id DESC LIMIT ? OFFSET ?")
-
-        sql = query(where)
+        skip = offset if isinstance(offset, int) else 0
+        matching, matching_args = list(where), tuple(args)
+        if after is not None:
+            where.append(KEYSET)
+            args.extend((after[0], after[0], after[1]))
+        sql = (CASE_SELECT + ("WHERE " + " AND ".join(where) + " " if where else "")
+               + "ORDER BY c.created_at DESC, c.id DESC LIMIT ? OFFSET ?")
         rows = None
-        if offset == 0 and statuses and statuses <= set(OPEN_STATUSES):
+        first_page = after is None and skip == 0
+        if first_page and statuses and statuses <= set(OPEN_STATUSES):
             # An open queue's first page: a due case is open no more, so the query
             # leaves it out, and the due cases that would have been on this page are
             # expired on the way (at most PAGE_EXPIRY, newest first; the sweep does
             # the rest). Expiring the whole backlog first took minutes after downtime.
-            rows = self._read(query(where + ["c.valid_until > ?"]), (*args, now, limit + 1, 0))
+            open_sql = sql.replace("ORDER BY", ("AND " if where else "WHERE ") + "c.valid_until > ? ORDER BY")
+            rows = self._read(open_sql, (*args, now, limit + 1, 0))
             newer = (" AND c.created_at >= ?", (rows[limit]["created_at"],)) \
                 if len(rows) > limit else ("", ())
             with self._tx(read_mostly=True) as db:
@@ -236,7 +252,7 @@ class Cases(Expiry):
                     limit=PAGE_EXPIRY, order="c.created_at DESC, c.id DESC")
             if expired:
                 self._feed.notify()
-        elif offset == 0 and (not statuses or statuses & set(OPEN_STATUSES)):
+        elif first_page and (not statuses or statuses & set(OPEN_STATUSES)):
             # A first page with open and closed cases: expire the due cases among
             # its first rows (a wider window each time, as expired ones may leave
             # the page) until the page has none.
@@ -259,8 +275,58 @@ class Cases(Expiry):
             # Other pages and closed-only views depend on every due case: expire them
             # all, in batches like the sweep, so other requests get the lock between.
             self.expire_due(now)
-            rows = self._read(sql, (*args, limit + 1, offset))
-        return rows[:limit], len(rows) > limit
+            rows = self._read(sql, (*args, limit + 1, skip))
+        page, next_offset = rows[:limit], None
+        # The count costs a walk over every case after the page: only TeamViewer's paging
+        # (by code) has it; the older paging by count (the console's, on every change) not.
+        remaining: int | None = None if isinstance(offset, int) or not count else 0
+        if len(rows) > limit:
+            if isinstance(offset, int):
+                next_offset = skip + limit
+            else:
+                page = page[:self._cursor(page) + 1]
+                last = page[-1]
+                next_offset = core.format_code(last["code"])
+                remaining = None if not count else self._count([*matching, KEYSET], (
+                    *matching_args, last["created_at"], last["created_at"], last["id"]))
+        return {"sessions": [self._view(r, now) for r in page], "next_offset": next_offset,
+                "sessions_remaining": remaining}
+
+    def _after(self, offset: str, errors: dict) -> tuple[int, int] | None:
+        """Where the page after session *offset* starts: (created_at, id) of that session.
+
+        Codes repeat among closed cases; the oldest case with the code is the one:
+        a page ends only on a session whose code no other case had then (_cursor),
+        and a case that takes the code later is newer.
+        """
+        try:
+            code = core.parse_code(offset)
+        except InvalidInput:
+            errors["offset"] = "must be a session code like s12-345-678 (a next_offset)"
+            return None
+        rows = self._read("SELECT created_at, id FROM cases WHERE code = ? ORDER BY id LIMIT 1",
+                          (code,))
+        if not rows:
+            errors["offset"] = "no session has this code (any more): start again without offset"
+            return None
+        return rows[0]["created_at"], rows[0]["id"]
+
+    def _cursor(self, page: list[sqlite3.Row]) -> int:
+        """The index of the row the page ends on: the last one whose code no other case
+        has, so that next_offset names one session (_after); the last row if none of
+        the last CURSOR_TRIES is such (codes repeat only among closed cases, rarely)."""
+        for index in range(len(page) - 1, max(-1, len(page) - 1 - CURSOR_TRIES), -1):
+            shared = self._read("SELECT COUNT(*) FROM cases WHERE code = ?", (page[index]["code"],))
+            if shared[0][0] == 1:
+                return index
+        return len(page) - 1
+
+    def _count(self, where: list[str], args: tuple) -> int:
+        """How many cases match *where*."""
+        # A count has no order to keep: the status index ranges serve it ('+' would not).
+        where = [clause.replace("+c.status", "c.status") for clause in where]
+        sql = "SELECT COUNT(*) FROM cases c" + (" WHERE " + " AND ".join(where) if where else "")
+        return self._read(sql, args)[0][0]
 
     def history(self, code_text: str, now: int) -> list[dict]:
         """Every transition of a case: who, when, from, to."""
@@ -279,12 +345,15 @@ class Cases(Expiry):
         code = core.parse_code(code_text)
         fields = core.validate_case_fields(body, now, creating=False)
         state = fields.pop("state", None)
+        group = fields.pop("group", None)
         with self._tx() as db:
             row = self._fresh(db, self._id_for_code(db, code), now)
             if row["status"] in core.FINAL_STATUSES:
-                if state == "closed" and row["status"] == CLOSED and not fields:
+                if state == "closed" and row["status"] == CLOSED and not fields and group is None:
                     return self._view(self._case_row(row["id"]), now)  # closing twice is a no-op
                 core.next_status(row["status"], "close")  # raises case_closed / case_expired
+            if group is not None:
+                fields["groupid"] = resolve_group(db, group, now)
             self._check_assignee(db, fields)
             if "assigned_userid" in fields:
                 fields["assigned_at"] = now if fields["assigned_userid"] else None

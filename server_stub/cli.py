@@ -2,6 +2,7 @@
 
     sos-server serve [--host 127.0.0.1] [--port 8080] [--db PATH] [--port-file FILE]
                      [--tls-cert FILE --tls-key FILE [--http-redirect-port PORT]]
+                     [--public-url URL] [--max-agent-mb 256]
     sos-server expert add NAME        asks for a password, prints an API token once
     sos-server expert list
     sos-server expert remove NAME
@@ -25,6 +26,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Iterator
+from urllib.parse import urlsplit
 
 from . import __version__, core, portfile
 from .app import App, Settings
@@ -70,6 +72,13 @@ def _parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--http-redirect-port", type=int, default=None, metavar="PORT",
                            help="with TLS: also listen for plain HTTP on PORT and redirect "
                                 "every request to https")
+    serve_cmd.add_argument("--public-url", default=None, metavar="URL",
+                           help="the address customers and experts reach this server at "
+                                "(https://support.example.com), for the links in a session; "
+                                "default: the Host the request was sent to")
+    serve_cmd.add_argument("--max-agent-mb", type=int, default=256, metavar="MB",
+                           help="the largest personalized agent an expert may publish "
+                                "(sos-builder --publish; default 256)")
     serve_cmd.add_argument("--quiet", action="store_true", help="no access log")
     serve_cmd.add_argument("--port-file", type=Path, default=None, metavar="FILE",
                            help="once listening, write the URL and port there as JSON "
@@ -202,6 +211,12 @@ def run(argv: list[str] | None = None) -> int:
                                "and --tls-key")
             if not 0 <= args.http_redirect_port <= 65535:
                 raise CliError(f"--http-redirect-port must be 0-65535, not {args.http_redirect_port}")
+        public_url = (args.public_url or "").rstrip("/") or None
+        if public_url is not None and not _is_base_url(public_url):
+            raise CliError(f"--public-url must be an http(s) address like https://support.example.com "
+                           f"(no path, query or spaces), not {args.public_url!r}")
+        if not 1 <= args.max_agent_mb <= 4096:
+            raise CliError("--max-agent-mb must be 1-4096")
         # Before the database: a wrong certificate path should not create one.
         tls = (Certificate(args.tls_cert.expanduser().absolute(), args.tls_key.expanduser().absolute())
                if args.tls_cert is not None else None)
@@ -212,7 +227,8 @@ def run(argv: list[str] | None = None) -> int:
         _ensure_first_expert(store)
         # Over TLS every cookie is Secure anyway (the handler adds it).
         settings = Settings(idle_timeout=args.idle_timeout, secure_cookies=args.secure_cookies,
-                            sos_per_10min=args.sos_limit)
+                            sos_per_10min=args.sos_limit, public_url=public_url,
+                            max_agent_bytes=args.max_agent_mb * 1024 * 1024)
         _serve(App(store, settings), args, tls)
         return 0
     path = _db_path(args.db)
@@ -240,6 +256,18 @@ def run(argv: list[str] | None = None) -> int:
         print(f"database: {path}", file=sys.stderr)
         print(token)
     return 0
+
+
+def _is_base_url(url: str) -> bool:
+    """Whether *url* is scheme://host[:port] and nothing more (links are made by appending)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError for a port that is no number)
+    except ValueError:
+        return False
+    return (parts.scheme in ("http", "https") and bool(parts.hostname) and parts.path == ""
+            and not parts.query and not parts.fragment and not parts.username
+            and url.isascii() and not any(c.isspace() for c in url))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -167,6 +167,27 @@ def validate_groupid(value: Any, errors: dict, field: str = "groupid") -> str | 
     return value
 
 
+#: A group as a request names it: ("id", 12) for groupid "g12", ("name", "acme") for a name.
+GroupRef = tuple[str, Any]
+
+
+def validate_group_ref(body: dict, errors: dict) -> GroupRef | None:
+    """The group *body* names: groupid "g12" (TeamViewer's id) or groupname (created when
+    first used); a name in groupid is taken too, as before groups had ids. None: not given."""
+    if "groupid" in body and "groupname" in body:
+        errors["groupname"] = "give groupid or groupname, not both"
+        return None
+    if body.get("groupname") is not None:
+        name = validate_groupid(body["groupname"], errors, field="groupname")
+        return ("name", name) if name is not None else None
+    value = body.get("groupid")
+    number = rules.group_number(value)
+    if number is not None:
+        return ("id", number)
+    name = validate_groupid(value, errors)
+    return ("name", name) if name is not None else None
+
+
 def validate_module_id(value: Any, errors: dict, field: str = "module_id") -> str | None:
     """A module id sent by an agent (see rules.module_id_problem); None stays None."""
     if value is None:
@@ -178,50 +199,47 @@ def validate_module_id(value: Any, errors: dict, field: str = "module_id") -> st
     return value
 
 
-def validate_module_fields(body: Any) -> tuple[str, str]:
-    """A new module's {name, groupid} -> (name without outer spaces, group).
+def validate_module_fields(body: Any) -> tuple[str, GroupRef]:
+    """A new module's {name, groupid or groupname} -> (name without outer spaces, its group).
 
-    A missing or null groupid is the default group. Raises InvalidInput with one
+    No group (or null) is the default group. Raises InvalidInput with one
     message per bad field.
     """
     if not isinstance(body, dict):
         raise InvalidInput("the request body must be a JSON object")
     errors: dict[str, str] = {}
     for key in body:
-        if key not in ("name", "groupid"):
+        if key not in ("name", "groupid", "groupname"):
             errors[key] = "unknown field"
     name = body.get("name")
     problem = rules.company_problem(name)
     if problem:
         errors["name"] = problem
-    groupid = body.get("groupid")
-    if groupid is None:
-        groupid = DEFAULT_GROUP
-    validate_groupid(groupid, errors)
+    group = validate_group_ref(body, errors) or ("name", DEFAULT_GROUP)
     if errors:
         raise InvalidInput("some fields are invalid", fields=errors)
-    return name.strip(), groupid
+    return name.strip(), group
 
 
 def validate_case_fields(body: Any, now: int, *, creating: bool) -> dict[str, Any]:
     """Check the editable fields of a case and return them as columns.
 
     Raises InvalidInput with one message per bad field in ``fields``.
-    Only the fields present in *body* are returned (for edits).
+    Only the fields present in *body* are returned (for edits); the group comes
+    as ``group`` (a GroupRef), which only the store can check and turn into a name.
     """
     if not isinstance(body, dict):
         raise InvalidInput("the request body must be a JSON object")
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
-    known = {"groupid", "description", "end_customer", "assigned_userid", "waiting_message",
-             "custom_api", "valid_until", "state"}
+    known = {"groupid", "groupname", "description", "end_customer", "assigned_userid",
+             "waiting_message", "custom_api", "valid_until", "state"}
     for key in body:
         if key not in known:
             errors[key] = "unknown field"
-    if "groupid" in body:
-        group = validate_groupid(body["groupid"], errors)
-        if group is not None:
-            out["groupid"] = group
+    group = validate_group_ref(body, errors)
+    if group is not None:
+        out["group"] = group  # the store turns it into the groupid column (a name)
     for key in ("description", "waiting_message", "custom_api"):
         if key in body:
             value = _text(body, key, LIMITS[key], errors)

@@ -11,10 +11,10 @@ import sqlite3
 from typing import Any, Callable
 
 from . import auth, core
-from .cases import CASE_SELECT, OPEN_SQL, Cases
-from .expiry import sos_hold
+from .cases import CASE_SELECT, Cases
 from .core import CLOSED
 from .errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from .expiry import OPEN_SQL, sos_hold
 from .views import customer_view
 
 
@@ -183,3 +183,20 @@ class CustomerCases(Cases):
         """
         # Looked up on each call: tests count the reads by wrapping customer_case.
         return self._feed.wait_case(case_id, since, timeout, clock, self.customer_case)
+
+    def link_case(self, code_text: str, now: int) -> dict[str, Any]:
+        """The open case an end_customer_link names: only its code, module and group.
+
+        NotFound (case_not_found) for a code no open case has: a closed case's link
+        tells as little as a code never used.
+        """
+        code = core.parse_code(code_text)
+        with self._tx(read_mostly=True) as db:
+            row = self._fresh(db, self._id_for_code(db, code), now)
+            if row["status"] not in core.OPEN_STATUSES:
+                raise NotFound("no open case has this code", code="case_not_found")
+            found = db.execute("SELECT code, module_id, groupid FROM cases WHERE id = ?",
+                               (row["id"],)).fetchone()
+        return {"code": core.format_code(found["code"]), "module_id": found["module_id"],
+                "groupid": found["groupid"]}
+

@@ -2,7 +2,7 @@
 
 Expiry is set-based, in bounded transactions so that requests are served in
 between: one INSERT writes a batch's history, one UPDATE expires the cases it
-names. It writes nothing in ``holds`` (schema/v3.sql): an ended case keeps its
+names. It writes nothing in ``holds`` (schema/v4.sql): an ended case keeps its
 code and SOS device held until the release pass, which lets them go in the
 table's key order, a range of it per transaction, after each sweep (the timer
 runs both; server._tick). Deleting from an index on random keys was ~80% of an

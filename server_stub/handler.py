@@ -13,14 +13,15 @@ from __future__ import annotations
 import email.utils
 import logging
 import re
+import shutil
 import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from .errors import ServerError
-from .http_api import body_limit, error_response
-from .request import Headers, HttpError, Response
+from .http_api import body_limit, error_response, streams_body
+from .request import BodyStream, Headers, HttpError, Response
 from .tls import HSTS, secure_cookie
 
 log = logging.getLogger("sosdesk.server")
@@ -169,13 +170,14 @@ class Handler(BaseHTTPRequestHandler):
                 return False
         return True
 
-    def _read_body(self) -> bytes:
+    def _body_length(self) -> int:
+        """The body's length from its Content-Length (0 without one), within the route's limit."""
         if self.headers.get("Transfer-Encoding"):
             raise HttpError(HTTPStatus.LENGTH_REQUIRED, "length_required",
                             "send the body with a Content-Length (no chunked encoding)", close=True)
         lengths = self.headers.get_all("Content-Length") or []
         if not lengths:
-            return b""
+            return 0
         # ASCII digits only: str.isdigit() also takes '²', which int() then refuses.
         if len(set(lengths)) != 1 or not _DIGITS.fullmatch(lengths[0].strip(" \t")):
             raise HttpError(HTTPStatus.BAD_REQUEST, "bad_content_length",
@@ -187,6 +189,12 @@ class Handler(BaseHTTPRequestHandler):
         if length > max_body:
             raise HttpError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "body_too_large",
                             f"the body may be at most {max_body} bytes", close=True)
+        return length
+
+    def _read_body(self) -> bytes:
+        length = self._body_length()
+        if not length:
+            return b""
         try:
             body = self.rfile.read(length)
         except OSError:  # the socket timeout (a client too slow) or a reset
@@ -197,12 +205,16 @@ class Handler(BaseHTTPRequestHandler):
         return body
 
     def _answer(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if self.server.streams_uploads and streams_body(self.command, self.path):
+            self._answer_upload(path)
+            return
         try:
             # The body comes off the connection first, whatever the answer: a body
             # left unread would be taken for the next request on this connection.
             body = self._read_body()
         except ServerError as exc:
-            self._send(error_response(exc))
+            self._send(error_response(exc, path))
             return
         except _ClientGone:
             # The body never came in time: as documented, the connection is just closed.
@@ -212,16 +224,43 @@ class Handler(BaseHTTPRequestHandler):
         self._send(self.server.answer(self.server.app, self.command, self.path,
                                       Headers(self.headers.items()), body, self.client_address[0]))
 
+    def _answer_upload(self, path: str) -> None:
+        """A route that reads its body as it comes (a published agent, up to hundreds of MB):
+        the route checks the credential before it reads a byte, and a body it leaves
+        unread (a refusal) closes the connection instead of being read for nothing."""
+        try:
+            stream = BodyStream(self.rfile, self._body_length())
+        except ServerError as exc:
+            self._send(error_response(exc, path))
+            return
+        # Not under the whole-request deadline: a large body takes its time. Every read
+        # still has the socket's timeout, and only an authenticated expert is read from.
+        self.server.watchdog.done(self.connection)
+        response = self.server.answer(self.server.app, self.command, self.path,
+                                      Headers(self.headers.items()), b"", self.client_address[0],
+                                      stream=stream)
+        if stream.remaining:
+            response.close = True
+        self._send(response)
+
     def _send(self, response: Response) -> None:
+        try:
+            self._send_head_and_body(response)
+        finally:
+            if response.file is not None:
+                response.file.close()
+
+    def _send_head_and_body(self, response: Response) -> None:
         if response.close:
             self.close_connection = True
         payload = response.payload()
         # The head and the body go out in one write: one packet for a small answer,
         # where http.server's flush of the head, then the body, made two.
+        length = response.length if response.file is not None else len(payload)
         head = [f"{self.protocol_version} {response.status} {_phrase(response.status)}\r\n"
                 f"Server: {self.version_string()}\r\nDate: {_http_date()}\r\n"
                 f"Content-Type: {response.content_type}\r\n"
-                f"Content-Length: {len(payload)}\r\n{_SECURITY_HEAD}"]
+                f"Content-Length: {length}\r\n{_SECURITY_HEAD}"]
         over_tls = self.server.tls is not None
         if over_tls:
             head.append("%s: %s\r\n" % HSTS)
@@ -235,12 +274,16 @@ class Handler(BaseHTTPRequestHandler):
         data = "".join(head).encode("latin-1", "strict")
         if self.command == "HEAD":
             self.wfile.write(data)
+        elif response.file is not None:
+            self.wfile.write(data)
+            # Streamed as it is read: a download of hundreds of MB is never held.
+            shutil.copyfileobj(response.file, self.wfile, 1 << 20)
         elif len(payload) <= 65536:
             self.wfile.write(data + payload)
         else:  # a screen's frame: not worth a copy
             self.wfile.write(data)
             self.wfile.write(payload)
-        self._log_access(response.status, len(payload))
+        self._log_access(response.status, length)
 
     # http.server calls send_error for problems it finds itself (bad request
     # line, unsupported method, header too long): answer those as JSON too.

@@ -10,10 +10,12 @@ Every route (method, path, who may call it, what it does) is listed once in
   ``X-CSRF-Token`` header;
 * ``customer`` ``Authorization: Bearer <case token>`` from SOS or join; it only
   ever reaches the one case it was issued for;
-* ``agent``    anyone, rate-limited per address (SOS, join by code).
+* ``agent``    anyone, rate-limited per address (SOS, join by code);
+* ``optional`` anyone; an expert's valid credential is noted (``/ping`` says so).
 
 Errors are ``{"error": "<stable code>", "message": "...", ...}`` with the status
-from ``STATUS_OF``.
+from ``STATUS_OF``; on TeamViewer's routes (``teamviewer.speaks_teamviewer``)
+they take TeamViewer's shape, with sosdesk's stable code in ``sosdesk_error``.
 """
 
 from __future__ import annotations
@@ -25,12 +27,14 @@ from http import HTTPStatus
 from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import parse_qsl, urlsplit
 
+from . import quicksupport_routes as q
 from . import routes as r
 from . import session_routes as s
+from . import teamviewer
 from .app import App
 from .errors import (Busy, Conflict, Forbidden, InvalidInput, NotFound, RateLimited,
                      ServerError, StorageUnavailable, Unauthorized)
-from .request import Headers, HttpError, Request, Response
+from .request import BodyStream, Headers, HttpError, Request, Response
 from .routes import SESSION_COOKIE
 
 log = logging.getLogger("sosdesk.server")
@@ -60,9 +64,14 @@ def status_of(error: ServerError) -> HTTPStatus:
     return HTTPStatus.INTERNAL_SERVER_ERROR
 
 
-def error_response(error: ServerError) -> Response:
-    """The answer to an error: its JSON body, status and the headers it calls for."""
-    body = {"error": error.code, "message": error.message, **error.details}
+def error_response(error: ServerError, path: str = "") -> Response:
+    """The answer to an error on *path*: its JSON body (TeamViewer's shape on its routes),
+    status and the headers it calls for."""
+    status = status_of(error)
+    if teamviewer.speaks_teamviewer(path):
+        body = teamviewer.error_body(error, status)
+    else:
+        body = {"error": error.code, "message": error.message, **error.details}
     headers = []
     if isinstance(error, (RateLimited, Busy)):
         headers.append(("Retry-After", str(error.retry_after)))
@@ -71,7 +80,7 @@ def error_response(error: ServerError) -> Response:
     close = isinstance(error, HttpError) and error.close
     if isinstance(error, HttpError) and error.allow:
         headers.append(("Allow", ", ".join(error.allow)))
-    return Response(status_of(error), body, headers, close=close)
+    return Response(status, body, headers, close=close)
 
 
 # -- the routing table ----------------------------------------------------------------
@@ -80,9 +89,12 @@ def error_response(error: ServerError) -> Response:
 class Route:
     method: str
     template: str
-    caller: str  # public | expert | customer | agent
+    caller: str  # public | expert | customer | agent | optional
     handler: Callable[[App, Request], Any]
     big_body: bool = False  # takes a body up to Settings.max_frame_body (a screen's frame)
+    #: Takes a body up to Settings.max_agent_bytes as it comes (Request.stream), after
+    #: the caller's credential was checked: a published agent.
+    upload: bool = False
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -94,10 +106,16 @@ class Route:
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/healthz", "public", r.healthz),
     Route("GET", "/", "public", r.console_index),
+    Route("GET", "/case/{code}", "public", r.console_index),  # a session's supporter_link
     Route("GET", "/static/{path}", "public", r.console_static),
+    Route("GET", "/join/{code}", "public", q.customer_page),  # a session's end_customer_link
+    Route("GET", "/join/{code}/download/{target_os}", "public", q.customer_download),
     Route("POST", "/api/v1/login", "public", r.login),
     Route("POST", "/api/v1/logout", "expert", r.logout),
     Route("GET", "/api/v1/me", "expert", r.me),
+    Route("GET", "/api/v1/ping", "optional", r.ping),
+    Route("GET", "/api/v1/account", "expert", r.account),
+    Route("GET", "/api/v1/users", "expert", r.list_users),
     Route("GET", "/api/v1/experts", "expert", r.list_experts),
     Route("GET", "/api/v1/sessions", "expert", r.list_sessions),
     Route("POST", "/api/v1/sessions", "expert", r.create_session),
@@ -121,6 +139,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/v1/modules", "expert", r.create_module),
     Route("GET", "/api/v1/modules/{module_id}", "expert", r.get_module),
     Route("DELETE", "/api/v1/modules/{module_id}", "expert", r.revoke_module),
+    Route("PUT", "/api/v1/modules/{module_id}/agent", "expert", q.publish_agent, upload=True),
     Route("POST", "/api/v1/customer/sos", "agent", r.customer_sos),
     Route("POST", "/api/v1/customer/join", "agent", r.customer_join),
     Route("GET", "/api/v1/customer/case", "customer", r.customer_case),
@@ -177,24 +196,40 @@ def body_limit(app: App, method: str, target: str) -> int:
     The handler reads a body before routing (a body left unread would be taken for
     the next request), so the limit must be known before the body is.
     """
-    try:
-        route, _ = match(method, urlsplit(target).path)
-    except (ServerError, ValueError):
+    route = _route_of(method, target)
+    if route is None:
         return app.settings.max_body  # answered with its error once the body is read
+    if route.upload:
+        return app.settings.max_agent_bytes
     return app.settings.max_frame_body if route.big_body else app.settings.max_body
+
+
+def streams_body(method: str, target: str) -> bool:
+    """Whether the request's route reads its body as it comes (``Route.upload``)."""
+    route = _route_of(method, target)
+    return route is not None and route.upload
+
+
+def _route_of(method: str, target: str) -> Route | None:
+    try:
+        return match(method, urlsplit(target).path)[0]
+    except (ServerError, ValueError):
+        return None
 
 
 # -- one request ------------------------------------------------------------------------
 
 def dispatch(app: App, method: str, target: str,
              headers: Headers | Mapping[str, str] | Iterable[tuple[str, str]],
-             body: bytes, client: str) -> Response:
+             body: bytes, client: str, stream: BodyStream | None = None) -> Response:
     """The answer to one request: route it, check its caller, run its route.
 
     *target* is the request line's target (path and query), *client* the
-    caller's address (the key of the rate limits). Never raises: an error is
-    its JSON answer, and a bug a logged 500 that closes the connection.
+    caller's address (the key of the rate limits); *stream* the body still to be
+    read, for an upload route (``Route.upload``). Never raises: an error is its
+    JSON answer, and a bug a logged 500 that closes the connection.
     """
+    path = target.split("?", 1)[0]
     try:
         try:
             url = urlsplit(target)
@@ -208,22 +243,29 @@ def dispatch(app: App, method: str, target: str,
         route, params = match(method, url.path)
         req = Request(method, url.path, params, query,
                       headers if isinstance(headers, Headers) else Headers(headers),
-                      client, int(app.clock()), body)
+                      client, int(app.clock()), body, stream=stream)
         authenticate(app, route.caller, req)
         result = route.handler(app, req)
         return result if isinstance(result, Response) else Response(200, result)
     except ServerError as exc:
-        return error_response(exc)
+        return error_response(exc, path)
     except Exception:  # a bug: log it here, never show the traceback to the caller
-        log.exception("internal error on %s %s", method, target.split("?")[0])
-        return Response(500, {"error": "internal_error",
-                              "message": "the server failed; the error has been logged"},
-                        close=True)
+        log.exception("internal error on %s %s", method, path)
+        failed = error_response(ServerError("the server failed; the error has been logged",
+                                            code="internal_error"), path)
+        failed.close = True
+        return failed
 
 
 def authenticate(app: App, caller: str, req: Request) -> None:
     """Check the credential a *caller* route needs and note who it is on *req*; 401/403 if wrong."""
     if caller in ("public", "agent"):
+        return
+    if caller == "optional":
+        try:
+            authenticate(app, "expert", req)
+        except (Unauthorized, Forbidden):
+            req.expert = None
         return
     bearer = _bearer(req.headers)
     if caller == "customer":
@@ -263,4 +305,4 @@ def _cookie(headers: Headers) -> str | None:
 
 
 __all__ = ["ROUTES", "Route", "SESSION_COOKIE", "STATUS_OF", "authenticate", "body_limit",
-           "dispatch", "error_response", "match", "status_of"]
+           "dispatch", "error_response", "match", "status_of", "streams_body"]

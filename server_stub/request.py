@@ -7,7 +7,7 @@ import dataclasses
 import json
 import re
 from http import HTTPStatus
-from typing import Any, Iterable, Mapping
+from typing import Any, BinaryIO, Iterable, Mapping
 
 from .errors import InvalidInput, ServerError
 
@@ -37,6 +37,35 @@ class Headers:
         return self._first.get(name.lower(), default)
 
 
+class BodyStream:
+    """A request body read as it comes, for one too large to hold (a published agent).
+
+    It gives at most the Content-Length's bytes; a client that stops sending (the
+    socket's timeout) or closes early is a 400 that closes the connection. Whatever
+    is left unread when the answer is sent closes the connection too.
+    """
+
+    def __init__(self, rfile: Any, length: int) -> None:
+        self._rfile = rfile
+        self.length = length
+        self.remaining = length
+
+    def read(self, size: int = 1 << 20) -> bytes:
+        """Up to *size* more bytes of the body; b"" once it is all read."""
+        want = min(size, self.remaining)
+        if want <= 0:
+            return b""
+        try:
+            chunk = self._rfile.read(want)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            raise HttpError(HTTPStatus.BAD_REQUEST, "truncated_body",
+                            "the body ended before Content-Length bytes", close=True)
+        self.remaining -= len(chunk)
+        return chunk
+
+
 @dataclasses.dataclass
 class Request:
     """What a route's function gets: the parsed request and who is calling."""
@@ -53,6 +82,8 @@ class Request:
     csrf_token: str | None = None
     case_id: int | None = None
     cookie: str | None = None
+    #: The body still to be read, on an upload route (its raw_body is then empty).
+    stream: BodyStream | None = None
 
     def json(self, required: bool = True) -> Any:
         """The body as JSON; an empty body is {} unless *required*."""
@@ -91,9 +122,15 @@ class Response:
     raw: bytes | None = None
     content_type: str = "application/json; charset=utf-8"
     close: bool = False  # close the connection after this answer
+    #: A body sent from an open file as it is read (a download), *length* bytes of it;
+    #: the handler closes the file.
+    file: BinaryIO | None = None
+    length: int = 0
 
     def payload(self) -> bytes:
-        """The bytes of the body; never fails for JSON-able bodies."""
+        """The bytes of the body (not of a file's); never fails for JSON-able bodies."""
+        if self.file is not None:
+            return b""
         if self.raw is not None:
             return self.raw
         if self.body is None:

@@ -11,13 +11,12 @@ import mimetypes
 import re
 from typing import Any
 
-from . import sessions
+from . import sessions, teamviewer
 from .app import App
 from .errors import InvalidInput, NotFound, RateLimited, ServerError, Unauthorized
 from .ratelimit import RateLimiter
-from .request import Request, Response, int_param
+from .request import Request, Response
 from .views import expert_view
-from .cases import MAX_PAGE
 
 SESSION_COOKIE = "sosdesk_session"
 MAX_LONG_POLL = 30
@@ -100,28 +99,57 @@ def me(app: App, req: Request) -> Any:
     return {"expert": expert_view(_expert(req)), "csrf_token": req.csrf_token}
 
 
+# -- TeamViewer's routes (teamviewer.py: their shape) -------------------------------------
+
+def ping(app: App, req: Request) -> Any:
+    """Whether the API answers and the credential sent (if any) is valid."""
+    return {"token_valid": req.expert is not None}
+
+
+def account(app: App, req: Request) -> Any:
+    """The account the credential belongs to, as TeamViewer names its fields."""
+    expert = expert_view(_expert(req))
+    return {"userid": expert["id"], "name": expert["name"], "email": ""}
+
+
+def list_users(app: App, req: Request) -> Any:
+    """The experts as TeamViewer's users; ?name= only those whose name holds it."""
+    teamviewer.only_params(req.query, ("name", "full_list"))
+    part = (req.query.get("name") or "").casefold()
+    full = _flag(req, "full_list")
+    users = []
+    for expert in app.store.list_experts():
+        if part in expert["name"].casefold():
+            user = {"id": expert["id"], "name": expert["name"], "email": ""}
+            if full:
+                user.update(active=True, created_at=expert["created_at"])
+            users.append(user)
+    return {"users": users}
+
+
 def list_sessions(app: App, req: Request) -> Any:
-    filters = dict(req.query)
-    errors: dict[str, str] = {}
-    offset = int_param(filters.pop("offset", None), "offset", 0, 0, 10**9, errors)
-    limit = int_param(filters.pop("limit", None), "limit", 100, 1, MAX_PAGE, errors)
-    if errors:
-        raise InvalidInput("some filters are invalid", fields=errors)
-    # The views as SQLite writes them: the queue is the console's most frequent read.
-    return Response(200, raw=app.store.list_cases_json(filters, req.now, offset=offset,
-                                                       limit=limit))
+    filters, offset, limit, count = teamviewer.list_query(req.query)
+    page = app.store.list_cases(filters, req.now, offset=offset, limit=limit, count=count)
+    base = _base_url(app, req)
+    page["sessions"] = [teamviewer.with_links(case, base) for case in page["sessions"]]
+    return page
 
 
 def create_session(app: App, req: Request) -> Response:
-    return Response(201, app.store.create_case(req.json(), _expert(req)["id"], req.now))
+    case = teamviewer.with_links(app.store.create_case(req.json(), _expert(req)["id"], req.now),
+                                 _base_url(app, req))
+    location = _base_url(app, req) + "/api/v1/sessions/" + case["code"]
+    return Response(201, case, [("Location", location)])
 
 
 def get_session(app: App, req: Request) -> Any:
-    return app.store.get_case(req.params["code"], req.now)
+    return teamviewer.with_links(app.store.get_case(req.params["code"], req.now),
+                                 _base_url(app, req))
 
 
-def edit_session(app: App, req: Request) -> Any:
-    return app.store.edit_case(req.params["code"], req.json(), _expert(req)["id"], req.now)
+def edit_session(app: App, req: Request) -> Response:
+    app.store.edit_case(req.params["code"], req.json(), _expert(req)["id"], req.now)
+    return Response(204)  # TeamViewer's answer to a change: no content
 
 
 def delete_session(app: App, req: Request) -> Any:
@@ -141,7 +169,8 @@ def connect_session(app: App, req: Request) -> Any:
     app.store.connect(req.params["code"], expert["id"], req.now)
     case_id = app.store.case_id_for_code(req.params["code"], req.now)
     sessions.request_view(app, case_id, expert, app.clock())
-    return app.store.get_case(req.params["code"], req.now)
+    return teamviewer.with_links(app.store.get_case(req.params["code"], req.now),
+                                 _base_url(app, req))
 
 
 def session_history(app: App, req: Request) -> Any:
@@ -156,7 +185,9 @@ def changes(app: App, req: Request) -> Any:
 
 
 def list_groups(app: App, req: Request) -> Any:
-    return {"groups": app.store.list_groups()}
+    """Every group as TeamViewer lists them, {groups: [{id, name, ...}]}; ?name= filters."""
+    teamviewer.only_params(req.query, ("name",))
+    return {"groups": app.store.list_groups(req.query.get("name") or None)}
 
 
 def list_modules(app: App, req: Request) -> Any:
@@ -248,6 +279,18 @@ def console_index(app: App, req: Request) -> Response:
 
 def console_static(app: App, req: Request) -> Response:
     return _static_file(req.params["path"])
+
+
+def _base_url(app: App, req: Request) -> str:
+    return teamviewer.base_url(app.settings.public_url, app.scheme, req.headers.get("Host"))
+
+
+def _flag(req: Request, name: str) -> bool:
+    """A true/false query parameter (missing: false); 400 naming it otherwise."""
+    value = (req.query.get(name) or "false").lower()
+    if value not in ("true", "false"):
+        raise InvalidInput(f"{name} must be true or false", fields={name: "must be true or false"})
+    return value == "true"
 
 
 def _expert(req: Request) -> dict:

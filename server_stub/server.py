@@ -101,6 +101,9 @@ class Server(ThreadingHTTPServer):
         self.app = app
         self.tls = tls
         self.answer = answer
+        #: Whether upload routes get their body as a stream (dispatch takes one; a redirect
+        #: does not read bodies at all).
+        self.streams_uploads = answer is dispatch
         self.watchdog = Watchdog(app.settings.idle_timeout)
         #: The plain-HTTP listener that redirects to this one (``running(redirect_port=)``).
         self.redirect: Server | None = None
@@ -203,6 +206,7 @@ def running(app: App, host: str = "127.0.0.1", port: int = 0, sweep_every: float
     """
     if redirect_port is not None and tls is None:
         raise ValueError("a redirect to https needs a TLS certificate")
+    app.scheme = "https" if tls is not None else "http"
     server = _listen(host, port, app, tls=tls)
     servers = [server]
     if redirect_port is not None:

@@ -12,21 +12,34 @@ from . import core
 Record = Union[sqlite3.Row, Mapping[str, Any]]
 
 
+def group_id(number: int | None) -> str | None:
+    """A group's id as the API writes it (TeamViewer's form): 'g12'."""
+    return f"g{number}" if number is not None else None
+
+
+def user_id(number: int | None) -> str:
+    """An expert's id as the API writes it (TeamViewer's form): 'u7'; 'u0' is nobody."""
+    return f"u{number or 0}"
+
+
 def case_view(row: Record, online: bool = False,
               remote: dict[str, Any] | None = None) -> dict[str, Any]:
     """A case as the expert API shows it (TeamViewer's field names where they exist).
 
     *online* (the customer's agent is there now) and *remote* (the remote
-    session's state, None without one) are live state from server memory.
+    session's state, None without one) are live state from server memory. The
+    links (end_customer_link, supporter_link) depend on the server's address,
+    which the HTTP layer adds.
     """
     return {
         "code": core.format_code(row["code"]),
         "status": row["status"],
         "state": core.state_of(row["status"]),
-        "groupid": row["groupid"],
+        "groupid": group_id(row["group_number"]),
+        "groupname": row["groupid"],
         "description": row["description"],
         "end_customer": {"name": row["customer_name"], "email": row["customer_email"]},
-        "assigned_userid": f"u{row['assigned_userid']}" if row["assigned_userid"] else None,
+        "assigned_userid": user_id(row["assigned_userid"]),
         "assigned_name": row["assigned_name"],
         "assigned_at": core.iso(row["assigned_at"]),
         "waiting_message": row["waiting_message"],
@@ -44,36 +57,6 @@ def case_view(row: Record, online: bool = False,
         "online": online,
         "remote": remote,
     }
-
-
-_OPEN_SQL = "(" + ", ".join(f"'{status}'" for status in core.OPEN_STATUSES) + ")"
-#: The expert's case view (views.case_view) as JSON text made by SQLite, for the queue:
-#: building 50 views in Python and encoding them took ~0.4 ms of a 0.5 ms page.
-#: Without the live state (online, remote), which cases.Cases.list_cases_json appends.
-#: tests/test_queue_json.py holds it to case_view, field by field.
-_ISO = "strftime('%Y-%m-%dT%H:%M:%SZ', {}, 'unixepoch')"
-CASE_JSON_SELECT = (
-    "SELECT c.id, c.status, c.valid_until, c.created_at, json_object("
-    "'code', 's' || substr(c.code, 1, 2) || '-' || substr(c.code, 3, 3) || '-' || substr(c.code, 6, 3), "
-    "'status', c.status, "
-    f"'state', CASE WHEN c.status IN {_OPEN_SQL} THEN 'open' ELSE 'closed' END, "
-    "'groupid', c.groupid, 'description', c.description, "
-    "'end_customer', json_object('name', c.customer_name, 'email', c.customer_email), "
-    "'assigned_userid', CASE WHEN c.assigned_userid THEN 'u' || c.assigned_userid END, "
-    "'assigned_name', e.name, "
-    f"'assigned_at', {_ISO.format('c.assigned_at')}, "
-    "'waiting_message', c.waiting_message, 'custom_api', c.custom_api, "
-    "'custom_module_id', c.module_id, 'created_by', c.created_by, "
-    "'device', CASE WHEN c.device_hash IS NOT NULL THEN json_object('hostname', c.device_hostname, "
-    "'os', c.device_os, 'user', c.device_user) END, "
-    "'expert_started', json(CASE WHEN c.expert_started_at IS NULL THEN 'false' ELSE 'true' END), "
-    "'customer_started', json(CASE WHEN c.customer_started_at IS NULL THEN 'false' ELSE 'true' END), "
-    f"'created_at', {_ISO.format('c.created_at')}, "
-    f"'valid_until', {_ISO.format('c.valid_until')}, "
-    f"'closed_at', {_ISO.format('c.closed_at')}, "
-    "'version', c.version) AS view "
-    "FROM cases c LEFT JOIN experts e ON e.id = c.assigned_userid "
-)
 
 
 def customer_view(row: Record) -> dict[str, Any]:
@@ -103,14 +86,19 @@ def event_view(row: Record) -> dict[str, Any]:
 
 def module_view(row: Record) -> dict[str, Any]:
     """A registered personalized agent (module)."""
-    return {"module_id": row["id"], "name": row["name"], "groupid": row["groupid"],
-            "created_at": core.iso(row["created_at"]), "revoked_at": core.iso(row["revoked_at"]),
-            "active": row["revoked_at"] is None}
+    return {"module_id": row["id"], "name": row["name"], "groupid": group_id(row["group_number"]),
+            "groupname": row["groupid"], "created_at": core.iso(row["created_at"]),
+            "revoked_at": core.iso(row["revoked_at"]), "active": row["revoked_at"] is None}
+
+
+def group_view(row: Record) -> dict[str, Any]:
+    """A group as TeamViewer's API shows one: id 'g<n>' and name (and when it was first used)."""
+    return {"id": group_id(row["id"]), "name": row["name"], "created_at": core.iso(row["created_at"])}
 
 
 def expert_view(expert: Record) -> dict[str, Any]:
     """An expert as the API names them: id 'u<n>' and name."""
-    return {"id": f"u{expert['id']}", "name": expert["name"]}
+    return {"id": user_id(expert["id"]), "name": expert["name"]}
 
 
 def expert_entry_view(row: Record) -> dict[str, Any]:

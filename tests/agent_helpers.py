@@ -129,8 +129,11 @@ class AgentProcess:
                 return line
 
     def wait(self, timeout: float = 20) -> int:
-        """The exit status, waiting at most *timeout* seconds."""
-        return self.proc.wait(timeout)
+        """The exit status, waiting at most *timeout* seconds; stderr_text is whole after it
+        (the reader thread may still be reading when the process has exited)."""
+        status = self.proc.wait(timeout)
+        self._stderr_reader.join(10)
+        return status
 
     def stop(self) -> None:
         """Kill the agent if it still runs."""
@@ -232,7 +235,7 @@ def start_agent(agents: list[AgentProcess], tmp_path: Path, url: str, *command: 
 
 def queue_of(server: Any) -> list[dict]:
     """The expert queue of a ServerProcess (all cases, newest first)."""
-    response = server.api("GET", "/api/v1/sessions")
+    response = server.api("GET", "/api/v1/sessions?state=open,closed")
     assert response.status_code == 200, response.text
     return response.json()["sessions"]
 

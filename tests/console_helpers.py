@@ -129,7 +129,7 @@ def populate(server: LiveServer) -> dict[str, dict]:
     closed = create_case(server, "Carl Weber", "Outlook keeps asking for the password",
                          email="carl@example.com", groupid="office")
     assert server.api("PUT", f"/api/v1/sessions/{closed['code']}",
-                      json={"state": "closed"}).status_code == 200
+                      json={"state": "closed"}).status_code == 204
     progress = sos(server, 1, "Printer on floor 2 prints empty pages", hostname="ACC-PC-12",
                    user="j.schmidt")
     establish(server, progress["case"]["code"], progress["token"])

@@ -21,7 +21,7 @@ def test_sos_connect_close(server_process: ServerProcess, tmp_path: Path, agents
 
     assert server_process.api("POST", f"/api/v1/sessions/{code}/connect").status_code == 200
     agent.expect("status pending expert=admin")
-    assert server_process.api("PUT", f"/api/v1/sessions/{code}", json={"state": "closed"}).status_code == 200
+    assert server_process.api("PUT", f"/api/v1/sessions/{code}", json={"state": "closed"}).status_code == 204
     agent.expect("status closed")
     assert agent.wait() == 0
     secrets = tmp_path / "config" / "secrets-test-it.json"

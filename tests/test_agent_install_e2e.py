@@ -69,7 +69,7 @@ def test_the_shortcut_starts_the_branded_agent_in_the_installers_language(
     code = clicked.expect("code").split()[1]  # an unbranded agent would try 127.0.0.1:8080 instead
     clicked.expect("status pending")
     [case] = queue_of(server_process)
-    assert (case["code"], case["groupid"], case["custom_module_id"]) == (code, "acme", module_id)
+    assert (case["code"], case["groupname"], case["custom_module_id"]) == (code, "acme", module_id)
     server_process.api("PUT", f"/api/v1/sessions/{code}", json={"state": "closed"})
     clicked.expect("status closed")
     assert clicked.wait() == 0

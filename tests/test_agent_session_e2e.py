@@ -174,7 +174,7 @@ def test_quitting_ends_sharing_and_tells_the_server(how: str, server_process: Se
         screen.close_window(wait_until("the main window", lambda: screen.window_named("ACME GmbH QuickSupport")))
     else:
         agent.proc.terminate()  # logging out
-    assert agent.wait(15) == 0
+    assert agent.wait(15) == 0, agent.stderr_text[-3000:]
     viewer.until("the session to stop", lambda v: v.session.get("view") != "allowed")
 
 

@@ -52,7 +52,7 @@ def follow_to_closed(agent: AgentProcess, server: ServerProcess) -> None:
     assert case["code"] == code
     assert server.api("POST", f"/api/v1/sessions/{code}/connect").status_code == 200
     agent.expect("status pending expert=admin")  # Connect reaches the agent over the long-poll
-    assert server.api("PUT", f"/api/v1/sessions/{code}", json={"state": "closed"}).status_code == 200
+    assert server.api("PUT", f"/api/v1/sessions/{code}", json={"state": "closed"}).status_code == 204
     agent.expect("status closed")
     assert agent.wait() == 0
     assert "Traceback" not in agent.stderr_text

@@ -107,6 +107,12 @@ def test_the_wakeup_runs_its_callback_on_tks_thread_only_when_woken(display) -> 
         wakeup.close()
         wakeup.wake()  # after close: nothing, no error
         root.destroy()
+        # queue -> wakeup -> drain -> queue is a cycle holding the Tk root: collect it here.
+        # Left to the collector, it could run in another thread (a test server's timer), and
+        # Tcl aborts the whole process when an interpreter is deleted from a thread not its own.
+        queue.wakeup = None
+        del root, wakeup, drain, queue
+        gc.collect()
 
 
 def test_sigterm_ends_an_idle_window(xvfb, tmp_path, server_process) -> None:

@@ -27,7 +27,7 @@ def test_a_build_registers_the_module_and_stamps_the_branding(live_server, input
     branding = read_stamp(exe)
 
     module = live_server.api("GET", f"/api/v1/modules/{branding.module_id}").json()
-    assert (module["name"], module["groupid"], module["active"]) == ("ACME Corp", "acme", True)
+    assert (module["name"], module["groupname"], module["active"]) == ("ACME Corp", "acme", True)
     assert branding.company_name == "ACME Corp" and branding.server_url == live_server.url
     assert (branding.primary_color, branding.welcome_text, branding.waiting_text) == (
         "#ff6600", "Welcome to ACME", "An expert is coming")
@@ -98,18 +98,18 @@ def test_the_target_os_comes_from_the_base(inputs):
 
 
 def test_a_given_module_id_is_checked_with_the_server(live_server, inputs):
-    module = live_server.api("POST", "/api/v1/modules", json={"name": "ACME", "groupid": "g1"}).json()
+    module = live_server.api("POST", "/api/v1/modules", json={"name": "ACME", "groupname": "team-1"}).json()
     ok = run_builder(*with_args(["--module-id", module["module_id"], "--server", live_server.url],
                                 inputs), "-q", token=live_server.token, cwd=inputs["tmp"])
     assert ok.returncode == 0, ok.stderr
     manifest = json.loads((inputs["out"] / "ACME-QuickSupport.manifest.json").read_text())
-    assert manifest["group"] == "g1"
+    assert manifest["group"] == "team-1"
 
     mismatch = run_builder(*with_args(["--module-id", module["module_id"], "--group", "other",
                                        "--server", live_server.url, "--out",
                                        str(inputs["tmp"] / "o2")], inputs),
                            token=live_server.token, cwd=inputs["tmp"])
-    assert mismatch.returncode == 2 and "puts its cases in group 'g1'" in mismatch.stderr
+    assert mismatch.returncode == 2 and "puts its cases in group 'team-1'" in mismatch.stderr
 
     live_server.api("DELETE", f"/api/v1/modules/{module['module_id']}")
     for module_id, expected in ((module["module_id"], "was revoked"), ("m0000", "no such module")):

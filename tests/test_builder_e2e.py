@@ -1,11 +1,15 @@
 """The real thing: PyInstaller builds the base once per session, two companies are
-stamped into it, and each agent files an SOS with a real server on a loopback port."""
+stamped into it, and each agent files an SOS with a real server on a loopback port;
+a published agent is downloaded through a session's end_customer_link and joins
+that session by itself."""
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -14,6 +18,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+import requests
 
 from sosdesk.common.branding import Branding
 from sosdesk.common.stamp import read_stamp, write_stamp
@@ -66,15 +71,17 @@ def agent_env(home: Path) -> dict[str, str]:
 
 
 class HeadlessRun:
-    """``<agent> --headless sos`` as a process, its stdout lines collected as they come."""
+    """``<agent> --headless sos`` (or other *args*) as a process, its stdout lines collected
+    as they come."""
 
-    def __init__(self, exe: Path, home: Path, tmpdir: Path | None = None) -> None:
+    def __init__(self, exe: Path, home: Path, args: tuple[str, ...] = ("--headless", "sos"),
+                 tmpdir: Path | None = None) -> None:
         home.mkdir(parents=True, exist_ok=True)
         self.lines: list[str] = []
         env = agent_env(home)
         if tmpdir is not None:  # where a one-file agent unpacks itself
             env["TMPDIR"] = str(tmpdir)
-        self.process = subprocess.Popen([str(exe), "--headless", "sos"], env=env,
+        self.process = subprocess.Popen([str(exe), *args], env=env,
                                         cwd=home, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True)
         self.stderr = ""
@@ -164,14 +171,14 @@ def test_two_companies_agents_file_cases_in_their_own_groups(built_base, live_se
         code = run.wait_for("code ").split()[1]
         run.wait_for("status ")
         case = live_server.api("GET", f"/api/v1/sessions/{code}").json()
-        assert case["groupid"] == group
+        assert case["groupname"] == group
         assert case["custom_module_id"] == manifest["module_id"]
         assert case["created_by"] == "customer"
         module = live_server.api("GET", f"/api/v1/modules/{manifest['module_id']}").json()
-        assert (module["name"], module["groupid"]) == (company, group)
+        assert (module["name"], module["groupname"]) == (company, group)
 
         closed = live_server.api("PUT", f"/api/v1/sessions/{code}", json={"state": "closed"})
-        assert closed.status_code == 200, closed.text
+        assert closed.status_code == 204, closed.text
         assert run.finish() == 0, run.stderr
         assert "status closed" in run.lines
         assert "Traceback" not in run.stderr
@@ -207,9 +214,9 @@ def test_the_frozen_agent_runs_signed_and_stops_on_a_damaged_stamp(built_base, l
     signed = HeadlessRun(exe, tmp_path / "home-signed")
     runs.append(signed)
     code = signed.wait_for("code ").split()[1]
-    assert live_server.api("GET", f"/api/v1/sessions/{code}").json()["groupid"] == "default"
+    assert live_server.api("GET", f"/api/v1/sessions/{code}").json()["groupname"] == "default"
     closed = live_server.api("PUT", f"/api/v1/sessions/{code}", json={"state": "closed"})
-    assert closed.status_code == 200, closed.text
+    assert closed.status_code == 204, closed.text
     assert signed.finish() == 0, signed.stderr  # a killed onefile parent would leave its child
 
     edited = tmp_path / "ACMD-QuickSupport"
@@ -290,7 +297,7 @@ def test_a_pinned_frozen_agent_talks_only_to_its_server(built_base, tmp_path, ru
         runs.append(run)
         code = run.wait_for("code ").split()[1]
         run.wait_for("status ")
-        assert live.api("PUT", f"/api/v1/sessions/{code}", json={"state": "closed"}).status_code == 200
+        assert live.api("PUT", f"/api/v1/sessions/{code}", json={"state": "closed"}).status_code == 204
         assert run.finish() == 0, run.stderr
 
         stranger = tmp_path / "stranger" / "ACME-QuickSupport"
@@ -328,7 +335,7 @@ def test_the_first_start_installs_an_unpacked_copy_that_the_shortcuts_run(built_
     assert parse_exec(entry_values(shortcut)["Exec"]) == [str(program), "sos"]
     assert parse_exec(entry_values(autostart)["Exec"]) == [str(program)]
     assert live_server.api("PUT", f"/api/v1/sessions/{code}",
-                           json={"state": "closed"}).status_code == 200
+                           json={"state": "closed"}).status_code == 204
     assert first.finish() == 0, first.stderr
 
     # The SOS shortcut's command: the installed copy, ACME's, unpacking nothing.
@@ -339,7 +346,7 @@ def test_the_first_start_installs_an_unpacked_copy_that_the_shortcuts_run(built_
     assert case["custom_module_id"] == manifest["module_id"] and case["state"] == "open"
     assert unpacked_now(unpack_to) == []
     assert live_server.api("PUT", f"/api/v1/sessions/{again}",
-                           json={"state": "closed"}).status_code == 200
+                           json={"state": "closed"}).status_code == 204
     assert clicked.finish() == 0, clicked.stderr
     assert "Traceback" not in clicked.stderr
 
@@ -362,3 +369,45 @@ def test_the_first_start_installs_an_unpacked_copy_that_the_shortcuts_run(built_
     assert removed.returncode == 0, removed.stderr
     assert f"removed {before.parent}" in removed.stdout.splitlines()
     assert not program.parent.parent.exists() and not shortcut.exists() and not autostart.exists()
+
+
+def test_a_published_agent_downloaded_by_the_customer_joins_its_session(built_base, live_server,
+                                                                       tmp_path, runs):
+    """sos-builder --publish, the expert's session, the customer's page and download, and the
+    downloaded file started as it is (headless here): it joins that session by itself."""
+    manifest = build(live_server, built_base, tmp_path / "out", "--company", "ACME Support",
+                     "--group", "acme", "--no-shortcut", "--publish")
+    module = live_server.api("GET", f"/api/v1/modules/{manifest['module_id']}").json()
+    case = live_server.api("POST", "/api/v1/sessions", json={"groupname": "acme",
+                                                             "description": "VPN"}).json()
+    page = requests.get(case["end_customer_link"], timeout=30)
+    assert page.status_code == 200 and "ACME Support" in page.text and case["code"] in page.text
+    href = re.search(r'class="download" data-os="linux" href="([^"]+)"', page.text).group(1)
+    download = requests.get(live_server.url + href, timeout=60)
+    assert download.status_code == 200
+    assert hashlib.sha256(download.content).hexdigest() == manifest["sha256"]
+    name = re.fullmatch(r'attachment; filename="([^"]+)"',
+                        download.headers["Content-Disposition"]).group(1)
+    assert name == f"ACME-Support-QuickSupport-{case['code']}"
+    saved = tmp_path / "Downloads" / name  # as a browser keeps it, then made executable
+    saved.parent.mkdir()
+    saved.write_bytes(download.content)
+    saved.chmod(0o755)
+
+    home = tmp_path / "home-customer"
+    run = HeadlessRun(saved, home, args=("--headless",))  # no command: the name says which case
+    runs.append(run)
+    assert run.wait_for("code ") == f"code {case['code']}"
+    run.wait_for("status pending")
+    shown = live_server.api("GET", f"/api/v1/sessions/{case['code']}").json()
+    assert shown["customer_started"] is True and shown["status"] == "pending"
+    assert shown["device"] is not None and shown["groupid"] == module["groupid"]
+    queue = live_server.api("GET", "/api/v1/sessions").json()["sessions"]
+    assert [(c["code"], c["customer_started"]) for c in queue] == [(case["code"], True)]
+
+    assert live_server.api("PUT", f"/api/v1/sessions/{case['code']}",
+                           json={"state": "closed"}).status_code == 204
+    assert run.finish() == 0, run.stderr
+    assert "status closed" in run.lines and "Traceback" not in run.stderr
+    assert not (home / ".config" / "autostart").exists()  # a one-off: nothing installed
+

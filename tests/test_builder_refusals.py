@@ -67,13 +67,13 @@ def test_a_bad_input_is_refused_before_any_request_or_build(live_server, inputs,
 
 def test_what_the_server_refuses_is_asked_before_the_base_is_built(live_server, inputs, watched,
                                                                    monkeypatch, capsys):
-    module = live_server.api("POST", "/api/v1/modules", json={"name": "ACME", "groupid": "g1"}).json()
+    module = live_server.api("POST", "/api/v1/modules", json={"name": "ACME", "groupname": "team-1"}).json()
     common = ["--company=ACME", f"--server={live_server.url}", f"--out={inputs['out']}"]
     refusals = [
         ("not-the-token", [], 1, "refused the API token"),
         (live_server.token, ["--module-id=m0000"], 1, "no such module"),
-        (live_server.token, [f"--module-id={module['module_id']}", "--group=g2"], 2,
-         "puts its cases in group 'g1'"),
+        (live_server.token, [f"--module-id={module['module_id']}", "--group=team-2"], 2,
+         "puts its cases in group 'team-1'"),
     ]
     for token, extra, expected_code, expected in refusals:
         monkeypatch.setenv(TOKEN_ENV, token)
@@ -84,7 +84,7 @@ def test_what_the_server_refuses_is_asked_before_the_base_is_built(live_server, 
 
     monkeypatch.setenv(TOKEN_ENV, live_server.token)
     watched["requests"].clear()
-    assert cli.main([*common, "--group=g2", "-q"]) == 0, capsys.readouterr().err
+    assert cli.main([*common, "--group=team-2", "-q"]) == 0, capsys.readouterr().err
     assert len(watched["builds"]) == 1
     # The token is checked before the build; the module is registered after it, so a
     # failed build leaves none behind.

@@ -45,7 +45,7 @@ def test_create_case_by_hand_shows_the_code(console: Console) -> None:
 
     case = console.server.api("GET", f"/api/v1/sessions/{text}").json()
     assert case["end_customer"] == {"name": "Frank Huber", "email": "frank@example.com"}
-    assert case["groupid"] == "office" and case["assigned_name"] == "anna"
+    assert case["groupname"] == "office" and case["assigned_name"] == "anna"
     assert case["created_by"] == "expert:1" and case["status"] == "new"
     hours = (datetime.fromisoformat(case["valid_until"].replace("Z", "+00:00"))
              - datetime.now(timezone.utc)).total_seconds() / 3600

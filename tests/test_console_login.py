@@ -62,3 +62,41 @@ def test_expired_session_returns_to_login_and_keeps_typed_text(console: Console)
     expect(code).to_have_text(CODE)
     case = server.api("GET", f"/api/v1/sessions/{code.text_content()}").json()
     assert case["end_customer"]["name"] == "Gisela Brandt"
+
+
+def test_a_supporter_link_opens_the_console_at_its_case(console: Console) -> None:
+    """A session's supporter_link (TeamViewer's field): the console at /case/<code>, after
+    the log-in it asks for, shows that case; a reload then shows the queue."""
+    server = console.server
+    made = server.api("POST", "/api/v1/sessions", json={"description": "Linked case",
+                                                        "groupname": "Deskpro"}).json()
+    link = made["supporter_link"]
+    assert link == f"{server.url}/case/{made['code']}"
+    page = console.page
+    page.goto(link)
+    expect(page.locator("#login-view")).to_be_visible()
+    console.login()
+    dialog = page.locator("#detail-dialog")
+    expect(dialog).to_be_visible()
+    expect(page.locator("#detail-heading")).to_contain_text(made["code"])
+    expect(page.locator("#detail-fields")).to_contain_text("Linked case")
+    expect(page.locator("#detail-fields")).to_contain_text("Deskpro")  # the group's name
+    assert page.url == f"{server.url}/"
+    page.locator("#detail-close").click()
+    page.reload()
+    expect(page.locator("#queue-view")).to_be_visible()
+    expect(dialog).to_be_hidden()
+
+    # Logged in already: straight to the case; an unknown one says so.
+    page.goto(link)
+    expect(page.locator("#detail-heading")).to_contain_text(made["code"])
+    page.goto(f"{server.url}/case/s00-000-001")
+    expect(page.locator("#flash")).to_contain_text("no case has this code")
+    # A link that is no code at all: said in words, the queue stays usable.
+    page.goto(f"{server.url}/case/not-a-code")
+    expect(page.locator("#flash")).to_contain_text("s12-345-678")
+    expect(page.locator("#queue-view")).to_be_visible()
+    page.goto(f"{server.url}/case/%E0%A4%A")  # not even valid percent-encoding
+    expect(page.locator("#queue-view")).to_be_visible()
+    expect(dialog).to_be_hidden()
+    assert console.errors == [] and console.dialogs == []

@@ -49,6 +49,8 @@ def test_a_group_opens_its_queue_and_the_language_follows_on_modules(console: Co
     expect(page.locator("#queue-view")).to_be_visible()
     expect(page.locator("#modules-view")).to_be_hidden()
     expect(page.locator("#nav .tab[data-view='queue']")).to_have_attribute("aria-current", "page")
-    expect(page.locator("#filter-group")).to_have_value("office")
+    # The queue filters by the group's id (TeamViewer's g<n>); the expert reads its name.
+    expect(page.locator("#filter-group")).to_have_value(office["groupid"])
+    expect(page.locator("#filter-group option:checked")).to_have_text("office")
     expect(page.locator("#queue-body tr")).to_have_count(1)
     expect(console.row(office["code"])).to_be_visible()

@@ -120,3 +120,32 @@ def test_paging_through_a_long_queue(console: Console) -> None:
     expect(page.get_by_role("button", name="Next page")).to_be_disabled()
     page.get_by_role("button", name="Previous page").click()
     expect(rows).to_have_count(25)
+
+
+def test_a_page_stays_put_while_cases_come_and_go(console: Console) -> None:
+    """The console pages by session code (keyset, as the API's next_offset): on page 2,
+    cases made meanwhile do not push page 1's last ones onto it; when the case page 2
+    continues after is deleted, the console starts again at page 1."""
+    server = console.server
+    codes = [create_case(server, f"Customer {i:02d}", "printer")["code"] for i in range(30)]
+    page = console.open().login().page
+    rows = page.locator("#queue-body tr")
+    expect(rows).to_have_count(25)
+    page.get_by_role("button", name="Next page").click()
+    expect(page.locator("#page-label")).to_have_text("Page 2 · 26–30")
+
+    newcomers = [create_case(server, f"Newcomer {i}", "vpn")["code"] for i in range(3)]
+    server.api("PUT", f"/api/v1/sessions/{codes[2]}", json={"description": "changed"})
+    expect(page.locator("#queue-body")).to_contain_text("changed")  # live: it was refreshed
+    shown = [rows.nth(i).get_attribute("data-code") for i in range(rows.count())]
+    assert shown == codes[4::-1], "page 2 shows the same five, none of page 1's"
+    page.get_by_role("button", name="Previous page").click()
+    expect(rows.first).to_have_attribute("data-code", newcomers[-1])
+
+    page.get_by_role("button", name="Next page").click()  # continues after page 1's last
+    expect(page.locator("#page-label")).to_have_text("Page 2 · 26–33")
+    anchor = rows.first.get_attribute("data-code")
+    before_anchor = codes[codes.index(anchor) + 1]  # page 1's last case, which page 2 follows
+    assert server.api("DELETE", f"/api/v1/sessions/{before_anchor}").status_code == 200
+    expect(page.locator("#page-label")).to_have_text("Page 1 · 1–25")
+    assert console.errors == [] and console.dialogs == []

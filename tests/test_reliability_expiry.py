@@ -52,7 +52,7 @@ def test_views_that_need_every_due_case_still_get_them() -> None:
     store, live = _store_with_backlog()
     now = T0 + 200
     closed = store.list_cases({"state": "closed"}, now, limit=1000)
-    assert len(closed["sessions"]) == 1000 and closed["next_offset"] == 1000
+    assert len(closed["sessions"]) == 1000 and closed["next_offset"] is not None
     assert _count(store, "expired") == CASES * 4 // 5
     store2, live2 = _store_with_backlog()
     second_page = store2.list_cases({"state": "open"}, now, offset=50, limit=50)

@@ -29,6 +29,9 @@ GROUP_CASES: list[tuple[Any, bool]] = [
     ("default", OK), ("a", OK), ("Z", OK), ("9", OK), ("Support EU", OK), ("a.b_c-d", OK),
     ("x" * 64, OK), ("x ", OK), ("sales team 2", OK),
     (None, OK),  # not given: the default group, on both sides
+    # The API reads "g" and digits as a group's id (TeamViewer's form): no name may look so.
+    # (g12345 is no group's id here: as groupid the server refuses it as unknown.)
+    ("g12345", BAD), ("g", OK), ("g1x", OK), ("G12", OK), ("gg12", OK),
     # The ones builder.options used to accept: they must start with a letter or digit.
     (".", BAD), ("-x", BAD), (" x", BAD), ("_x", BAD),
     ("", BAD), (" ", BAD), ("x" * 65, BAD),
@@ -115,10 +118,11 @@ def test_group_names(live_server, tmp_path):
     for value, ok in GROUP_CASES:
         answers = {
             "core": core_accepts(lambda errors: core.validate_groupid(value, errors)),
+            # The builder registers its module with the group's name (groupname).
             "core module": core_accepts(lambda errors: core.validate_module_fields(
-                _without_none({"name": "ACME", "groupid": value}))),
+                _without_none({"name": "ACME", "groupname": value}))),
             "api module": api_verdict(live_server.api(
-                "POST", "/api/v1/modules", json=_without_none({"name": "ACME", "groupid": value}))),
+                "POST", "/api/v1/modules", json=_without_none({"name": "ACME", "groupname": value}))),
             "api case": api_verdict(live_server.api(
                 "POST", "/api/v1/sessions", json=_without_none({"groupid": value}))),
             "builder": builder_accepts(tmp_path, group=value),
@@ -157,7 +161,8 @@ def test_company_names(live_server, tmp_path):
 
 def test_the_server_keeps_the_company_name_as_the_builder_sends_it(live_server):
     module = live_server.api("POST", "/api/v1/modules", json={"name": "  ACME  "}).json()
-    assert (module["name"], module["groupid"]) == ("ACME", rules.DEFAULT_GROUP)
+    assert (module["name"], module["groupid"], module["groupname"]) == (
+        "ACME", "g1", rules.DEFAULT_GROUP)
 
 
 # -- the case's texts: core and the API against the limits in rules -----------------------

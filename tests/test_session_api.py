@@ -270,7 +270,7 @@ def test_closing_the_case_ends_the_session_for_both_sides(live_server: LiveServe
         waiting.start()
         time.sleep(0.3)
         closed = live_server.api("PUT", f"/api/v1/sessions/{code}", json={"state": "closed"})
-        assert closed.status_code == 200
+        assert closed.status_code == 204
         waiting.join(10)
         assert answers, "the viewer's long-poll answered when the case closed"
         header, _ = answers[0]

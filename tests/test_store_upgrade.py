@@ -3,8 +3,10 @@ by today's Store. Every row stays, a copy is kept, foreign keys check clean, a
 failing upgrade leaves the file as it was, and a newer database is refused.
 
 The version-1 database is made from schema/v1.sql and plain SQL, not by today's
-code (which writes the newest version): rows in every table, cases in every status.
-tests/test_store_upgrade_holds.py takes a version-2 database to the holds of v3.
+code (which writes the newest version): rows in every table, cases in every
+status. Going from it to today's version runs every upgrade script in turn
+(v2: case_events.detail; v3: groups as rows; v4: holds).
+tests/test_store_upgrade_holds.py takes a version-2 database to the holds of v4.
 """
 
 from __future__ import annotations
@@ -139,10 +141,14 @@ def test_opening_a_v1_database_upgrades_it_and_keeps_every_row(v1) -> None:
     store.close()
     after = snapshot(path)
     assert after["schema_version"] == [(migrate.SCHEMA_VERSION,)]
-    assert set(after) == set(before) | {"holds"}
+    assert set(after) == set(before) | {"groups", "holds"}
     for table in set(before) - {"schema_version", "case_events"}:
         assert after[table] == before[table], table
-    # Each open case holds its code, and each open SOS case its device and module (v3).
+    # Every group a module or case named is a row; the default group first, the others
+    # in the order they were first used (acme's module before old's, then the cases).
+    assert [row[:2] for row in after["groups"]] == [(1, "default"), (2, "acme"), (3, "old")]
+    assert after["groups"][1][2] == T0 - 10  # when acme was first used: its module
+    # Each open case holds its code, and each open SOS case its device and module (v4).
     assert sorted(after["holds"]) == sorted([
         ("code:11111111", 2), ("code:22222222", 3), ("code:33333333", 4),
         (f"sos:{DEVICES['a']}:m0123456789abcdef", 2), (f"sos:{DEVICES['b']}:", 3)])
@@ -170,6 +176,12 @@ def test_the_upgraded_database_works_with_the_old_credentials(v1) -> None:
     assert store.get_case("s33-333-333", T0 + 60)["assigned_name"] == "ben"
     queue = store.list_cases({"state": "open"}, T0 + 60)["sessions"]
     assert sorted(c["status"] for c in queue) == ["in_progress", "new", "pending"]
+    # Groups have TeamViewer's ids now; cases and modules show them with their names.
+    assert {(c["groupid"], c["groupname"]) for c in queue} == {("g1", "default"), ("g2", "acme")}
+    assert [(g["id"], g["name"]) for g in store.list_groups()] == [
+        ("g1", "default"), ("g2", "acme"), ("g3", "old")]
+    assert store.get_module("mfedcba9876543210")["groupid"] == "g3"
+    assert store.list_cases({"groupid": "g2"}, T0 + 60)["sessions"][0]["code"] == "s11-111-111"
     # New changes go on from the newest version and id the old server wrote.
     made = store.create_case({"description": "after the upgrade"}, 1, T0 + 60)
     assert made["version"] == 13

@@ -7,6 +7,8 @@
 --
 -- Since version 1: case_events has a column `detail`, and its comment no longer
 -- names an 'assign' event (none was ever written).
+-- Since version 2: groups are rows of their own (`groups`), with the ids the API
+-- shows as 'g<id>' (TeamViewer's form); cases and modules still name theirs.
 
 CREATE TABLE schema_version (
   version INTEGER NOT NULL               -- the schema version this database has
@@ -36,6 +38,12 @@ CREATE TABLE web_sessions (
   csrf_token   TEXT NOT NULL,            -- must come back as X-CSRF-Token on mutating requests
   created_at   INTEGER NOT NULL,         -- login time
   expires_at   INTEGER NOT NULL          -- the session ends here: login + 12 h, not extended by use
+);
+
+CREATE TABLE groups (
+  id         INTEGER PRIMARY KEY,        -- shown in the API as 'g<id>' (groupid)
+  name       TEXT NOT NULL UNIQUE,       -- the name cases.groupid and modules.groupid hold (groupname)
+  created_at INTEGER NOT NULL            -- when the group was first used
 );
 
 CREATE TABLE modules (
@@ -98,6 +106,10 @@ CREATE TABLE case_events (
                                          -- (e.g. a remote session's events); NULL: nothing more
 );
 CREATE INDEX case_events_case ON case_events(case_id, id);
+
+-- Every database has the default group, the first.
+INSERT INTO groups (id, name, created_at)
+  VALUES (1, 'default', CAST(strftime('%s', 'now') AS INTEGER));
 
 -- One open case per code, and one open SOS case per device and module (a second
 -- SOS from the same device returns the open case instead of making another; a

@@ -2,11 +2,17 @@
 // browser), the CSRF token on every mutating request, and one place that
 // notices an ended login session.
 
+/**
+ * An error answer. Its two shapes read the same here: sosdesk's own routes say
+ * {error, message}; TeamViewer's (/sessions and one session, /ping, /account,
+ * /users, /groups) say {error, error_description, error_code} with sosdesk's
+ * stable code in sosdesk_error. `code` is always sosdesk's stable code.
+ */
 export class ApiError extends Error {
   constructor(status, body) {
-    super((body && body.message) || `HTTP ${status}`);
+    super((body && (body.message || body.error_description)) || `HTTP ${status}`);
     this.status = status;
-    this.code = (body && body.error) || "http_error";
+    this.code = (body && (body.sosdesk_error || body.error)) || "http_error";
     this.body = body || {};
   }
 }

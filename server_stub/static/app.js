@@ -13,12 +13,12 @@
 
 import { api, ApiError } from "./api.js";
 import { fillAssignees, wireCreate } from "./create.js";
-import { loadDetail, wireDetail } from "./detail.js";
+import { loadDetail, openDetail, wireDetail } from "./detail.js";
 import { $, errorText, showError } from "./dom.js";
 import { lang, setLang, t, translate } from "./i18n.js";
 import { setLive } from "./live.js";
 import { loadModules, renderGroups } from "./modules.js";
-import { wireNav } from "./nav.js";
+import { afterLogin, takeLinkedCase, wireNav } from "./nav.js";
 import { renderQueue, wireQueue } from "./queue.js";
 import { renderSession, wireRemote } from "./remote.js";
 import { loggedIn, showLogin, wireSession } from "./session.js";
@@ -56,6 +56,11 @@ function wire() {
   wireCreate();
   wireDetail();
   wireRemote();
+  // A session's supporter_link opens the console at its case: its detail, once logged in.
+  afterLogin(() => {
+    const code = takeLinkedCase();
+    if (code) openDetail(code);
+  });
 }
 
 async function boot() {

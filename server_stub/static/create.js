@@ -83,7 +83,7 @@ function cancelCreate() {
 
 const FIELD_OF = {
   "end_customer.name": "c-name", "end_customer.email": "c-email", description: "c-description",
-  groupid: "c-group", assigned_userid: "c-assignee", valid_until: "c-validity",
+  groupname: "c-group", groupid: "c-group", assigned_userid: "c-assignee", valid_until: "c-validity",
 };
 
 async function submitCreate(event) {
@@ -96,7 +96,7 @@ async function submitCreate(event) {
   const body = {
     end_customer: { name: $("c-name").value.trim(), email: $("c-email").value.trim() },
     description: $("c-description").value,
-    groupid: $("c-group").value.trim() || "default",
+    groupname: $("c-group").value.trim() || "default", // made if it is new
     assigned_userid: $("c-assignee").value || null,
     valid_until: until.toISOString().replace(/\.\d{3}Z$/, "Z"),
   };

@@ -42,7 +42,7 @@ export async function loadDetail(code) {
     ...row(t("detail.email"), (c.end_customer && c.end_customer.email) || t("none")),
     ...row(t("col.problem"), el("span", { class: "pre" }, c.description || t("none"))),
     ...row(t("col.device"), c.device ? [c.device.hostname, c.device.os, c.device.user].filter(Boolean).join(" · ") : t("none")),
-    ...row(t("col.group"), c.groupid),
+    ...row(t("col.group"), c.groupname),
     ...row(t("col.assigned"), c.assigned_name || t("none")),
     ...row(t("detail.createdBy"), createdBy),
     ...row(t("col.created"), formatTime(c.created_at)),
@@ -51,7 +51,8 @@ export async function loadDetail(code) {
     ...(c.custom_module_id ? row(t("detail.module"), c.custom_module_id) : []),
   );
   chat.set(talk.messages);
-  const mayChat = c.state === "open" && (!c.assigned_userid || (state.me && c.assigned_userid === state.me.id));
+  // "u0" is nobody (TeamViewer's form).
+  const mayChat = c.state === "open" && (c.assigned_userid === "u0" || (state.me && c.assigned_userid === state.me.id));
   $("detail-chat-form").hidden = !mayChat;
   $("history-body").replaceChildren(...history.events.map((ev) => el("tr", {},
     el("td", {}, formatTime(ev.at)),

@@ -19,7 +19,7 @@ export async function loadModules() {
   $("modules-body").replaceChildren(...data.modules.map((m) => el("tr", { dataset: { module: m.module_id } },
     el("td", { "data-label": t("modules.name"), class: "strong" }, m.name),
     el("td", { "data-label": t("modules.id") }, el("code", {}, m.module_id)),
-    el("td", { "data-label": t("modules.group") }, m.groupid),
+    el("td", { "data-label": t("modules.group") }, m.groupname),
     el("td", { "data-label": t("modules.created") }, formatTime(m.created_at)),
     el("td", { "data-label": t("modules.state") },
       m.active ? el("span", { class: "status status-in_progress" }, t("modules.active"))
@@ -49,16 +49,17 @@ async function revokeModule(m) {
   await loadModules();
 }
 
+// A group is {id: "g12", name} (TeamViewer's form): the queue filters by id, people read names.
 export function renderGroups() {
   $("groups-list").replaceChildren(...state.groups.map((g) => el("li", {},
     el("button", {
-      type: "button", class: "chip", "aria-label": t("groups.show", { g }),
+      type: "button", class: "chip", "aria-label": t("groups.show", { g: g.name }),
       onclick: () => {
-        $("filter-group").value = g;
+        $("filter-group").value = g.id;
         showView("queue");
         changeFilters();
       },
-    }, g))));
+    }, g.name))));
 }
 
 export async function loadGroups() {
@@ -67,10 +68,10 @@ export async function loadGroups() {
   const select = $("filter-group");
   const value = select.value;
   select.replaceChildren(el("option", { value: "", "data-i18n": "filter.allGroups" }, t("filter.allGroups")),
-    ...state.groups.map((g) => el("option", { value: g }, g)));
-  if (value && !state.groups.includes(value)) select.append(el("option", { value }, value));
+    ...state.groups.map((g) => el("option", { value: g.id }, g.name)));
+  if (value && !state.groups.some((g) => g.id === value)) select.append(el("option", { value }, value));
   select.value = value;
-  $("group-options").replaceChildren(...state.groups.map((g) => el("option", { value: g })));
+  $("group-options").replaceChildren(...state.groups.map((g) => el("option", { value: g.name })));
   renderGroups();
 }
 

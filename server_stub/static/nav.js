@@ -1,6 +1,7 @@
 // The sections, Queue and Modules & groups (tabs) and a case's session: which
 // one shows, what a section loads when it is shown and does when it is left
-// (each registers that itself, so this module needs none of them).
+// (each registers that itself, so this module needs none of them); and the
+// console opened at a case (a session's supporter_link, /case/<code>).
 
 import { $ } from "./dom.js";
 import { state } from "./state.js";
@@ -32,3 +33,22 @@ export function showView(view) {
 export function wireNav() {
   for (const tab of document.querySelectorAll("#nav .tab")) tab.addEventListener("click", () => showView(tab.dataset.view));
 }
+
+const CASE_PATH = /^\/case\/([^/]+)$/;
+const afterLoginHooks = [];
+
+/**
+ * The case the console was opened at (a supporter_link: /case/s12-345-678), or
+ * null. Asked once: the address becomes the console's own, so a reload shows the queue.
+ */
+export function takeLinkedCase() {
+  const found = CASE_PATH.exec(location.pathname);
+  if (!found) return null;
+  history.replaceState(null, "", "/");
+  try { return decodeURIComponent(found[1]); } catch { return null; }
+}
+
+/** Run *hook* each time an expert has logged in (also with a login that was still valid). */
+export function afterLogin(hook) { afterLoginHooks.push(hook); }
+
+export function loggedInNow() { for (const hook of afterLoginHooks) hook(); }

@@ -13,18 +13,35 @@ import { PAGE_SIZE, state } from "./state.js";
 function queueQuery() {
   const status = state.filters.status;
   return query({
-    state: status === "open" ? "open" : "",
+    // Without state or status the API lists open cases only (as TeamViewer's does).
+    state: status === "open" ? "open" : (status ? "" : "open,closed"),
     status: status && status !== "open" ? status : "",
     groupid: state.filters.groupid,
-    offset: state.offset,
+    // Keyset paging: after the case that ended the page before, so cases made or
+    // closed meanwhile neither repeat nor drop out between pages.
+    offset: currentPage().offset,
     limit: PAGE_SIZE,
+    count: "false", // sessions_remaining is not shown: not worth counting on every change
   });
 }
 
+function currentPage() { return state.pages[state.pages.length - 1]; }
+
+function firstPage() { state.pages = [{ offset: null, before: 0 }]; }
+
 export async function refreshQueue() {
-  const data = await api("GET", "/sessions" + queueQuery());
-  if (!data.sessions.length && state.offset > 0) { // the page emptied (deletes): go back one
-    state.offset = Math.max(0, state.offset - PAGE_SIZE);
+  let data;
+  try {
+    data = await api("GET", "/sessions" + queueQuery());
+  } catch (error) {
+    const anchorGone = error instanceof ApiError && error.status === 400
+      && error.body.fields && error.body.fields.offset;
+    if (!anchorGone || state.pages.length === 1) throw error;
+    firstPage(); // the case this page continued after was deleted: start over
+    return refreshQueue();
+  }
+  if (!data.sessions.length && state.pages.length > 1) { // the page emptied: go back one
+    state.pages.pop();
     return refreshQueue();
   }
   state.cases = data.sessions;
@@ -90,7 +107,7 @@ function buildCells(tr, c) {
     cell(t("col.status"), "c-status",
       el("span", { class: "status status-" + c.status, dataset: { status: c.status } }, t("status." + c.status)),
       statusSub(c) ? el("span", { class: "sub status-sub" }, statusSub(c)) : null),
-    cell(t("col.group"), "c-group", c.groupid),
+    cell(t("col.group"), "c-group", c.groupname),
     cell(t("col.assigned"), "c-assigned", c.assigned_name || t("none")),
     cell(t("col.created"), "c-created", el("time", { datetime: c.created_at }, formatTime(c.created_at))),
     cell(t("col.left"), "c-left" + (left.soon ? " soon" : ""),
@@ -167,14 +184,14 @@ function updateTimes() {
 }
 
 function updatePager() {
-  const page = Math.floor(state.offset / PAGE_SIZE) + 1;
-  const first = state.cases.length ? state.offset + 1 : 0;
+  const page = state.pages.length;
+  const before = currentPage().before;
   $("page-label").textContent = state.cases.length
-    ? `${t("queue.page", { n: page })} · ${t("queue.range", { from: first, to: state.offset + state.cases.length })}`
+    ? `${t("queue.page", { n: page })} · ${t("queue.range", { from: before + 1, to: before + state.cases.length })}`
     : t("queue.page", { n: page });
-  $("prev-btn").disabled = state.offset === 0;
+  $("prev-btn").disabled = page === 1;
   $("next-btn").disabled = state.nextOffset === null;
-  $("prev-btn").closest(".pager").hidden = state.offset === 0 && state.nextOffset === null;
+  $("prev-btn").closest(".pager").hidden = page === 1 && state.nextOffset === null;
 }
 
 function toggleSelect(code, on) {
@@ -202,15 +219,19 @@ function selectAll(on) {
 export function changeFilters() {
   state.filters.status = $("filter-status").value;
   state.filters.groupid = $("filter-group").value;
-  state.offset = 0;
+  firstPage();
   state.selected.clear();
   refreshQueue().catch(showError);
 }
 
 function changePage(delta) {
-  const offset = delta > 0 ? state.nextOffset : Math.max(0, state.offset - PAGE_SIZE);
-  if (offset === null || offset === undefined) return;
-  state.offset = offset;
+  if (delta > 0) {
+    if (state.nextOffset === null || state.nextOffset === undefined) return;
+    state.pages.push({ offset: state.nextOffset, before: currentPage().before + state.cases.length });
+  } else {
+    if (state.pages.length === 1) return;
+    state.pages.pop();
+  }
   state.selected.clear();
   refreshQueue().then(() => $("queue").scrollIntoView({ block: "start" })).catch(showError);
 }

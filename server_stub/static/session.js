@@ -6,7 +6,7 @@ import { loadExperts, openCreate, saveDraft } from "./create.js";
 import { $, errorText } from "./dom.js";
 import { t } from "./i18n.js";
 import { startPolling, stopPolling } from "./live.js";
-import { showView } from "./nav.js";
+import { loggedInNow, showView } from "./nav.js";
 import { updateBadge, updateNotifyButton } from "./sos-alerts.js";
 import { DRAFT_KEY, REOPEN_KEY, state } from "./state.js";
 
@@ -69,6 +69,7 @@ export async function loggedIn(data) {
   startPolling();
   loadExperts();
   if (sessionStorage.getItem(REOPEN_KEY) === "1") openCreate();
+  loggedInNow();
 }
 
 function sessionEnded() {

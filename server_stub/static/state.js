@@ -9,7 +9,9 @@ export const state = {
   me: null,
   view: "queue",
   filters: { status: "", groupid: "" },
-  offset: 0,
+  // The pages walked to the one shown, first to current: each continues after the
+  // case its offset names (null: the first), with how many cases came before it.
+  pages: [{ offset: null, before: 0 }],
   nextOffset: null,
   cases: [],
   selected: new Set(),
