@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import time
 from typing import Any, Callable
 
 from sosdesk.common import rules
 
 from . import core
 from .changes import ChangeFeed
-from .core import CLOSED, EXPIRED, NEW, OPEN_STATUSES
-from .db import Database, is_unique_violation
+from .core import CLOSED, NEW, OPEN_STATUSES
+from .db import is_unique_violation
+from .expiry import Expiry, code_hold
 from .errors import Conflict, InvalidInput, NotFound, StorageUnavailable
 from .modules import resolve_group
 from .views import case_view, event_view
@@ -31,17 +31,6 @@ CURSOR_TRIES = 50
 #: The cases after a given one in the queue's order (newest first): its created_at and id
 #: follow. The first condition alone is a range on the cases_*created indexes.
 KEYSET = "c.created_at <= ? AND (c.created_at < ? OR c.id < ?)"
-OPEN_SQL = "('new', 'pending', 'in_progress')"
-#: The statuses core's table lets "expire" lead to expired (the open ones), as SQL.
-_EXPIRABLE_STATUSES = tuple(status for status in core.STATUSES
-                            if core.TRANSITIONS.get((status, "expire")) == core.EXPIRED)
-_EXPIRABLE = "(" + ", ".join(f"'{status}'" for status in _EXPIRABLE_STATUSES) + ")"
-#: The sweep's transactions: the first expires SWEEP_FIRST cases, the next ones as
-#: many as take about SWEEP_SECONDS (a request waits at most about that long).
-#: Between two, the sweep pauses SWEEP_PAUSE (requests get the lock) and checkpoints the
-#: write-ahead log every SWEEP_CHECKPOINT_EVERY seconds (each is two fsyncs).
-SWEEP_FIRST, SWEEP_MAX, SWEEP_SECONDS, SWEEP_PAUSE = 1000, 50_000, 0.12, 0.003
-SWEEP_CHECKPOINT_EVERY = 0.5
 #: Due cases a read of the queue's first page expires on the way, at most (per transaction).
 PAGE_EXPIRY = 200
 
@@ -52,7 +41,7 @@ CASE_SELECT = (
 )
 
 
-class Cases(Database):
+class Cases(Expiry):
     """The store's cases (a part of Store, over its one connection)."""
 
     _feed: ChangeFeed
@@ -64,84 +53,6 @@ class Cases(Database):
     def _view(self, row: sqlite3.Row, now: int) -> dict:
         """A case as experts see it, with its live state."""
         return case_view(row, *self.live(row["id"], now))
-
-    def _expire_due(self, db: sqlite3.Connection, now: int, where: str = "", args: tuple = (),
-                    limit: int | None = None, order: str = "") -> int:
-        """Expire open cases whose deadline has passed (inside a transaction); how many.
-
-        Set-based: one INSERT writes the history rows of every due case (at most
-        *limit*), one UPDATE expires the cases those rows name. The statuses it
-        expires from are the ones core's table lets "expire" lead to expired.
-        """
-        before = db.execute("SELECT COALESCE(MAX(id), 0) FROM case_events").fetchone()[0]
-        db.execute(
-            "INSERT INTO case_events (case_id, at, actor, event, from_status, to_status) "
-            f"SELECT id, ?, 'system', 'expire', status, ? FROM cases c WHERE status IN {_EXPIRABLE}"
-            f" AND valid_until <= ?{where}" + (f" ORDER BY {order}" if order else "")
-            + (f" LIMIT {int(limit)}" if limit else ""),
-            (now, EXPIRED, now, *args))
-        return self._expire_recorded(db, before, now)
-
-    def _expire_newest_due(self, db: sqlite3.Connection, now: int, per_status: int) -> int:
-        """Expire up to *per_status* due cases of each open status, latest deadline first.
-
-        Deadlines follow creation, so the newest cases (the queue's first page)
-        are expired first; each status's part is a backward walk of its range of
-        cases_status_deadline, no sort.
-        """
-        before = db.execute("SELECT COALESCE(MAX(id), 0) FROM case_events").fetchone()[0]
-        parts = " UNION ALL ".join(
-            "SELECT * FROM (SELECT id, status FROM cases WHERE status = ? AND valid_until <= ? "
-            "ORDER BY valid_until DESC LIMIT ?)" for _ in _EXPIRABLE_STATUSES)
-        db.execute("INSERT INTO case_events (case_id, at, actor, event, from_status, to_status) "
-                   f"SELECT id, ?, 'system', 'expire', status, ? FROM ({parts})",
-                   (now, EXPIRED, *(x for status in _EXPIRABLE_STATUSES
-                                    for x in (status, now, per_status))))
-        return self._expire_recorded(db, before, now)
-
-    def _expire_recorded(self, db: sqlite3.Connection, before: int, now: int) -> int:
-        """Expire the cases named by the expire events written after event *before*."""
-        ids = [row[0] for row in db.execute(
-            "SELECT case_id FROM case_events WHERE id > ?", (before,))]
-        if not ids:
-            return 0
-        # One version for the whole set: each case's version still grows, and its
-        # waiters (and the console) wake once for it.
-        db.execute("UPDATE cases SET status = ?, closed_at = ?, version = ? WHERE id IN "
-                   "(SELECT case_id FROM case_events WHERE id > ?)",
-                   (EXPIRED, now, self._feed.bump(*ids), before))
-        self._feed.end(*ids)
-        return len(ids)
-
-    def expire_due(self, now: int, batch: int | None = None) -> int:
-        """The periodic sweep: expire every due case, newest first, in bounded transactions.
-
-        Each transaction takes the store lock for about SWEEP_SECONDS (its size
-        adapts to how long the last one took, from SWEEP_FIRST up to SWEEP_MAX
-        cases; *batch* fixes it), so requests are served between them while a
-        large backlog is swept. Between two, now and then, the write-ahead log is
-        checkpointed outside the lock: left to the commits, a checkpoint would run
-        inside one.
-        """
-        total, size = 0, batch or SWEEP_FIRST
-        checkpointed = time.monotonic()
-        while True:
-            started = time.monotonic()
-            with self._tx(read_mostly=True) as db:
-                count = self._expire_newest_due(db, now, -(-size // len(_EXPIRABLE_STATUSES)))
-            took = time.monotonic() - started
-            total += count
-            if not count:
-                return total
-            self._feed.notify()
-            if time.monotonic() - checkpointed > SWEEP_CHECKPOINT_EVERY:
-                self.checkpoint()
-                checkpointed = time.monotonic()
-            if batch is None:
-                size = max(SWEEP_FIRST, min(SWEEP_MAX, int(size * SWEEP_SECONDS / max(took, 1e-3))))
-            # Let the requests waiting for the lock in before the next batch: locks are
-            # not fair, and with sleep(0) this thread took it again first.
-            time.sleep(SWEEP_PAUSE)
 
     def _transition(self, db: sqlite3.Connection, case_id: int, status: str, event: str,
                     actor: str, now: int, extra: str = "", args: tuple = ()) -> str:
@@ -161,8 +72,10 @@ class Cases(Database):
     def _insert_case(self, db: sqlite3.Connection, fields: dict, actor: str, now: int) -> int:
         """Insert a new case with a fresh code unique among open cases.
 
-        The unique index on open codes decides: a clash (rare) expires a due
-        holder of the code if there is one and retries, else draws again.
+        The case takes its holds (schema: holds), and a held code refuses it: a
+        clash (rare) with a due case expires that case on the way and takes its
+        code; a code held by an open case, or by one that ended and has not been
+        released yet, makes it draw again.
         """
         columns = {"status": NEW, "groupid": core.DEFAULT_GROUP, "created_by": actor,
                    "created_at": now, "valid_until": now + self.default_validity,
@@ -176,13 +89,17 @@ class Cases(Database):
                 case_id = db.execute(sql, (code, *columns.values())).lastrowid
                 break
             except sqlite3.IntegrityError as exc:
-                # A clash on the code is the only refusal to handle here: the other
-                # unique index (one open SOS per device) was checked before.
-                if not is_unique_violation(exc) or not db.execute(
-                        f"SELECT 1 FROM cases WHERE code = ? AND status IN {OPEN_SQL}",
-                        (code,)).fetchone():
+                # A held code is the only refusal to handle here: the device's hold
+                # (one open SOS per device) was checked before.
+                holder = db.execute(
+                    "SELECT c.id, c.status, c.valid_until FROM holds h LEFT JOIN cases c "
+                    "ON c.id = h.case_id WHERE h.key = ?", (code_hold(code),)).fetchone()
+                if not is_unique_violation(exc) or holder is None:
                     raise
-                if not self._expire_due(db, now, " AND code = ?", (code,)):
+                if holder["status"] in OPEN_STATUSES and core.is_due(holder["valid_until"], now):
+                    self._transition(db, holder["id"], holder["status"], "expire", "system", now)
+                    db.execute("DELETE FROM holds WHERE key = ?", (code_hold(code),))
+                else:
                     code = core.new_code()
         else:  # 50 clashes in a row: nearly all 10^8 codes are in use
             raise StorageUnavailable("no free session code, try again later", code="codes_exhausted")
