@@ -56,11 +56,15 @@ class Expiry(Database):
         *limit*), one UPDATE expires the cases those rows name. The statuses it
         expires from are the ones core's table lets "expire" lead to expired.
         """
+        due = f"FROM cases c WHERE status IN {_EXPIRABLE} AND valid_until <= ?{where}"
+        # Nothing due (the common case for a read that expires on the way): no write at
+        # all, so a deferred transaction stays a read and works on a read-only database.
+        if db.execute(f"SELECT 1 {due} LIMIT 1", (now, *args)).fetchone() is None:
+            return 0
         before = db.execute("SELECT COALESCE(MAX(id), 0) FROM case_events").fetchone()[0]
         db.execute(
             "INSERT INTO case_events (case_id, at, actor, event, from_status, to_status) "
-            f"SELECT id, ?, 'system', 'expire', status, ? FROM cases c WHERE status IN {_EXPIRABLE}"
-            f" AND valid_until <= ?{where}" + (f" ORDER BY {order}" if order else "")
+            f"SELECT id, ?, 'system', 'expire', status, ? {due}" + (f" ORDER BY {order}" if order else "")
             + (f" LIMIT {int(limit)}" if limit else ""),
             (now, EXPIRED, now, *args))
         return self._expire_recorded(db, before, now)
