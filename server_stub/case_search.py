@@ -25,8 +25,7 @@ from typing import Any, Mapping
 from sosdesk.common import rules
 
 from . import core
-from .case_list import CaseList
-from .cases import MAX_PAGE
+from .cases import MAX_PAGE, Cases
 from .core import OPEN_STATUSES
 from .errors import InvalidInput
 
@@ -209,7 +208,7 @@ class QueueQuery:
         return f"SELECT COUNT(*) FROM cases c {join}{where}", args
 
 
-class CaseSearch(CaseList):
+class CaseSearch(Cases):
     """The queue searched and sorted (a part of Store, over its one connection)."""
 
     def search_cases(self, params: Mapping[str, str], now: int) -> dict:

@@ -1,5 +1,4 @@
-"""Service cases as experts see them: create, expire, read, edit, connect, delete (the
-queue's pages: case_list.py).
+"""Service cases as experts see them: create, expire, read, list, edit, connect, delete.
 
 Every state change goes through _transition (core's one table of statuses) in
 one transaction, takes its time as *now*, and bumps the change feed so that the
@@ -8,14 +7,17 @@ waiters of the cases it changed wake after the commit.
 
 from __future__ import annotations
 
+import re
 import sqlite3
-import time
 from typing import Any, Callable
+
+from sosdesk.common import rules
 
 from . import core
 from .changes import ChangeFeed
-from .core import CLOSED, EXPIRED, NEW, OPEN_STATUSES
-from .db import Database, is_unique_violation
+from .core import CLOSED, NEW, OPEN_STATUSES
+from .db import is_unique_violation
+from .expiry import Expiry, code_hold
 from .errors import Conflict, InvalidInput, NotFound, StorageUnavailable
 from .modules import resolve_group
 from .views import case_view, event_view
@@ -24,17 +26,13 @@ from .views import case_view, event_view
 MAX_PAGE = 1000
 #: The most cases one answer to full_list=true holds (the rest follow by next_offset).
 FULL_LIST_MAX = 10_000
-OPEN_SQL = "('new', 'pending', 'in_progress')"
-#: The statuses core's table lets "expire" lead to expired (the open ones), as SQL.
-_EXPIRABLE_STATUSES = tuple(status for status in core.STATUSES
-                            if core.TRANSITIONS.get((status, "expire")) == core.EXPIRED)
-_EXPIRABLE = "(" + ", ".join(f"'{status}'" for status in _EXPIRABLE_STATUSES) + ")"
-#: The sweep's transactions: the first expires SWEEP_FIRST cases, the next ones as
-#: many as take about SWEEP_SECONDS (a request waits at most about that long).
-#: Between two, the sweep pauses SWEEP_PAUSE (requests get the lock) and checkpoints the
-#: write-ahead log every SWEEP_CHECKPOINT_EVERY seconds (each is two fsyncs).
-SWEEP_FIRST, SWEEP_MAX, SWEEP_SECONDS, SWEEP_PAUSE = 1000, 50_000, 0.12, 0.003
-SWEEP_CHECKPOINT_EVERY = 0.5
+#: How many rows from the page's end are tried as the next page's start (see _cursor).
+CURSOR_TRIES = 50
+#: The cases after a given one in the queue's order (newest first): its created_at and id
+#: follow. The first condition alone is a range on the cases_*created indexes.
+KEYSET = "c.created_at <= ? AND (c.created_at < ? OR c.id < ?)"
+#: Due cases a read of the queue's first page expires on the way, at most (per transaction).
+PAGE_EXPIRY = 200
 
 CASE_SELECT = (
     "SELECT c.*, e.name AS assigned_name, g.id AS group_number FROM cases c "
@@ -43,7 +41,7 @@ CASE_SELECT = (
 )
 
 
-class Cases(Database):
+class Cases(Expiry):
     """The store's cases (a part of Store, over its one connection)."""
 
     _feed: ChangeFeed
@@ -55,84 +53,6 @@ class Cases(Database):
     def _view(self, row: sqlite3.Row, now: int) -> dict:
         """A case as experts see it, with its live state."""
         return case_view(row, *self.live(row["id"], now))
-
-    def _expire_due(self, db: sqlite3.Connection, now: int, where: str = "", args: tuple = (),
-                    limit: int | None = None, order: str = "") -> int:
-        """Expire open cases whose deadline has passed (inside a transaction); how many.
-
-        Set-based: one INSERT writes the history rows of every due case (at most
-        *limit*), one UPDATE expires the cases those rows name. The statuses it
-        expires from are the ones core's table lets "expire" lead to expired.
-        """
-        before = db.execute("SELECT COALESCE(MAX(id), 0) FROM case_events").fetchone()[0]
-        db.execute(
-            "INSERT INTO case_events (case_id, at, actor, event, from_status, to_status) "
-            f"SELECT id, ?, 'system', 'expire', status, ? FROM cases c WHERE status IN {_EXPIRABLE}"
-            f" AND valid_until <= ?{where}" + (f" ORDER BY {order}" if order else "")
-            + (f" LIMIT {int(limit)}" if limit else ""),
-            (now, EXPIRED, now, *args))
-        return self._expire_recorded(db, before, now)
-
-    def _expire_newest_due(self, db: sqlite3.Connection, now: int, per_status: int) -> int:
-        """Expire up to *per_status* due cases of each open status, latest deadline first.
-
-        Deadlines follow creation, so the newest cases (the queue's first page)
-        are expired first; each status's part is a backward walk of its range of
-        cases_status_deadline, no sort.
-        """
-        before = db.execute("SELECT COALESCE(MAX(id), 0) FROM case_events").fetchone()[0]
-        parts = " UNION ALL ".join(
-            "SELECT * FROM (SELECT id, status FROM cases WHERE status = ? AND valid_until <= ? "
-            "ORDER BY valid_until DESC LIMIT ?)" for _ in _EXPIRABLE_STATUSES)
-        db.execute("INSERT INTO case_events (case_id, at, actor, event, from_status, to_status) "
-                   f"SELECT id, ?, 'system', 'expire', status, ? FROM ({parts})",
-                   (now, EXPIRED, *(x for status in _EXPIRABLE_STATUSES
-                                    for x in (status, now, per_status))))
-        return self._expire_recorded(db, before, now)
-
-    def _expire_recorded(self, db: sqlite3.Connection, before: int, now: int) -> int:
-        """Expire the cases named by the expire events written after event *before*."""
-        ids = [row[0] for row in db.execute(
-            "SELECT case_id FROM case_events WHERE id > ?", (before,))]
-        if not ids:
-            return 0
-        # One version for the whole set: each case's version still grows, and its
-        # waiters (and the console) wake once for it.
-        db.execute("UPDATE cases SET status = ?, closed_at = ?, version = ? WHERE id IN "
-                   "(SELECT case_id FROM case_events WHERE id > ?)",
-                   (EXPIRED, now, self._feed.bump(*ids), before))
-        self._feed.end(*ids)
-        return len(ids)
-
-    def expire_due(self, now: int, batch: int | None = None) -> int:
-        """The periodic sweep: expire every due case, newest first, in bounded transactions.
-
-        Each transaction takes the store lock for about SWEEP_SECONDS (its size
-        adapts to how long the last one took, from SWEEP_FIRST up to SWEEP_MAX
-        cases; *batch* fixes it), so requests are served between them while a
-        large backlog is swept. Between two, now and then, the write-ahead log is
-        checkpointed outside the lock: left to the commits, a checkpoint would run
-        inside one.
-        """
-        total, size = 0, batch or SWEEP_FIRST
-        checkpointed = time.monotonic()
-        while True:
-            started = time.monotonic()
-            with self._tx(read_mostly=True) as db:
-                count = self._expire_newest_due(db, now, -(-size // len(_EXPIRABLE_STATUSES)))
-            took = time.monotonic() - started
-            total += count
-            if not count:
-                return total
-            self._feed.notify()
-            if time.monotonic() - checkpointed > SWEEP_CHECKPOINT_EVERY:
-                self.checkpoint()
-                checkpointed = time.monotonic()
-            if batch is None:
-                size = max(SWEEP_FIRST, min(SWEEP_MAX, int(size * SWEEP_SECONDS / max(took, 1e-3))))
-            # Let the requests waiting for the lock in before the next batch: locks are
-            # not fair, and with sleep(0) this thread took it again first.
-            time.sleep(SWEEP_PAUSE)
 
     def _transition(self, db: sqlite3.Connection, case_id: int, status: str, event: str,
                     actor: str, now: int, extra: str = "", args: tuple = ()) -> str:
@@ -152,8 +72,10 @@ class Cases(Database):
     def _insert_case(self, db: sqlite3.Connection, fields: dict, actor: str, now: int) -> int:
         """Insert a new case with a fresh code unique among open cases.
 
-        The unique index on open codes decides: a clash (rare) expires a due
-        holder of the code if there is one and retries, else draws again.
+        The case takes its holds (schema: holds), and a held code refuses it: a
+        clash (rare) with a due case expires that case on the way and takes its
+        code; a code held by an open case, or by one that ended and has not been
+        released yet, makes it draw again.
         """
         columns = {"status": NEW, "groupid": core.DEFAULT_GROUP, "created_by": actor,
                    "created_at": now, "valid_until": now + self.default_validity,
@@ -167,13 +89,17 @@ class Cases(Database):
                 case_id = db.execute(sql, (code, *columns.values())).lastrowid
                 break
             except sqlite3.IntegrityError as exc:
-                # A clash on the code is the only refusal to handle here: the other
-                # unique index (one open SOS per device) was checked before.
-                if not is_unique_violation(exc) or not db.execute(
-                        f"SELECT 1 FROM cases WHERE code = ? AND status IN {OPEN_SQL}",
-                        (code,)).fetchone():
+                # A held code is the only refusal to handle here: the device's hold
+                # (one open SOS per device) was checked before.
+                holder = db.execute(
+                    "SELECT c.id, c.status, c.valid_until FROM holds h LEFT JOIN cases c "
+                    "ON c.id = h.case_id WHERE h.key = ?", (code_hold(code),)).fetchone()
+                if not is_unique_violation(exc) or holder is None:
                     raise
-                if not self._expire_due(db, now, " AND code = ?", (code,)):
+                if holder["status"] in OPEN_STATUSES and core.is_due(holder["valid_until"], now):
+                    self._transition(db, holder["id"], holder["status"], "expire", "system", now)
+                    db.execute("DELETE FROM holds WHERE key = ?", (code_hold(code),))
+                else:
                     code = core.new_code()
         else:  # 50 clashes in a row: nearly all 10^8 codes are in use
             raise StorageUnavailable("no free session code, try again later", code="codes_exhausted")
@@ -236,6 +162,171 @@ class Cases(Database):
         with self._tx(read_mostly=True) as db:
             row = self._fresh(db, self._id_for_code(db, code), now)
         return self._view(self._case_row(row["id"]), now)
+
+    def list_cases(self, filters: dict[str, Any], now: int, offset: int | str | None = None,
+                   limit: int = MAX_PAGE, count: bool = True) -> dict:
+        """The queue, newest first: {sessions, next_offset, sessions_remaining}.
+
+        Filters: status, state (comma-separated; with neither, open cases only, as
+        TeamViewer lists), groupid (g<id>, or a group's name), assigned_userid (u<id>;
+        u0 is nobody). *offset* None is the first page; a session code continues after
+        that session (keyset: cases made or closed between pages neither repeat nor
+        go missing) and the answer's next_offset is one; a whole number skips that
+        many cases (the older paging, whose next_offset is a number too, and which
+        counts nothing: its sessions_remaining is None). *count* False: None as well.
+        """
+        where, args, errors = [], [], {}
+        statuses: set[str] = set()
+        if filters.get("status"):
+            wanted = set(filters["status"].split(","))
+            if wanted - set(core.STATUSES):
+                errors["status"] = f"must be among {', '.join(core.STATUSES)}"
+            statuses = wanted
+        state = filters.get("state") or ("" if filters.get("status") else "open")
+        if state:
+            states = set(state.split(","))
+            if states - {"open", "closed"}:
+                errors["state"] = "must be open, closed or open,closed"
+            by_state = {s for s in core.STATUSES if core.state_of(s) in states}
+            statuses = statuses & by_state if statuses else by_state
+            if not statuses:
+                statuses = {"none"}
+        if len(statuses) == 1:
+            where.append("c.status = ?")
+            args.extend(statuses)
+        elif statuses and statuses != set(core.STATUSES):
+            # '+' keeps SQLite off the status index here: walking cases_created
+            # and stopping after one page beats sorting every open case.
+            where.append(f"+c.status IN ({', '.join('?' for _ in statuses)})")
+            args.extend(sorted(statuses))
+        if filters.get("groupid"):
+            value = filters["groupid"]
+            number = rules.group_number(value)
+            if number is not None:  # a group id; anything else is a group's name (as before ids)
+                found = self._read("SELECT name FROM groups WHERE id = ?", (number,))
+                if not found:
+                    errors["groupid"] = f"no group has the id {value}"
+                value = found[0][0] if found else ""
+            where.append("c.groupid = ?")
+            args.append(value)
+        if filters.get("assigned_userid"):
+            value = filters["assigned_userid"]
+            if not re.fullmatch(r"u[0-9]{1,18}", value):
+                errors["assigned_userid"] = "must be an expert id like u1 (u0: nobody)"
+            elif int(value[1:]) == 0:
+                where.append("c.assigned_userid IS NULL")
+            elif not self._read("SELECT 1 FROM experts WHERE id = ?", (int(value[1:]),)):
+                errors["assigned_userid"] = "no such expert"
+            else:
+                where.append("c.assigned_userid = ?")
+                args.append(int(value[1:]))
+        if not 1 <= limit <= FULL_LIST_MAX or (isinstance(offset, int) and offset < 0):
+            raise ValueError(f"a page is 1-{FULL_LIST_MAX} cases from offset 0 or more")
+        unknown = set(filters) - {"status", "state", "groupid", "assigned_userid"}
+        for key in unknown:
+            errors[key] = "unknown filter"
+        after = self._after(offset, errors) if isinstance(offset, str) else None
+        if errors:
+            raise InvalidInput("some filters are invalid", fields=errors)
+        skip = offset if isinstance(offset, int) else 0
+        matching, matching_args = list(where), tuple(args)
+        if after is not None:
+            where.append(KEYSET)
+            args.extend((after[0], after[0], after[1]))
+        sql = (CASE_SELECT + ("WHERE " + " AND ".join(where) + " " if where else "")
+               + "ORDER BY c.created_at DESC, c.id DESC LIMIT ? OFFSET ?")
+        rows = None
+        first_page = after is None and skip == 0
+        if first_page and statuses and statuses <= set(OPEN_STATUSES):
+            # An open queue's first page: a due case is open no more, so the query
+            # leaves it out, and the due cases that would have been on this page are
+            # expired on the way (at most PAGE_EXPIRY, newest first; the sweep does
+            # the rest). Expiring the whole backlog first took minutes after downtime.
+            open_sql = sql.replace("ORDER BY", ("AND " if where else "WHERE ") + "c.valid_until > ? ORDER BY")
+            rows = self._read(open_sql, (*args, now, limit + 1, 0))
+            newer = (" AND c.created_at >= ?", (rows[limit]["created_at"],)) \
+                if len(rows) > limit else ("", ())
+            with self._tx(read_mostly=True) as db:
+                expired = self._expire_due(
+                    db, now, "".join(f" AND {w}" for w in where) + newer[0], (*args, *newer[1]),
+                    limit=PAGE_EXPIRY, order="c.created_at DESC, c.id DESC")
+            if expired:
+                self._feed.notify()
+        elif first_page and (not statuses or statuses & set(OPEN_STATUSES)):
+            # A first page with open and closed cases: expire the due cases among
+            # its first rows (a wider window each time, as expired ones may leave
+            # the page) until the page has none.
+            window = limit + 1
+            for _ in range(12):
+                rows = self._read(sql, (*args, window, 0))
+                due = [r["id"] for r in rows if r["status"] in OPEN_STATUSES
+                       and core.is_due(r["valid_until"], now)]
+                if not set(due) & {r["id"] for r in rows[:limit + 1]}:
+                    rows = rows[:limit + 1]
+                    break
+                for start in range(0, len(due), PAGE_EXPIRY):  # short transactions
+                    chunk = tuple(due[start:start + PAGE_EXPIRY])
+                    with self._tx(read_mostly=True) as db:
+                        self._expire_due(db, now, f" AND id IN ({', '.join('?' for _ in chunk)})",
+                                         chunk)
+                self._feed.notify()
+                rows, window = None, min(window * 2, 20 * MAX_PAGE)
+        if rows is None:
+            # Other pages and closed-only views depend on every due case: expire them
+            # all, in batches like the sweep, so other requests get the lock between.
+            self.expire_due(now)
+            rows = self._read(sql, (*args, limit + 1, skip))
+        page, next_offset = rows[:limit], None
+        # The count costs a walk over every case after the page: only TeamViewer's paging
+        # (by code) has it; the older paging by count (the console's, on every change) not.
+        remaining: int | None = None if isinstance(offset, int) or not count else 0
+        if len(rows) > limit:
+            if isinstance(offset, int):
+                next_offset = skip + limit
+            else:
+                page = page[:self._cursor(page) + 1]
+                last = page[-1]
+                next_offset = core.format_code(last["code"])
+                remaining = None if not count else self._count([*matching, KEYSET], (
+                    *matching_args, last["created_at"], last["created_at"], last["id"]))
+        return {"sessions": [self._view(r, now) for r in page], "next_offset": next_offset,
+                "sessions_remaining": remaining}
+
+    def _after(self, offset: str, errors: dict) -> tuple[int, int] | None:
+        """Where the page after session *offset* starts: (created_at, id) of that session.
+
+        Codes repeat among closed cases; the oldest case with the code is the one:
+        a page ends only on a session whose code no other case had then (_cursor),
+        and a case that takes the code later is newer.
+        """
+        try:
+            code = core.parse_code(offset)
+        except InvalidInput:
+            errors["offset"] = "must be a session code like s12-345-678 (a next_offset)"
+            return None
+        rows = self._read("SELECT created_at, id FROM cases WHERE code = ? ORDER BY id LIMIT 1",
+                          (code,))
+        if not rows:
+            errors["offset"] = "no session has this code (any more): start again without offset"
+            return None
+        return rows[0]["created_at"], rows[0]["id"]
+
+    def _cursor(self, page: list[sqlite3.Row]) -> int:
+        """The index of the row the page ends on: the last one whose code no other case
+        has, so that next_offset names one session (_after); the last row if none of
+        the last CURSOR_TRIES is such (codes repeat only among closed cases, rarely)."""
+        for index in range(len(page) - 1, max(-1, len(page) - 1 - CURSOR_TRIES), -1):
+            shared = self._read("SELECT COUNT(*) FROM cases WHERE code = ?", (page[index]["code"],))
+            if shared[0][0] == 1:
+                return index
+        return len(page) - 1
+
+    def _count(self, where: list[str], args: tuple) -> int:
+        """How many cases match *where*."""
+        # A count has no order to keep: the status index ranges serve it ('+' would not).
+        where = [clause.replace("+c.status", "c.status") for clause in where]
+        sql = "SELECT COUNT(*) FROM cases c" + (" WHERE " + " AND ".join(where) if where else "")
+        return self._read(sql, args)[0][0]
 
     def history(self, code_text: str, now: int) -> list[dict]:
         """Every transition of a case: who, when, from, to."""

@@ -11,9 +11,10 @@ import sqlite3
 from typing import Any, Callable
 
 from . import auth, core
-from .cases import CASE_SELECT, OPEN_SQL, Cases
+from .cases import CASE_SELECT, Cases
 from .core import CLOSED
 from .errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from .expiry import OPEN_SQL, sos_hold
 from .views import customer_view
 
 
@@ -59,12 +60,21 @@ class CustomerCases(Cases):
                     raise Forbidden("this support agent has been revoked by the support company; "
                                     "please ask them for a new one", code="module_revoked")
                 groupid = module["groupid"]
-            self._expire_due(db, now, " AND device_hash = ?", (dev,))
-            existing = db.execute(
-                f"SELECT id FROM cases WHERE device_hash = ? AND module_id IS ? "
-                f"AND created_by = 'customer' AND status IN {OPEN_SQL}",
-                (dev, module_id)).fetchone()
-            if existing:
+            # The device's hold names its open SOS case, or one that ended and was
+            # not released yet: that one is released here, and the device gets a
+            # new case (its status decides, not the hold).
+            hold = sos_hold(dev, module_id)
+            held = db.execute("SELECT c.id, c.status, c.valid_until FROM holds h LEFT JOIN "
+                              "cases c ON c.id = h.case_id WHERE h.key = ?", (hold,)).fetchone()
+            existing = None
+            if held is not None:
+                if held["status"] in core.OPEN_STATUSES and core.is_due(held["valid_until"], now):
+                    self._transition(db, held["id"], held["status"], "expire", "system", now)
+                elif held["status"] in core.OPEN_STATUSES:
+                    existing = held
+                if existing is None:
+                    db.execute("DELETE FROM holds WHERE key = ?", (hold,))
+            if existing is not None:
                 case_id, created = existing[0], False
             else:
                 fields = {"groupid": groupid, "module_id": module_id, "device_hash": dev,

@@ -224,8 +224,9 @@ class Database:
 
 
 def is_unique_violation(exc: sqlite3.IntegrityError) -> bool:
-    """Whether *exc* is a UNIQUE constraint (or a unique index) refusing a row."""
-    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+    """Whether *exc* is a UNIQUE constraint, a unique index or a primary key refusing a row."""
+    return getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_CONSTRAINT_UNIQUE,
+                                                      sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
 
 
 #: A constraint the checks before a write let through (e.g. an expert removed between

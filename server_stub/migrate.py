@@ -27,7 +27,7 @@ from .errors import StorageUnavailable
 log = logging.getLogger("sosdesk.store")
 
 #: The version this server reads and writes; schema/v<SCHEMA_VERSION>.sql must exist.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: How long to wait for another connection's lock before giving up (SQLite's busy timeout).
 LOCK_WAIT_MS = 5000
 

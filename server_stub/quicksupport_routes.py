@@ -21,7 +21,7 @@ from . import customer_page as pages
 from .app import App
 from .errors import Forbidden, InvalidInput, NotFound, RateLimited, ServerError
 from .request import Request, Response
-from .routes import GUESS_ERRORS, take_slots
+from .routes import by_code
 
 HTML = "text/html; charset=utf-8"
 
@@ -76,20 +76,7 @@ def customer_page_language(req: Request) -> str:
 
 def _open_case(app: App, req: Request) -> dict[str, Any]:
     """The open case the link names; a wrong code costs a try, as joining by code does."""
-    slots = take_slots(req.now, "too_many_wrong_codes",
-                       "too many wrong codes from this address; wait and try again",
-                       (app.limiters.code, req.client))
-    try:
-        case = app.store.link_case(req.params["code"], req.now)
-    except ServerError as exc:
-        if exc.code not in GUESS_ERRORS:
-            slots.give_back()
-        raise
-    except BaseException:
-        slots.give_back()
-        raise
-    slots.give_back()  # the right code is no guess
-    return case
+    return by_code(app, req, lambda: app.store.link_case(req.params["code"], req.now))
 
 
 def _offer(app: App, case: dict[str, Any]) -> tuple[dict | None, dict[str, dict]]:

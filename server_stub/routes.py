@@ -9,7 +9,7 @@ import importlib.resources
 import math
 import mimetypes
 import re
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from . import sessions, teamviewer
 from .app import App
@@ -244,15 +244,17 @@ def customer_sos(app: App, req: Request) -> Response:
 #: Join answers that cost a guess. A bound case's 409 costs one too: it would
 #: tell a guesser the code is live.
 GUESS_ERRORS = ("case_not_found", "invalid_code", "case_taken")
+T = TypeVar("T")
 
 
-def customer_join(app: App, req: Request) -> Any:
-    body = req.json()
+def by_code(app: App, req: Request, look_up: Callable[[], T]) -> T:
+    """*look_up* a case by a code the client sent: a wrong code costs one of the
+    address's tries (GUESS_ERRORS), a right one or any other failure costs none."""
     slots = take_slots(req.now, "too_many_wrong_codes",
                        "too many wrong codes from this address; wait and try again",
                        (app.limiters.code, req.client))
     try:
-        case, token = app.store.join(body, req.now)
+        found = look_up()
     except ServerError as exc:
         if exc.code not in GUESS_ERRORS:
             slots.give_back()
@@ -261,6 +263,12 @@ def customer_join(app: App, req: Request) -> Any:
         slots.give_back()
         raise
     slots.give_back()  # the right code is no guess
+    return found
+
+
+def customer_join(app: App, req: Request) -> Any:
+    body = req.json()
+    case, token = by_code(app, req, lambda: app.store.join(body, req.now))
     return {"case": case, "token": token}
 
 

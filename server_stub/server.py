@@ -158,7 +158,8 @@ class Server(ThreadingHTTPServer):
 
 def _tick(servers: list[Server], stop: threading.Event, sweep_every: float) -> None:
     """At once, then once a second until *stop*: the watchdogs, the remote sessions' sweep (presence), a WAL
-    checkpoint, and every *sweep_every* seconds the expiry sweep."""
+    checkpoint, and every *sweep_every* seconds the expiry sweep, then the release of what ended
+    cases held (their codes and devices; Store.release_holds)."""
     app = servers[0].app
     last_sweep = None
     while True:
@@ -173,6 +174,9 @@ def _tick(servers: list[Server], stop: threading.Event, sweep_every: float) -> N
                 expired = app.store.expire_due(int(app.clock()))
                 if expired:
                     log.info("expired %d case(s)", expired)
+                released = app.store.release_holds()
+                if released:
+                    log.info("released %d hold(s) of ended cases", released)
         except Exception:  # the timer must outlive a bad moment (e.g. disk full)
             log.exception("periodic sweep failed; will retry")
         if stop.wait(1.0):

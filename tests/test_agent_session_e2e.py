@@ -181,7 +181,7 @@ def test_quitting_ends_sharing_and_tells_the_server(how: str, server_process: Se
         screen.click(keep[2] + 8 + 30, (keep[1] + keep[3]) // 2)  # the next button: Close my request
     else:
         agent.proc.terminate()  # logging out
-    assert agent.wait(15) == 0
+    assert agent.wait(15) == 0, agent.stderr_text[-3000:]
     if how == "close the window":  # the request closed: its session ended with it
         case = server_process.api("GET", f"/api/v1/sessions/{viewer.code}").json()
         assert case["status"] == "closed" and not case.get("online"), case

@@ -107,11 +107,11 @@ def test_the_wakeup_runs_its_callback_on_tks_thread_only_when_woken(display) -> 
         wakeup.close()
         wakeup.wake()  # after close: nothing, no error
         root.destroy()
-        # queue -> wakeup -> drain -> queue is a cycle holding root: without this, Tk would
-        # die in a later garbage collection on any thread, after this module's Xvfb has gone
-        # (Tcl aborts the process then).
+        # queue -> wakeup -> drain -> queue is a cycle holding the Tk root: collect it here.
+        # Left to the collector, it could run in another thread (a test server's timer), and
+        # Tcl aborts the whole process when an interpreter is deleted from a thread not its own.
         queue.wakeup = None
-        del drain, wakeup, root
+        del root, wakeup, drain, queue
         gc.collect()
 
 

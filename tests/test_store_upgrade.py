@@ -5,7 +5,8 @@ failing upgrade leaves the file as it was, and a newer database is refused.
 The version-1 database is made from schema/v1.sql and plain SQL, not by today's
 code (which writes the newest version): rows in every table, cases in every
 status. Going from it to today's version runs every upgrade script in turn
-(v2: case_events.detail; v3: groups as rows).
+(v2: case_events.detail; v3: groups as rows; v4: holds).
+tests/test_store_upgrade_holds.py takes a version-2 database to the holds of v4.
 """
 
 from __future__ import annotations
@@ -106,7 +107,8 @@ def snapshot(path: Path) -> dict[str, list[tuple]]:
     """Every table's rows, in order."""
     with contextlib.closing(sqlite3.connect(path)) as db:
         tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        return {t: db.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in tables}
+        return {t: db.execute(f"SELECT * FROM {t} ORDER BY {'1' if t == 'holds' else 'rowid'}")
+                .fetchall() for t in tables}  # holds: WITHOUT ROWID, in key order
 
 
 def digest(path: Path) -> str:
@@ -139,13 +141,17 @@ def test_opening_a_v1_database_upgrades_it_and_keeps_every_row(v1) -> None:
     store.close()
     after = snapshot(path)
     assert after["schema_version"] == [(migrate.SCHEMA_VERSION,)]
-    assert set(after) == set(before) | {"groups"}
+    assert set(after) == set(before) | {"groups", "holds"}
     for table in set(before) - {"schema_version", "case_events"}:
         assert after[table] == before[table], table
     # Every group a module or case named is a row; the default group first, the others
     # in the order they were first used (acme's module before old's, then the cases).
     assert [row[:2] for row in after["groups"]] == [(1, "default"), (2, "acme"), (3, "old")]
     assert after["groups"][1][2] == T0 - 10  # when acme was first used: its module
+    # Each open case holds its code, and each open SOS case its device and module (v4).
+    assert sorted(after["holds"]) == sorted([
+        ("code:11111111", 2), ("code:22222222", 3), ("code:33333333", 4),
+        (f"sos:{DEVICES['a']}:m0123456789abcdef", 2), (f"sos:{DEVICES['b']}:", 3)])
     # case_events: the same rows, ids and order, each with the new column empty.
     assert [row[:-1] for row in after["case_events"]] == before["case_events"]
     assert {row[-1] for row in after["case_events"]} == {None}
@@ -196,7 +202,7 @@ def test_a_copy_of_the_v1_file_is_kept_beside_it(v1) -> None:
     assert snapshot(backup) == before
     with contextlib.closing(sqlite3.connect(backup)) as db:
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-    Store(str(path)).close()  # already at today's version: no second copy
+    Store(str(path)).close()  # already at the newest version: no second copy
     assert backups(path) == [backup]
 
 
@@ -222,7 +228,7 @@ def test_a_failing_upgrade_leaves_the_file_as_it_was(v1, monkeypatch, bad_sql: s
     before, files = digest(path), sorted(p.name for p in path.parent.iterdir())
     real = migrate.upgrade_script
     monkeypatch.setattr(migrate, "upgrade_script", lambda version: real(version) + (
-        bad_sql if version == migrate.SCHEMA_VERSION else ""))  # the last step fails
+        bad_sql if version == migrate.SCHEMA_VERSION else ""))  # after every script but its own
     with pytest.raises(StorageUnavailable) as info:
         Store(str(path))
     assert info.value.code == "schema_upgrade_failed"
