@@ -21,7 +21,7 @@ from sosdesk.common.branding import Branding, BrandingError
 from .client import Client
 from .errors import AgentError, CertificateRefused, ModuleRevoked, ServerError
 from .flow import CaseFlow, Listener, Stopped
-from .i18n import text
+from .i18n import server_error_words, text
 from .keystore import Secrets
 from .storage import State
 
@@ -66,6 +66,11 @@ class Agent:
         """The lock file of the process that answers this company's remote session (one at a time)."""
         return self.state.path.with_name(f"session-{self.branding.app_id}.lock")
 
+    @property
+    def tray_lock(self) -> Path:
+        """The lock file the tray holds while it runs (one tray per company)."""
+        return self.state.path.with_name(f"tray-{self.branding.app_id}.lock")
+
     def client(self) -> Client:
         """A new client for the branding's server."""
         return Client(self.branding.server_url, ca_bundle=self.branding.ca_bundle,
@@ -97,7 +102,9 @@ def failure(error: BaseException, lang: str, company: str = "") -> Failure:
     if isinstance(error, ModuleRevoked):
         return Failure("module_revoked", text(lang, "error.revoked", company=company), EXIT_REVOKED)
     if isinstance(error, ServerError):
-        return Failure(error.code, error.message or str(error), EXIT_FAILED)
+        # The server's message is English; what the agent has words for reads in the customer's language.
+        words = server_error_words(lang, error.code, company or "sosdesk")
+        return Failure(error.code, words or error.message or str(error), EXIT_FAILED)
     if isinstance(error, CertificateRefused):
         # "This is not ACME's support server", or why its certificate was refused.
         words = text(lang, f"error.certificate.{error.problem}", company=company or "sosdesk",

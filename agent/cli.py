@@ -6,7 +6,8 @@ are agent.app's.
 
 Commands::
 
-    sos-agent [options]              the tray icon (started at login)
+    sos-agent [options]              the tray icon (started at login); ``tray --no-window``:
+                                     without opening the window where the icon has no menu
     sos-agent [options] sos          SOS: reuse this device's open case or create one,
                                      start the session, show the QuickSupport window
     sos-agent [options] join CODE    join the case an expert created and read out
@@ -87,8 +88,12 @@ log = logging.getLogger(__name__)
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line (see the module docstring)."""
-    parser = argparse.ArgumentParser(prog="sos-agent", description="sosdesk remote support for customers")
-    parser.add_argument("--config", metavar="FILE", help="branding JSON file")
+    parser = argparse.ArgumentParser(
+        prog="sos-agent", description="sosdesk remote support for customers",
+        epilog="The branding file's fields (--config FILE, or a branding.json next to the agent), "
+               "each with an example: docs/branding.md in sosdesk's documentation. On Linux the tray "
+               "icon's menu needs python3-gi and gir1.2-ayatanaappindicator3-0.1 (README: Tray on Linux).")
+    parser.add_argument("--config", metavar="FILE", help="branding JSON file (its fields: docs/branding.md)")
     parser.add_argument("--headless", action="store_true", help="no window or tray; print one line per event")
     parser.add_argument("--language", choices=LANGUAGES, help="language of the texts (default: from the OS)")
     parser.add_argument("--no-install", action="store_true", help="skip the first-start installation")
@@ -98,7 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("sos", help="ask for support now (the SOS shortcut)")
     join = commands.add_parser("join", help="join the case with the code an expert gave you")
     join.add_argument("code", help="the session code, e.g. s12-345-678")
-    commands.add_parser("tray", help="the tray icon (the default)")
+    tray = commands.add_parser("tray", help="the tray icon (the default)")
+    tray.add_argument("--no-window", action="store_true",
+                      help="do not open the QuickSupport window at start where the icon has no menu "
+                           "(the window just closed and left the request to the tray)")
     commands.add_parser("install", help="install the SOS shortcut and the tray autostart")
     commands.add_parser("uninstall", help="remove the SOS shortcut and the tray autostart")
     return parser
@@ -118,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2),
                         format="sos-agent: %(levelname)s: %(message)s", stream=sys.stderr)
+    if args.verbose < 2:  # pystray logs a traceback each time an icon finds no tray host yet
+        logging.getLogger("pystray").setLevel(logging.CRITICAL)
     command, code = command_of(args, running_executable())
     one_off = command == "join" and args.command is None  # installs nothing (module docstring)
     try:
@@ -150,8 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_case(agent, lambda flow: flow.request_support(), args.headless)
         if command == "join":
             assert code is not None
-            return run_case(agent, lambda flow: flow.join(code), args.headless)
-        return run_tray(agent, args.headless)
+            return run_case(agent, lambda flow: flow.join(code), args.headless, join_code=code)
+        return run_tray(agent, args.headless, window_at_start=not getattr(args, "no_window", False))
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except AgentError as exc:  # outside a flow, e.g. the config folder cannot be written
@@ -218,18 +228,19 @@ def _headless(agent: Agent, start: Start) -> int:
     return drive(agent, agent.flow(view), start, lambda failed: view.error(failed.code, failed.message))
 
 
-def run_case(agent: Agent, start: Start, headless: bool) -> int:
-    """SOS or join: the QuickSupport window, or headless lines."""
+def run_case(agent: Agent, start: Start, headless: bool, join_code: str | None = None) -> int:
+    """SOS or join (*join_code*): the QuickSupport window, or headless lines."""
     window = None if headless else _on_screen(agent, _window)
     if window is not None:
-        return window.run(start)
+        return window.run(start, join_code)
     return _headless(agent, start)
 
 
-def run_tray(agent: Agent, headless: bool) -> int:
+def run_tray(agent: Agent, headless: bool, window_at_start: bool = True) -> int:
     """The tray icon; headless: follow the stored open case, if any."""
     tray = None if headless else _on_screen(agent, _tray)
     if tray is not None:
+        tray.window_at_start = window_at_start
         return tray.run()
     return _headless(agent, resume)
 

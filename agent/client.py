@@ -281,6 +281,10 @@ class Client:
         """Close the customer's own request (only cases they created)."""
         return self._call("POST", "/api/v1/customer/case/close", token=token)
 
+    def describe(self, token: str, description: str) -> dict[str, Any]:
+        """Say what the customer needs help with: the description of their own request."""
+        return self._call("PUT", "/api/v1/customer/case", token=token, json={"description": description})
+
     # -- the remote session (docs/remote-session.md) ----------------------------
 
     def inbox(self, token: str, since: int, wait: int) -> dict[str, Any]:

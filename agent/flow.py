@@ -196,6 +196,14 @@ class CaseFlow:
         self._show(case)
         return case
 
+    def describe(self, description: str) -> dict[str, Any]:
+        """What the customer needs help with, for the expert (a fresh connection, as closing)."""
+        if self.token is None:
+            raise CaseGone(404, "no_case", "there is no open request to describe")
+        case = self.client_factory().describe(self.token, description)
+        self._show(case)
+        return case
+
     # -- helpers -------------------------------------------------------------
 
     def _show(self, case: dict[str, Any]) -> None:

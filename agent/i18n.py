@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["TEXTS", "STATUSES", "text", "status_name"]
+__all__ = ["TEXTS", "STATUSES", "text", "status_name", "case_words", "server_error_words"]
 
 #: The server's closed set of statuses, in lifecycle order.
 STATUSES = ("new", "pending", "in_progress", "closed", "expired")
@@ -81,6 +81,42 @@ EN: dict[str, str] = {
     "chat.title": "Chat with support",
     "chat.send": "Send",
     "chat.you": "You",
+    "words.waiting": "Waiting for an expert",
+    "words.waiting.explain": "Your request has arrived. An expert will connect to you shortly. Please keep this window open.",
+    "words.joined": "Waiting for your expert",
+    "words.joined.explain": "You are connected. Your expert will be with you shortly. Please keep this window open.",
+    "words.connecting": "{expert} is connecting",
+    "words.connecting.explain": "{expert} will ask you for permission to see your screen.",
+    "words.helping": "{expert} is helping you",
+    "words.helping.explain": "Your screen is not shared. You can write to {expert} below.",
+    "words.closed": "Your request is closed",
+    "words.closed.explain": "You can close this window.",
+    "words.expired": "Your request has expired",
+    "words.expired.explain": "Please ask for support again if you still need help.",
+    "close.title": "Close the window?",
+    "close.question": "Your request stays open, so {company} can still help you: the support program keeps running in the tray, next to the clock.",
+    "close.keep": "Keep my request open",
+    "close.close": "Close my request",
+    "close.cancel": "Cancel",
+    "close_request.title": "Close your request?",
+    "close_request.question": "{expert} is helping you right now. If you close your request, the session ends.",
+    "describe.label": "What do you need help with? (optional)",
+    "describe.send": "Send to support",
+    "describe.sent": "Sent to support.",
+    "describe.failed": "Not sent: {message}",
+    "error.title": "Could not connect to support",
+    "error.join_title": "This code did not work",
+    "error.retry": "Try again",
+    "error.join_again": "Join",
+    "error.code_label": "Type the session code again:",
+    "error.close_window": "Close",
+    "error.server.case_not_found": "There is no open support request with this code. Please check the code and type it again.",
+    "error.server.invalid_code": "This is not a session code. A code looks like s12-345-678.",
+    "error.server.case_taken": "This code is already in use on another computer. Please ask your expert for a new code.",
+    "error.server.too_many_wrong_codes": "Too many wrong codes were typed. Please wait a few minutes, then try again.",
+    "error.server.case_closed": "This support request has been closed.",
+    "error.server.case_expired": "This support request has expired.",
+    "error.server.module_not_found": "This support program is not registered with {company}'s support server. Please ask {company} for a new one.",
 }
 
 DE: dict[str, str] = {
@@ -151,6 +187,42 @@ DE: dict[str, str] = {
     "chat.title": "Chat mit dem Support",
     "chat.send": "Senden",
     "chat.you": "Sie",
+    "words.waiting": "Warten auf einen Experten",
+    "words.waiting.explain": "Ihre Anfrage ist eingegangen. Ein Experte verbindet sich in Kürze mit Ihnen. Bitte lassen Sie dieses Fenster geöffnet.",
+    "words.joined": "Warten auf Ihren Experten",
+    "words.joined.explain": "Sie sind verbunden. Ihr Experte ist gleich für Sie da. Bitte lassen Sie dieses Fenster geöffnet.",
+    "words.connecting": "{expert} verbindet sich",
+    "words.connecting.explain": "{expert} wird Sie um Erlaubnis bitten, Ihren Bildschirm zu sehen.",
+    "words.helping": "{expert} hilft Ihnen",
+    "words.helping.explain": "Ihr Bildschirm wird nicht geteilt. Unten können Sie {expert} schreiben.",
+    "words.closed": "Ihre Anfrage ist geschlossen",
+    "words.closed.explain": "Sie können dieses Fenster schließen.",
+    "words.expired": "Ihre Anfrage ist abgelaufen",
+    "words.expired.explain": "Bitte fordern Sie erneut Support an, falls Sie noch Hilfe brauchen.",
+    "close.title": "Fenster schließen?",
+    "close.question": "Ihre Anfrage bleibt offen, damit {company} Ihnen weiter helfen kann: Das Support-Programm läuft im Infobereich neben der Uhr weiter.",
+    "close.keep": "Anfrage offen lassen",
+    "close.close": "Meine Anfrage schließen",
+    "close.cancel": "Abbrechen",
+    "close_request.title": "Anfrage schließen?",
+    "close_request.question": "{expert} hilft Ihnen gerade. Wenn Sie Ihre Anfrage schließen, endet die Sitzung.",
+    "describe.label": "Wobei brauchen Sie Hilfe? (freiwillig)",
+    "describe.send": "An den Support senden",
+    "describe.sent": "An den Support gesendet.",
+    "describe.failed": "Nicht gesendet: {message}",
+    "error.title": "Keine Verbindung zum Support",
+    "error.join_title": "Dieser Code hat nicht funktioniert",
+    "error.retry": "Erneut versuchen",
+    "error.join_again": "Beitreten",
+    "error.code_label": "Geben Sie den Sitzungscode erneut ein:",
+    "error.close_window": "Schließen",
+    "error.server.case_not_found": "Zu diesem Code gibt es keine offene Support-Anfrage. Bitte prüfen Sie den Code und geben Sie ihn erneut ein.",
+    "error.server.invalid_code": "Das ist kein Sitzungscode. Ein Code sieht so aus: s12-345-678.",
+    "error.server.case_taken": "Dieser Code wird bereits auf einem anderen Computer verwendet. Bitte fragen Sie Ihren Experten nach einem neuen Code.",
+    "error.server.too_many_wrong_codes": "Es wurden zu viele falsche Codes eingegeben. Bitte warten Sie einige Minuten und versuchen Sie es dann erneut.",
+    "error.server.case_closed": "Diese Support-Anfrage wurde geschlossen.",
+    "error.server.case_expired": "Diese Support-Anfrage ist abgelaufen.",
+    "error.server.module_not_found": "Dieses Support-Programm ist beim Support-Server von {company} nicht registriert. Bitte fordern Sie bei {company} ein neues an.",
 }
 
 TEXTS: dict[str, dict[str, str]] = {"en": EN, "de": DE}
@@ -169,3 +241,36 @@ def status_name(lang: str, status: str | None) -> str:
     if status not in STATUSES:
         return status
     return text(lang, f"status.{status}")
+
+
+def case_words(lang: str, case: dict[str, Any], waiting_text: str = "",
+               sharing: str | None = None) -> tuple[str, str]:
+    """What is happening, in plain words: a headline and one sentence under it.
+
+    *waiting_text* is the company's own (branding) text while the customer waits;
+    the case's ``waiting_message`` (an expert's, for this case) goes before it.
+    *sharing* is ``view`` or ``control`` while the screen is shared, else None.
+    """
+    status = case.get("status")
+    expert = case.get("expert_name") or ""
+    if status in ("closed", "expired"):
+        return text(lang, f"words.{status}"), text(lang, f"words.{status}.explain")
+    if status == "in_progress" or (sharing and expert):
+        if sharing:
+            key = "session.controlling" if sharing == "control" else "session.viewing"
+            return text(lang, key, expert=expert or "?"), ""
+        return text(lang, "words.helping", expert=expert or "?"), text(lang, "words.helping.explain",
+                                                                       expert=expert or "?")
+    if expert:  # Connect pressed, the customer not asked or not answered yet
+        return text(lang, "words.connecting", expert=expert), text(lang, "words.connecting.explain",
+                                                                   expert=expert)
+    own = case.get("can_close", True)  # an SOS of the customer's, or an expert-made case joined
+    explain = (case.get("waiting_message") or waiting_text
+               or text(lang, "words.waiting.explain" if own else "words.joined.explain"))
+    return text(lang, "words.waiting" if own else "words.joined"), explain
+
+
+def server_error_words(lang: str, code: str, company: str) -> str | None:
+    """The customer's words for a refusal from the server by its stable *code*, if there are any."""
+    key = f"error.server.{code}"
+    return text(lang, key, company=company) if key in EN else None

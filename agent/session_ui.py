@@ -19,6 +19,7 @@ import queue
 from typing import Any, Callable
 
 from .i18n import text
+from .look import shown_when_set
 from .tkwake import Wakeup, WakingQueue
 
 __all__ = ["SessionPanel", "ALLOW_COLOR", "STOP_COLOR"]
@@ -32,8 +33,12 @@ STOP_COLOR = "#cf222e"
 class SessionPanel:
     """Shows the session in the window; implements agent.session.SessionListener."""
 
-    def __init__(self, root: Any, tk: Any, parent: Any, lang: str, company: str) -> None:
+    def __init__(self, root: Any, tk: Any, parent: Any, lang: str, company: str, *, look: Any = None,
+                 sharing_changed: Callable[[str | None], None] | None = None) -> None:
         self.root, self.tk, self.lang, self.company = root, tk, lang, company
+        self.look = look  # agent.look.Look of the window, for spacing (None: unscaled)
+        #: Told "view" or "control" while the screen is shared, None once it is not (window's thread).
+        self.sharing_changed = sharing_changed or (lambda sharing: None)
         self.worker: Any = None  # agent.session.SessionWorker, once the case is known
         # Each put wakes the window's thread (agent.tkwake): nothing runs while nothing happens.
         self.events: WakingQueue = WakingQueue()
@@ -92,13 +97,14 @@ class SessionPanel:
         allow, deny = ((worker.allow_view, worker.deny_view) if kind == "view"
                        else (worker.allow_control, worker.deny_control))
         message = text(self.lang, f"session.ask_{kind}", expert=expert or "?", company=self.company)
+        # The window comes forward first, so that the question opens above it.
+        self.root.deiconify()
+        self.root.lift()
         self.question = self._popup(message, text(self.lang, "session.allow"), ALLOW_COLOR,
                                     lambda: self._answer(allow), deny_text=text(self.lang, "session.deny"),
                                     on_deny=lambda: self._answer(deny))
         self.question_kind = kind
         self.status_var.set(message)
-        self.root.deiconify()
-        self.root.lift()
 
     def _answer(self, answer: Callable[[], None]) -> None:
         self._close_question()
@@ -109,7 +115,8 @@ class SessionPanel:
         expert, control = value
         self.bar_var.set(text(self.lang, "session.controlling" if control else "session.viewing",
                               expert=expert or "?"))
-        self.status_var.set(self.bar_var.get())
+        self.status_var.set("")  # the window's headline says it
+        self.sharing_changed("control" if control else "view")
         if self.bar is None:
             self.bar = self._popup(None, text(self.lang, "session.stop"), STOP_COLOR, self.stop,
                                    variable=self.bar_var, at_top=True)
@@ -117,6 +124,7 @@ class SessionPanel:
     def _show_end(self, reason: str) -> None:
         self._close_question()
         self._close_bar()
+        self.sharing_changed(None)
         if reason != "quit":
             self.status_var.set(text(self.lang, f"session.end.{reason}"))
 
@@ -165,22 +173,32 @@ class SessionPanel:
 
     # -- building ----------------------------------------------------------------------------
 
+    def _px(self, pixels: int) -> int:
+        return self.look.px(pixels) if self.look is not None else pixels
+
     def _build_chat(self, parent: Any) -> None:
+        from tkinter import ttk
+
         tk = self.tk
         self.status_var = tk.StringVar(value="")
-        tk.Label(parent, textvariable=self.status_var, wraplength=380, justify="center",
-                 font=("TkDefaultFont", 10, "bold")).pack(pady=(8, 0))
-        frame = tk.LabelFrame(parent, text=text(self.lang, "chat.title"), padx=6, pady=6)
-        frame.pack(fill="both", expand=True, pady=(8, 0))
-        self.chat_log = tk.Text(frame, height=6, width=46, wrap="word", state="disabled")
+        parent.columnconfigure(0, weight=1)
+        status = ttk.Label(parent, textvariable=self.status_var, wraplength=self._px(400), justify="center",
+                           font=self.look.fonts["bold"] if self.look is not None else None)
+        status.grid(row=0, column=0, pady=(self._px(6), 0))
+        shown_when_set(status, self.status_var)
+        frame = ttk.LabelFrame(parent, text=text(self.lang, "chat.title"), padding=self._px(8))
+        frame.grid(row=1, column=0, sticky="nsew", pady=(self._px(6), 0))
+        self.chat_log = tk.Text(frame, height=4, width=46, wrap="word", state="disabled", relief="flat",
+                                background="#ffffff", highlightthickness=1, highlightbackground="#d1d9e0",
+                                padx=self._px(6), pady=self._px(4), font="TkTextFont")
         self.chat_log.pack(fill="both", expand=True)
-        row = tk.Frame(frame)
-        row.pack(fill="x", pady=(6, 0))
-        self.chat_entry = tk.Entry(row)
+        row = ttk.Frame(frame)
+        row.pack(fill="x", pady=(self._px(6), 0))
+        self.chat_entry = ttk.Entry(row)
         self.chat_entry.pack(side="left", fill="x", expand=True)
         self.chat_entry.bind("<Return>", self.send)
-        self.send_button = tk.Button(row, text=text(self.lang, "chat.send"), command=self.send)
-        self.send_button.pack(side="left", padx=(6, 0))
+        self.send_button = ttk.Button(row, text=text(self.lang, "chat.send"), command=self.send)
+        self.send_button.pack(side="left", padx=(self._px(6), 0))
 
     def _popup(self, message: str | None, action_text: str, color: str, on_action: Callable[[], None], *,
                deny_text: str | None = None, on_deny: Callable[[], None] | None = None,
@@ -192,18 +210,25 @@ class SessionPanel:
         window.resizable(False, False)
         window.attributes("-topmost", True)
         window.protocol("WM_DELETE_WINDOW", on_deny or on_action)
-        frame = tk.Frame(window, padx=16, pady=10 if at_top else 16)
+        px = self._px
+        face, line = "#ffffff", "#afb8c1"
+        window.configure(background=face, highlightthickness=1, highlightbackground=line)
+        frame = tk.Frame(window, padx=px(18), pady=px(10) if at_top else px(18), background=face)
         frame.pack(fill="both", expand=True)
-        label = (tk.Label(frame, textvariable=variable) if variable is not None
-                 else tk.Label(frame, text=message, wraplength=360, justify="left"))
-        label.pack(side="left" if at_top else "top", padx=(0, 12) if at_top else 0,
-                   pady=0 if at_top else (0, 12))
-        buttons = tk.Frame(frame)
+        font = self.look.fonts["bold"] if self.look is not None else None
+        label = (tk.Label(frame, textvariable=variable, background=face, font=font) if variable is not None
+                 else tk.Label(frame, text=message, wraplength=px(360), justify="left", background=face,
+                               font=font))
+        label.pack(side="left" if at_top else "top", padx=(0, px(14)) if at_top else 0,
+                   pady=0 if at_top else (0, px(14)))
+        buttons = tk.Frame(frame, background=face)
         buttons.pack(side="left" if at_top else "top")
-        tk.Button(buttons, text=action_text, command=on_action, bg=color, fg="white",
-                  activebackground=color, activeforeground="white", width=10).pack(side="left")
+        look = {"relief": "flat", "borderwidth": 0, "padx": px(10), "pady": px(5), "width": 10, "cursor": "hand2"}
+        tk.Button(buttons, text=action_text, command=on_action, bg=color, fg="white", activebackground=color,
+                  activeforeground="white", font=font, **look).pack(side="left")
         if deny_text and on_deny:
-            tk.Button(buttons, text=deny_text, command=on_deny, width=10).pack(side="left", padx=(8, 0))
+            tk.Button(buttons, text=deny_text, command=on_deny, bg="#eef1f4", activebackground="#e6eaef",
+                      highlightthickness=1, highlightbackground=line, **look).pack(side="left", padx=(px(8), 0))
         window.update_idletasks()
         width, height = window.winfo_reqwidth(), window.winfo_reqheight()
         x = (window.winfo_screenwidth() - width) // 2

@@ -3,6 +3,15 @@
 pystray picks its backend when imported and raises (not only ImportError)
 without a display, so it is imported here, lazily, and any failure becomes
 NoDisplay. Set PYSTRAY_BACKEND=dummy before the import for tests.
+
+On Linux without GTK or AppIndicator (no python3-gi), pystray falls back to its
+xorg backend: the icon shows, but it has no menu and takes no clicks. The tray
+notices (the backend has no menu) and opens the QuickSupport window for an open
+request instead, so the customer still sees the code, the status and Close;
+README.md says what the desktop needs for the menu.
+
+One tray per company runs at a time (a lock file): the QuickSupport window starts
+one when the customer keeps their request open, unless one runs already.
 """
 
 from __future__ import annotations
@@ -15,7 +24,8 @@ from typing import Any
 from . import __version__, clipboard, tray_xorg
 from .app import Agent, Failure, Start, drive, failure, resume
 from .errors import NoDisplay
-from .i18n import status_name, text
+from .filelock import Held, try_lock
+from .i18n import case_words, status_name, text
 from .icon import tray_image
 from .session_watch import RequestWatcher
 
@@ -53,6 +63,13 @@ class Tray:
         self._closer: threading.Thread | None = None
         self._watcher: threading.Thread | None = None
         icon_class = self.pystray.Icon
+        #: No menu and no clicks (pystray's xorg backend): the window stands in for the menu.
+        self.menu_less = not getattr(icon_class, "HAS_MENU", True)
+        #: Whether a menu-less icon opens the window for an open request (not when the window
+        #: itself just closed and left the request to the tray).
+        self.window_at_start = True
+        self._window_opened = False
+        self._held: Held | None = None
         if icon_class.__module__ == tray_xorg.BACKEND:
             icon_class = tray_xorg.icon_class(icon_class)
         self.icon = icon_class(f"sosdesk-{agent.branding.app_id}", tray_image(agent.branding, None),
@@ -71,13 +88,15 @@ class Tray:
         return self.case.get("code") if self.case else None
 
     def status_text(self) -> str:
-        """The status in the customer's words."""
+        """What is happening, in the customer's words, e.g. ``Waiting for an expert``."""
         if self.notice:
             return self.notice
-        return status_name(self.lang, self.status)
+        if self.case is None:
+            return status_name(self.lang, None)
+        return case_words(self.lang, self.case)[0]
 
     def tooltip(self) -> str:
-        """Company and status, e.g. ``Test IT: Pending``."""
+        """Company and status, e.g. ``Test IT: Waiting for an expert``."""
         return f"{self.agent.branding.company_name}: {self.status_text()}"
 
     def _title(self) -> str:
@@ -150,15 +169,16 @@ class Tray:
         """Show the new status: badge, tooltip, menu, notification."""
         if self._watcher is None and self.flow.token and case.get("state") == "open":
             self._watch_session(self.flow.token)
-        old = self.status
+        old = self.status_text() if self.case else None
         self.case = case
         self.notice = None
         self._refresh()
-        if case.get("status") != old:
-            message = text(self.lang, "notify.status", status=status_name(self.lang, case.get("status")))
-            if case.get("expert_name") and case.get("status") == "in_progress":
-                message += " — " + text(self.lang, "explain.in_progress", expert=case["expert_name"])
-            self._notify(message)
+        if self.status_text() != old:  # e.g. "anna is helping you", the company as its title
+            self._notify(self.status_text())
+        if self.menu_less and self.window_at_start and not self._window_opened and case.get("state") == "open":
+            # The icon has no menu here: the window shows the code, the status and Close.
+            self._window_opened = True
+            self.open_window()
 
     def on_notice(self, key: str, **values: Any) -> None:
         """Show a notice (server unreachable, back again) in the tooltip and the menu."""
@@ -184,8 +204,19 @@ class Tray:
 
     def run(self) -> int:
         """Show the icon until Quit; follow the stored open case meanwhile."""
-        self.icon.run(setup=self._shown)
-        self.stop.set()
+        self._held = try_lock(self.agent.tray_lock)
+        if self._held is None:
+            log.info("the tray of %s runs already", self.agent.branding.company_name)
+            return 0
+        if self.menu_less:
+            log.warning("this desktop shows the tray icon without a menu (no GTK or AppIndicator "
+                        "for Python); an open request opens the QuickSupport window instead. "
+                        "For the menu install python3-gi and gir1.2-ayatanaappindicator3-0.1.")
+        try:
+            self.icon.run(setup=self._shown)
+        finally:
+            self.stop.set()
+            self._held.release()
         return 0
 
     def _shown(self, icon: Any) -> None:

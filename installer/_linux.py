@@ -9,6 +9,10 @@ Files, all for the current user only:
   with a note, when that folder does not exist;
 * ``$XDG_CONFIG_HOME/autostart/sosdesk-<app_id>-tray.desktop``: the tray at login.
 
+Where the agent's Python has no GTK or AppIndicator bindings (python3-gi), pystray
+falls back to a bare X11 icon without a menu: the install says so in a note, with
+what to install (the agent then opens its window for an open request instead).
+
 Each entry runs the agent's whole command (program and options, e.g.
 ``python -P -m sosdesk.agent --config /abs/acme.json``) plus ``sos`` for the SOS
 entries. Exec lines follow the Desktop Entry Specification's quoting rules, so
@@ -18,6 +22,7 @@ arguments with spaces, quotes, ``$`` or ``%`` work.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import io
 import logging
 import os
@@ -75,7 +80,7 @@ def plan(branding: Branding, command: Sequence[str]) -> Plan:
         Artefact(data_home / "applications" / f"{stem}.desktop", "menu entry", sos_entry),
         Artefact(config_home / "autostart" / f"{stem}-tray.desktop", "autostart entry", tray_entry),
     ]
-    skipped = []
+    skipped = [note for note in (tray_menu_note(),) if note]
     if branding.create_shortcut:
         desktop = desktop_dir(home, config_home)
         if desktop == home:  # how xdg-user-dirs says "no desktop"
@@ -88,6 +93,17 @@ def plan(branding: Branding, command: Sequence[str]) -> Plan:
                 sos_entry, executable=True, after=mark_trusted,
             ))
     return Plan(artefacts, skipped)
+
+
+def tray_menu_note() -> str | None:
+    """Why the tray icon will have no menu on this desktop, if it will not (pystray's xorg backend)."""
+    backend = os.environ.get("PYSTRAY_BACKEND")  # pystray's own override, as the agent would see it
+    if backend not in (None, "", "xorg") or (not backend and importlib.util.find_spec("gi") is not None):
+        return None
+    return ("the tray icon will have no menu on this desktop: this Python has no GTK or AppIndicator "
+            "bindings (python3-gi), so an open request opens the support window instead. For the menu, "
+            "install python3-gi and gir1.2-ayatanaappindicator3-0.1 (Debian, Ubuntu) and run the agent "
+            "with a Python that sees them (a venv made with --system-site-packages)")
 
 
 def _home() -> Path:

@@ -175,6 +175,36 @@ class CustomerCases(Cases):
         self._feed.notify()
         return customer_view(self._case_row(case_id))
 
+    def customer_describe(self, case_id: int, body: Any, now: int) -> dict:
+        """The customer says what they need help with: the description of their own request."""
+        errors: dict[str, str] = {}
+        if not isinstance(body, dict):
+            raise InvalidInput("the request body must be a JSON object")
+        for key in body:
+            if key != "description":
+                errors[key] = "unknown field"
+        if "description" not in body:
+            errors["description"] = "required"
+        description = core._text(body, "description", core.LIMITS["description"], errors)
+        if errors:
+            raise InvalidInput("some fields are invalid", fields=errors)
+        with self._tx() as db:
+            row = self._customer_row(db, case_id, now)
+            if row["created_by"] != "customer":
+                raise Forbidden("the expert who created this case wrote its description; "
+                                "tell them in the chat", code="not_case_creator")
+            if row["status"] in core.FINAL_STATUSES:
+                core.next_status(row["status"], "close")  # raises case_closed / case_expired
+            if (description or "") != row["description"]:
+                db.execute("UPDATE cases SET description = ?, version = ? WHERE id = ?",
+                           (description or "", self._feed.bump(case_id), case_id))
+                db.execute("INSERT INTO case_events (case_id, at, actor, event, from_status, "
+                           "to_status, detail) VALUES (?,?,'customer','edit',?,?,?)",
+                           (case_id, now, row["status"], row["status"],
+                            '{"fields": ["description"]}'))
+        self._feed.notify()
+        return customer_view(self._case_row(case_id))
+
     def wait_customer_case(self, case_id: int, since: int, timeout: float,
                            clock: Callable[[], float]) -> dict:
         """Long-poll: the case as soon as its version passes *since*, or at *timeout*.

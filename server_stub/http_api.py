@@ -118,6 +118,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/v1/users", "expert", r.list_users),
     Route("GET", "/api/v1/experts", "expert", r.list_experts),
     Route("GET", "/api/v1/sessions", "expert", r.list_sessions),
+    Route("GET", "/api/v1/queue", "expert", r.search_queue),  # sosdesk's own: search, sort, total
     Route("POST", "/api/v1/sessions", "expert", r.create_session),
     Route("POST", "/api/v1/sessions/delete", "expert", r.bulk_delete),
     Route("GET", "/api/v1/sessions/{code}", "expert", r.get_session),
@@ -143,6 +144,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/v1/customer/sos", "agent", r.customer_sos),
     Route("POST", "/api/v1/customer/join", "agent", r.customer_join),
     Route("GET", "/api/v1/customer/case", "customer", r.customer_case),
+    Route("PUT", "/api/v1/customer/case", "customer", r.customer_describe),
     Route("POST", "/api/v1/customer/case/start", "customer", r.customer_start),
     Route("POST", "/api/v1/customer/case/close", "customer", r.customer_close),
     Route("GET", "/api/v1/customer/chat", "customer", s.customer_chat_read),

@@ -135,6 +135,17 @@ def list_sessions(app: App, req: Request) -> Any:
     return page
 
 
+def search_queue(app: App, req: Request) -> Any:
+    """The console's queue: TeamViewer's filters plus search, sort and a total (case_search.py).
+
+    Its own route, so that /sessions stays TeamViewer's list exactly (a parameter
+    TeamViewer lacks is a 400 there)."""
+    page = app.store.search_cases(req.query, req.now)
+    base = _base_url(app, req)
+    page["sessions"] = [teamviewer.with_links(case, base) for case in page["sessions"]]
+    return page
+
+
 def create_session(app: App, req: Request) -> Response:
     case = teamviewer.with_links(app.store.create_case(req.json(), _expert(req)["id"], req.now),
                                  _base_url(app, req))
@@ -148,7 +159,12 @@ def get_session(app: App, req: Request) -> Any:
 
 
 def edit_session(app: App, req: Request) -> Response:
-    app.store.edit_case(req.params["code"], req.json(), _expert(req)["id"], req.now)
+    expert = _expert(req)
+    before = app.store.get_case(req.params["code"], req.now)["assigned_userid"]
+    case = app.store.edit_case(req.params["code"], req.json(), expert["id"], req.now)
+    if case["assigned_userid"] != before and case["state"] == "open":  # assigned, reassigned
+        sessions.assignee_changed(app, app.store.case_id_for_code(case["code"], req.now), expert,
+                                  app.clock())
     return Response(204)  # TeamViewer's answer to a change: no content
 
 
@@ -279,6 +295,10 @@ def customer_start(app: App, req: Request) -> Any:
 
 def customer_close(app: App, req: Request) -> Any:
     return app.store.customer_close(_case_id(req), req.now)
+
+
+def customer_describe(app: App, req: Request) -> Any:
+    return app.store.customer_describe(_case_id(req), req.json(), req.now)
 
 
 def console_index(app: App, req: Request) -> Response:

@@ -101,6 +101,18 @@ def request_view(app: App, case_id: int, expert: dict, now: float) -> None:
     change(app, relay, "request_view", expert_actor(expert), now, expert=expert["name"])
 
 
+def assignee_changed(app: App, case_id: int, expert: dict, now: float) -> None:
+    """The case went to another expert: the session the customer allowed for the one
+    before ends (the consent named them); the new assignee asks again with Connect."""
+    relay = app.relays.find(case_id)
+    if relay is None:
+        return
+    try:
+        change(app, relay, "disconnect", expert_actor(expert), now, by="expert")
+    except ServerError as exc:  # the session ended with the case meanwhile
+        log.info("no session to end on reassignment: %s", exc.code)
+
+
 def sweep(app: App, now: float) -> None:
     """Once a second (server.py's timer): presence changes to the feed, sessions whose agent
     is gone ended in the history, and now and then relays of cases no longer open dropped."""

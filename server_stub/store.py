@@ -8,6 +8,7 @@ keep one concern, over one connection (db.Database):
 - accounts.py: experts, API tokens, login sessions;
 - modules.py: personalized agents (modules) and groups;
 - cases.py: cases as experts see them, expiry;
+- case_search.py: the console's queue searched and sorted (GET /api/v1/queue);
 - customers.py: the customer's own case;
 - session_log.py: remote sessions in the history, the chat, the session's status change;
 - changes.py: the change feed and the long-polls' waiters;
@@ -20,13 +21,14 @@ from typing import Callable
 
 from . import core
 from .accounts import Accounts
+from .case_search import CaseSearch
 from .changes import ChangeFeed
 from .customers import CustomerCases
 from .modules import Modules
 from .session_log import SessionLog
 
 
-class Store(CustomerCases, SessionLog, Accounts, Modules):
+class Store(CustomerCases, SessionLog, CaseSearch, Accounts, Modules):
     """The server's state. Every public method that changes something takes *now*."""
 
     def __init__(self, path: str, default_validity: int = core.DEFAULT_VALIDITY) -> None:

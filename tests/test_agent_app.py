@@ -29,7 +29,10 @@ REVOKED_DE = "Dieser Support-Agent wurde von Müller IT gesperrt. Bitte fordern 
     (ModuleRevoked(403, "module_revoked", "module m1 is revoked"),
      Failure("module_revoked", REVOKED_DE, EXIT_REVOKED)),
     (ServerError(409, "case_taken", "this case belongs to another device"),
-     Failure("case_taken", "this case belongs to another device", EXIT_FAILED)),
+     Failure("case_taken", "Dieser Code wird bereits auf einem anderen Computer verwendet. Bitte fragen "
+             "Sie Ihren Experten nach einem neuen Code.", EXIT_FAILED)),  # a refusal the agent has words for
+    (ServerError(400, "odd_refusal", "the server's own words"),
+     Failure("odd_refusal", "the server's own words", EXIT_FAILED)),  # one it has none for: the server's
     (CaseGone(404, "not_found", ""),
      Failure("not_found", "the support server answered 404 (not_found)", EXIT_FAILED)),
     (CertificateRefused("the support server's certificate was refused: certificate has expired",

@@ -90,7 +90,7 @@ def test_the_shortcut_starts_the_branded_agent_in_the_installers_language(
 def test_install_without_a_desktop_folder_installs_the_rest_and_says_what_it_skipped(
         tmp_path: Path) -> None:
     branding = acme_branding(tmp_path, "http://127.0.0.1:9")
-    env = agent_env(tmp_path)
+    env = {**agent_env(tmp_path), "PYSTRAY_BACKEND": "gtk"}  # a tray with a menu: only the desktop's note
     home = Path(env["HOME"])
     assert not (home / "Desktop").exists()  # a fresh account, or a server
 
@@ -106,3 +106,17 @@ def test_install_without_a_desktop_folder_installs_the_rest_and_says_what_it_ski
         "exist (create it and install again to add the shortcut)",
     ]
     assert not (home / "Desktop").exists()
+
+
+def test_install_says_when_the_tray_icon_will_have_no_menu(tmp_path: Path) -> None:
+    # A plain venv without python3-gi: pystray's bare xorg icon, which takes no clicks.
+    branding = acme_branding(tmp_path, "http://127.0.0.1:9")
+    env = {**agent_env(tmp_path), "PYSTRAY_BACKEND": "xorg"}
+    (Path(env["HOME"]) / "Desktop").mkdir()
+
+    installed = run_sos_agent(env, tmp_path, "--config", str(branding), "install")
+
+    assert installed.returncode == 0 and installed.stderr == "", installed.stderr
+    [note] = [line for line in installed.stdout.splitlines() if line.startswith("note ")]
+    assert note.startswith("note the tray icon will have no menu on this desktop"), note
+    assert "install python3-gi and gir1.2-ayatanaappindicator3-0.1" in note

@@ -83,7 +83,7 @@ def test_tray_window_shortcut_and_autostart_start_the_same_command(tmp_path: Pat
     fake.install = install  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "sosdesk.installer", fake)
     trays: list[Any] = []
-    monkeypatch.setattr(cli, "run_tray", lambda agent, headless: trays.append(agent) or 0)
+    monkeypatch.setattr(cli, "run_tray", lambda agent, headless, **options: trays.append(agent) or 0)
 
     assert cli.main(["--config", "acme.json", "--language", "de", "--headless"]) == 0  # first start + tray
     assert cli.main(["--config", "acme.json", "--language", "de", "install"]) == 0

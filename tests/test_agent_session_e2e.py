@@ -18,6 +18,7 @@ from xscreen import PictureApp, XScreen, wait_until
 
 ALLOW = (0x1A, 0x7F, 0x37)  # agent.session_ui.ALLOW_COLOR
 STOP = (0xCF, 0x22, 0x2E)  # agent.session_ui.STOP_COLOR
+BRAND = (0x1F, 0x6F, 0xEB)  # the default primary_color: the suggested answer's button
 PICTURE_AT = (820, 460)
 #: Where the customer's questions and the bar appear (the agent's main window is at +0+0).
 POPUPS = (440, 0, 1280, 460)
@@ -172,9 +173,19 @@ def test_quitting_ends_sharing_and_tells_the_server(how: str, server_process: Se
     viewer = share(server_process, agent, screen)
     if how == "close the window":
         screen.close_window(wait_until("the main window", lambda: screen.window_named("ACME GmbH QuickSupport")))
+        # The X asks first (keep the request open in the tray, or close it): close it.
+        asked = wait_until("the question", lambda: screen.window_named("Close the window?"))
+        at, size = asked.translate_coords(screen.root, 0, 0), asked.get_geometry()
+        box = (-at.x, -at.y, -at.x + size.width, -at.y + size.height)
+        keep = wait_until("the suggested answer", lambda: screen.find_box(BRAND, box))  # keep it open
+        screen.click(keep[2] + 8 + 30, (keep[1] + keep[3]) // 2)  # the next button: Close my request
     else:
         agent.proc.terminate()  # logging out
     assert agent.wait(15) == 0, agent.stderr_text[-3000:]
+    if how == "close the window":  # the request closed: its session ended with it
+        case = server_process.api("GET", f"/api/v1/sessions/{viewer.code}").json()
+        assert case["status"] == "closed" and not case.get("online"), case
+        return
     viewer.until("the session to stop", lambda v: v.session.get("view") != "allowed")
 
 
@@ -233,8 +244,10 @@ def test_chat_both_ways_before_any_session(server_process: ServerProcess, screen
                                            agents: list) -> None:
     agent = start_window_agent(agents, tmp_path, server_process, screen)
     code = open_case(server_process, agent)
-    log, entry = wait_until("the chat's log and field", lambda: (lambda r: r if len(r) >= 2 else None)(
-        white_runs(screen, 60, 200, 600)))[:2]
+    # White boxes down the window once the case shows: the code's card (its label splits it in
+    # two), "What do you need help with?", the chat's log and its field; the last two are the chat's.
+    log, entry = wait_until("the chat's log and field", lambda: (lambda r: r if len(r) >= 5 else None)(
+        white_runs(screen, 60, 60, 800)))[-2:]
     screen.click(120, (entry[0] + entry[1]) // 2)
     screen.type("my printer is gone")
     screen.key("Return")

@@ -72,11 +72,11 @@ def test_request_support_follows_the_case_and_notifies(tray: tray_module.Tray) -
     items(tray)[0](tray.icon)  # "Support anfordern"
     tray._worker.join(10)
     assert texts(tray) == ["Support anfordern", "Sitzungscode: s12-345-678 (klicken zum Kopieren)",
-                           "Status: Geschlossen", "Über Müller IT", "Beenden"]
+                           "Status: Ihre Anfrage ist geschlossen", "Über Müller IT", "Beenden"]
+    # What is happening in plain words, once each (new and pending both wait for an expert).
     assert tray.notifications[:3] == [
-        "Ihre Support-Anfrage: Neu", "Ihre Support-Anfrage: Ausstehend",
-        "Ihre Support-Anfrage: In Bearbeitung — anna bearbeitet Ihre Anfrage."]
-    assert tray.icon.title == "Müller IT: Geschlossen"
+        "Warten auf einen Experten", "anna hilft Ihnen", "Ihre Anfrage ist geschlossen"]
+    assert tray.icon.title == "Müller IT: Ihre Anfrage ist geschlossen"
 
 
 def test_close_my_request_is_shown_while_the_case_can_be_closed(tray: tray_module.Tray) -> None:
@@ -154,7 +154,7 @@ def test_unreachable_notice_in_tooltip_and_badge(tray: tray_module.Tray) -> None
     tray.on_notice("unreachable")
     assert tray.icon.title == "Müller IT: Support nicht erreichbar, neuer Versuch läuft…"
     tray.on_notice("reconnected")
-    assert tray.icon.title == "Müller IT: Ausstehend"
+    assert tray.icon.title == "Müller IT: Warten auf einen Experten"
 
 
 def test_about_and_quit(tray: tray_module.Tray) -> None:
@@ -191,3 +191,29 @@ def test_an_expert_asking_to_see_the_screen_notifies_and_opens_the_window(tray: 
     tray.view_requested("anna", window_open=True)  # a window answers already: only the notification
     assert tray.notifications == ["anna von Müller IT möchte Ihren Bildschirm sehen."] * 2
     assert opened == [True]
+
+
+def test_an_icon_without_a_menu_opens_the_window_for_an_open_request(tray: tray_module.Tray,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # pystray's xorg backend (no GTK, no AppIndicator) shows the icon but has no menu and
+    # takes no clicks: the window stands in for the menu, once, when there is a request.
+    opened: list[bool] = []
+    monkeypatch.setattr(tray, "open_window", lambda: opened.append(True))
+    tray.menu_less = True
+    tray.on_case(customer_case(status="pending"))
+    tray.on_case(customer_case(status="pending", expert_name="anna", version=2))
+    assert opened == [True]
+
+
+def test_only_one_tray_runs_per_company(tray: tray_module.Tray) -> None:
+    from sosdesk.agent.filelock import try_lock
+
+    held = try_lock(tray.agent.tray_lock)  # another tray of this company runs
+    assert held is not None
+    try:
+        ran: list[bool] = []
+        tray.icon.run = lambda setup=None: ran.append(True)  # type: ignore[method-assign]
+        assert tray.run() == 0 and ran == []
+    finally:
+        held.release()
+    assert tray.run() == 0 and ran == [True]

@@ -244,8 +244,12 @@ class TrayAgent:
         env = {**agent_env(tmp_path), "DISPLAY": desktop.name, "PYSTRAY_BACKEND": backend,
                "PYTHONFAULTHANDLER": "1", **(env or {})}
         self.log = open(tmp_path / "agent-stderr.txt", "w+")
+        # The xorg icon has no menu, so the agent would open its window for an open request
+        # (tests/test_agent_window_e2e.py); here the icon is under test, with no window over it.
+        quiet = ["--no-window"] if backend == "xorg" else []
         self.proc = subprocess.Popen(
-            [*wrap, sys.executable, "-m", "sosdesk.agent", "--config", str(config), "--no-install", "tray"],
+            [*wrap, sys.executable, "-m", "sosdesk.agent", "--config", str(config), "--no-install", "tray",
+             *quiet],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.log, start_new_session=True)
 
     def dump_threads(self) -> None:
@@ -317,7 +321,7 @@ def test_icon_follows_the_open_case_through_an_outage(desktop: Desktop, server_p
         def tooltip(want: Callable[[str], bool]) -> None:
             eventually(lambda: want(name() or ""), lambda: f"tooltip still {name()!r}")
 
-        tooltip(lambda n: n == "Test IT: Pending")
+        tooltip(lambda n: n == "Test IT: Waiting for an expert")
         left, top, right, bottom = desktop.box(icon)
         corner = lambda: desktop.grab((right - (right - left) // 3, bottom - (bottom - top) // 3,  # noqa: E731
                                        right, bottom))
@@ -328,11 +332,11 @@ def test_icon_follows_the_open_case_through_an_outage(desktop: Desktop, server_p
         tooltip(lambda n: n == "Test IT: Cannot reach support, retrying...")  # "…" is not Latin-1
         eventually(lambda: share(corner(), "#cf222e") > 0.2, "the unreachable badge")
         server_process.start()
-        tooltip(lambda n: n == "Test IT: Pending")
+        tooltip(lambda n: n == "Test IT: Waiting for an expert")
 
         assert server_process.api("POST", f"/api/v1/sessions/{case['code']}/connect").status_code == 200
         establish_session(server_process, case["code"], tmp_path)  # in progress: the session is up
-        tooltip(lambda n: n == "Test IT: In progress")
+        tooltip(lambda n: n == "Test IT: admin is helping you")
         eventually(lambda: share(corner(), IN_PROGRESS) > 0.2, "the in-progress badge")
         save(desktop.grab(desktop.box(desktop.ancestors(icon)[-1])), "tray.png")  # trayer's panel
         assert agent.proc.poll() is None, agent.stderr()
@@ -353,12 +357,12 @@ def test_icon_docks_when_the_tray_host_answers_late(desktop: Desktop, server_pro
     agent = TrayAgent(desktop, tmp_path, server_process.url, "xorg")
     with watched(desktop, agent, "tray-late-failure.png"):
         try:
-            eventually(lambda: desktop.window_of(agent.proc.pid, "Test IT: Pending"),
+            eventually(lambda: desktop.window_of(agent.proc.pid, "Test IT: Waiting for an expert"),
                        "the agent's window, named after the case")
             connect = server_process.api("POST", f"/api/v1/sessions/{case['code']}/connect")
             assert connect.status_code == 200
             establish_session(server_process, case["code"], tmp_path)  # in progress: the session is up
-            eventually(lambda: desktop.window_of(agent.proc.pid, "Test IT: In progress"),
+            eventually(lambda: desktop.window_of(agent.proc.pid, "Test IT: admin is helping you"),
                        "the agent's window, named after the case in progress")
         finally:
             desktop.trayer.send_signal(signal.SIGCONT)

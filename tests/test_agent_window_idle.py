@@ -66,7 +66,7 @@ def test_the_idle_window_has_no_timer_and_a_workers_event_wakes_it(display, tmp_
             window.root.tk.dooneevent(0x02)  # TCL_FILE_EVENTS: only the wake-up's pipe
             time.sleep(0.01)
         assert window.code_var.get() == "s12-345-678"
-        assert window.status_var.get() == "Status: Pending"
+        assert window.status_var.get() == "Waiting for an expert"
         while window.session.status_var.get() == "" and time.monotonic() < deadline:
             window.root.tk.dooneevent(0x02)
             time.sleep(0.01)

@@ -20,18 +20,18 @@ def test_create_case_by_hand_shows_the_code(console: Console) -> None:
     dialog = page.locator("#create-dialog")
     expect(dialog).to_be_visible()
     expect(page.get_by_label("Customer name")).to_be_focused()
-    page.get_by_label("Customer name").fill("Frank Huber")
-    page.get_by_label("E-mail").fill("not-an-address")
-    page.get_by_label("Description").fill("Cannot reach the shared drive")
+    dialog.get_by_label("Customer name").fill("Frank Huber")
+    dialog.get_by_label("E-mail").fill("not-an-address")
+    dialog.get_by_label("Description").fill("Cannot reach the shared drive")
     dialog.get_by_label("Group").fill("office")
     page.get_by_label("Assignee").select_option(label="anna")
     page.get_by_label("Valid for").select_option(label="4 hours")
     console.shot("console-create-dialog.png")
     page.get_by_role("button", name="Create case").click()
     # The server's validation shows at the field.
-    expect(page.get_by_label("E-mail")).to_have_attribute("aria-invalid", "true")
+    expect(dialog.get_by_label("E-mail")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#c-email-error")).to_contain_text("e-mail")
-    page.get_by_label("E-mail").fill("frank@example.com")
+    dialog.get_by_label("E-mail").fill("frank@example.com")
     page.get_by_role("button", name="Create case").click()
 
     code = page.locator("#created-code")
@@ -125,6 +125,8 @@ def test_connect_customer_start_close_and_history(console: Console) -> None:
     dialog = page.locator("#confirm-dialog")
     expect(dialog).to_contain_text(f"Close case {code}?")
     dialog.get_by_role("button", name="Close case").click()
+    expect(row).to_have_count(0)  # the queue shows the open cases: a closed one leaves it
+    page.locator("#filter-status").select_option("closed")
     expect(row.locator(".status")).to_have_text("Closed")
     assert server.api("GET", f"/api/v1/sessions/{code}").json()["status"] == "closed"
 

@@ -106,6 +106,7 @@ def test_agent_case_appears_live_with_badge_and_notification(console: Console,
         expect(console.row(first["code"]).get_by_role("checkbox")).to_be_checked()
         expect(page.locator("#delete-btn")).to_have_text("Delete selected (1)")
         assert page.evaluate("window.__notifications") == [f"New SOS: {code}"]
+        # The customers waiting for an expert first: above the case made by hand before it.
         assert page.locator("#queue-body tr").first.get_attribute("data-code") == code
 
         # Connect in the browser opens the session view and asks the customer; the agent
@@ -128,3 +129,21 @@ def test_agent_case_appears_live_with_badge_and_notification(console: Console,
                                                                        timeout=LIVE_TIMEOUT)
     page.locator("#sos-badge").click()
     expect(page.locator("#sos-badge")).to_be_hidden()
+
+
+def test_what_the_customer_types_in_the_window_reaches_the_queue_by_itself(console: Console) -> None:
+    # "What do you need help with?" in the agent's window is sent as its agent does it
+    # (tests/test_agent_window_customer.py types it on the screen): PUT /customer/case.
+    server = console.server
+    asked = server.sos("device-00000000000077", device={"hostname": "KIM-PC", "os": "Linux", "user": "kim"})
+    code = asked["case"]["code"]
+    page = console.open().login().page
+    row = console.row(code)
+    expect(row.locator(".c-problem")).to_have_text("—")
+    page.evaluate("window.__noReload = true")
+    said = server.api("PUT", "/api/v1/customer/case", token=asked["token"],
+                      json={"description": "Outlook crashes when I open the calendar"})
+    assert said.status_code == 200, said.text
+    expect(row.locator(".c-problem")).to_have_text("Outlook crashes when I open the calendar",
+                                                   timeout=LIVE_TIMEOUT)
+    assert page.evaluate("window.__noReload") is True  # the live feed, not a reload

@@ -20,7 +20,8 @@ def test_login_wrong_password_then_login_and_logout(console: Console) -> None:
     expect(page.locator("#queue-view")).to_be_hidden()
 
     console.login()
-    expect(page.locator("#who")).to_have_text("Logged in as anna")
+    expect(page.locator("#who")).to_have_text("anna")
+    expect(page.locator("#who")).to_have_attribute("title", "Logged in as anna")
     expect(page.get_by_role("heading", name="Queue")).to_be_visible()
     cookies = {c["name"]: c for c in console.context.cookies()}
     assert cookies["sosdesk_session"]["httpOnly"] is True
@@ -91,7 +92,7 @@ def test_a_supporter_link_opens_the_console_at_its_case(console: Console) -> Non
     page.goto(link)
     expect(page.locator("#detail-heading")).to_contain_text(made["code"])
     page.goto(f"{server.url}/case/s00-000-001")
-    expect(page.locator("#flash")).to_contain_text("no case has this code")
+    expect(page.locator("#flash")).to_contain_text("This case no longer exists.")  # in the console's words
     # A link that is no code at all: said in words, the queue stays usable.
     page.goto(f"{server.url}/case/not-a-code")
     expect(page.locator("#flash")).to_contain_text("s12-345-678")

@@ -18,6 +18,9 @@ def test_queue_in_english_and_german_with_every_status(console: Console) -> None
     cases = populate(console.server)
     console.context.grant_permissions(["notifications"], origin=console.server.url)
     page = console.open().login().page
+    # By default the open cases, the longest-waiting first: the closed and expired are not shown.
+    expect(page.locator("#queue-body tr")).to_have_count(3)
+    page.locator("#filter-status").select_option("")  # All
     expect(page.locator("#queue-body tr")).to_have_count(5)
     # One more SOS while the expert watches: badge and highlighted row.
     cases["new"] = sos(console.server, 9, "Cannot print invoices from the ERP",
@@ -44,7 +47,7 @@ def test_queue_in_english_and_german_with_every_status(console: Console) -> None
         expect(console.row(cases[status]["code"]).locator(".status")).to_have_text(label)
     expect(page.get_by_role("button", name="Neuer Fall")).to_be_visible()
     expect(page.locator("#filter-status option")).to_contain_text(
-        ["Alle", "Offen", *expected.values()])
+        ["Offen", "Alle", *expected.values()])
     expect(page.locator("html")).to_have_attribute("lang", "de")
     console.shot("console-queue-de.png")
 
@@ -69,7 +72,7 @@ def test_narrow_window(browser, live_server: LiveServer) -> None:
         page = console.open().page
         console.shot("console-login-narrow.png")
         console.login()
-        expect(page.locator("#queue-body tr")).to_have_count(5)
+        expect(page.locator("#queue-body tr")).to_have_count(3)  # the open cases
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 400, f"the page is {width}px wide in a 400px window"
         console.shot("console-queue-narrow.png")
@@ -111,41 +114,45 @@ def test_paging_through_a_long_queue(console: Console) -> None:
     page = console.open().login().page
     rows = page.locator("#queue-body tr")
     expect(rows).to_have_count(25)
-    assert rows.first.get_attribute("data-code") == codes[-1]  # newest first
-    expect(page.locator("#page-label")).to_have_text("Page 1 · 1–25")
+    assert rows.first.get_attribute("data-code") == codes[0]  # the longest-waiting first
+    expect(page.locator("#page-label")).to_have_text("Page 1 · 1–25 of 30")
     page.get_by_role("button", name="Next page").click()
     expect(rows).to_have_count(5)
-    expect(page.locator("#page-label")).to_have_text("Page 2 · 26–30")
-    assert rows.last.get_attribute("data-code") == codes[0]
+    expect(page.locator("#page-label")).to_have_text("Page 2 · 26–30 of 30")
+    assert rows.last.get_attribute("data-code") == codes[-1]
     expect(page.get_by_role("button", name="Next page")).to_be_disabled()
     page.get_by_role("button", name="Previous page").click()
     expect(rows).to_have_count(25)
 
 
 def test_a_page_stays_put_while_cases_come_and_go(console: Console) -> None:
-    """The console pages by session code (keyset, as the API's next_offset): on page 2,
-    cases made meanwhile do not push page 1's last ones onto it; when the case page 2
-    continues after is deleted, the console starts again at page 1."""
+    """The console pages by the queue's keyset cursor (GET /api/v1/queue): on page 2, cases
+    made meanwhile or deleted from page 1 neither push page 1's cases onto it nor take any
+    of its own away; the total follows."""
     server = console.server
     codes = [create_case(server, f"Customer {i:02d}", "printer")["code"] for i in range(30)]
     page = console.open().login().page
     rows = page.locator("#queue-body tr")
+
+    def shown() -> list[str]:
+        return [rows.nth(i).get_attribute("data-code") for i in range(rows.count())]
+
     expect(rows).to_have_count(25)
     page.get_by_role("button", name="Next page").click()
-    expect(page.locator("#page-label")).to_have_text("Page 2 · 26–30")
+    expect(page.locator("#page-label")).to_have_text("Page 2 · 26–30 of 30")
+    assert shown() == codes[25:]  # nobody waits for these: the oldest first
 
     newcomers = [create_case(server, f"Newcomer {i}", "vpn")["code"] for i in range(3)]
-    server.api("PUT", f"/api/v1/sessions/{codes[2]}", json={"description": "changed"})
+    server.api("PUT", f"/api/v1/sessions/{codes[27]}", json={"description": "changed"})
     expect(page.locator("#queue-body")).to_contain_text("changed")  # live: it was refreshed
-    shown = [rows.nth(i).get_attribute("data-code") for i in range(rows.count())]
-    assert shown == codes[4::-1], "page 2 shows the same five, none of page 1's"
-    page.get_by_role("button", name="Previous page").click()
-    expect(rows.first).to_have_attribute("data-code", newcomers[-1])
+    expect(page.locator("#page-label")).to_have_text("Page 2 · 26–33 of 33")
+    assert shown() == codes[25:] + newcomers, "the newest at the end, none of page 1's"
 
-    page.get_by_role("button", name="Next page").click()  # continues after page 1's last
-    expect(page.locator("#page-label")).to_have_text("Page 2 · 26–33")
-    anchor = rows.first.get_attribute("data-code")
-    before_anchor = codes[codes.index(anchor) + 1]  # page 1's last case, which page 2 follows
-    assert server.api("DELETE", f"/api/v1/sessions/{before_anchor}").status_code == 200
-    expect(page.locator("#page-label")).to_have_text("Page 1 · 1–25")
+    # Page 1's last case, which page 2 continues after, is deleted: page 2 stays as it is.
+    assert server.api("DELETE", f"/api/v1/sessions/{codes[24]}").status_code == 200
+    expect(page.locator("#page-label")).to_have_text("Page 2 · 26–33 of 32")
+    assert shown() == codes[25:] + newcomers
+    page.get_by_role("button", name="Previous page").click()
+    expect(rows.first).to_have_attribute("data-code", codes[0])
+    expect(rows.last).to_have_attribute("data-code", codes[25])  # moved up into the gap
     assert console.errors == [] and console.dialogs == []

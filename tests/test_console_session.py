@@ -178,6 +178,8 @@ def test_connect_view_control_and_chat(console: Console, agent: FakeAgent) -> No
     expect(status).to_have_text("The session has ended: the case is closed.")
     assert agent.expect("disconnect")["reason"] == "case_closed"
     page.get_by_role("button", name="Back to the queue").click()
+    expect(console.row(code)).to_have_count(0)  # the queue shows the open cases
+    page.locator("#filter-status").select_option("closed")
     expect(console.row(code).locator(".status")).to_have_text("Closed")
 
 

@@ -52,6 +52,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # The manifest goes to platformdirs' folder, i.e. inside this HOME.
     monkeypatch.delenv("SOSDESK_CONFIG_DIR", raising=False)
     monkeypatch.delenv("XDG_DESKTOP_DIR", raising=False)
+    # A desktop whose tray has a menu (GTK or AppIndicator for Python): no note about it.
+    monkeypatch.setenv("PYSTRAY_BACKEND", "appindicator")
     return home
 
 
@@ -350,6 +352,25 @@ def test_a_missing_desktop_folder_skips_only_the_launcher_and_says_so(home, agen
     # Once the folder exists, installing again adds the launcher.
     (home / "Schreibtisch").mkdir()
     assert install(branding, agent).changed == (where["desktop"],)
+
+
+@pytest.mark.parametrize("backend", ["xorg", "", "gtk"])
+def test_a_desktop_without_a_tray_menu_is_said_with_what_to_install(home, agent, branding, backend,
+                                                                   monkeypatch):
+    # pystray's backend: PYSTRAY_BACKEND, else AppIndicator or GTK through python3-gi, else
+    # the bare xorg icon, which has no menu. Empty: what this Python finds (no gi: xorg).
+    monkeypatch.setenv("PYSTRAY_BACKEND", backend)
+    import importlib.util
+
+    menu_less = backend == "xorg" or (not backend and importlib.util.find_spec("gi") is None)
+    result = install(branding, agent)
+    assert len(result.files) == 4  # the tray is installed either way
+    notes = result.notes
+    if menu_less:
+        assert len(notes) == 1 and notes[0].startswith("the tray icon will have no menu on this desktop")
+        assert "python3-gi" in notes[0] and "gir1.2-ayatanaappindicator3-0.1" in notes[0]
+    else:
+        assert notes == ()
 
 
 def test_unwritable_autostart_folder_rolls_back_what_was_written(home, agent, branding):

@@ -125,8 +125,10 @@ def test_route_with_bad_credential(live_server: LiveServer, world: dict, route: 
         return
     if route.caller == "customer" and credential == "other_customer_token":
         # Bob's token reaches Bob's case and nothing of Alice's or Carol's. The remote
-        # session's routes check their body (400) or Bob's session state (409) after that.
-        session_route = "/session/" in route.template or route.template.endswith("/chat")
+        # session's routes and describing the request check their body (400) or Bob's
+        # session state (409) after that.
+        session_route = ("/session/" in route.template or route.template.endswith("/chat")
+                         or (route.method, route.template) == ("PUT", "/api/v1/customer/case"))
         assert response.status_code in (200, 403) or (
             session_route and response.status_code in (400, 409)), response.text
         assert response.json().get("code", world["bob"]["case"]["code"]) == \

@@ -337,3 +337,27 @@ def test_a_server_stop_ends_a_live_session_in_the_history(tmp_path: Path) -> Non
         assert (last["event"], last["actor"], last["detail"]) == ("session_stopped", "system", {"by": "server"})
     finally:
         store.close()
+
+
+def test_reassigning_a_case_ends_the_session_the_customer_allowed(live_server: LiveServer) -> None:
+    # The customer allowed anna to see the screen; the case goes to bernd: anna's view ends
+    # at once, and bernd's Connect asks the customer again, naming him.
+    bernd = live_server.add_expert("bernd")
+    allow = lambda message: {"what": "view", "allow": True} if message["type"] == "view_request" else None  # noqa: E731
+    with started(live_server, allow) as (agent, viewer, code):
+        agent.expect("view_request")
+        viewer.poll()
+        assert agent.share(picture()).ok  # anna sees the screen
+        moved = live_server.api("PUT", f"/api/v1/sessions/{code}", json={"assigned_userid": "u2"})
+        assert moved.status_code == 204, moved.text  # TeamViewer's answer to a change
+        moved = live_server.api("GET", f"/api/v1/sessions/{code}")
+        assert moved.json()["assigned_name"] == "bernd"
+        assert (moved.json()["remote"] or {}).get("view", "none") == "none"
+        assert agent.expect("disconnect")
+        refused = agent.share(picture())
+        assert refused.status_code == 409 and refused.json()["error"] == "no_consent"
+        stopped = [e for e in history(live_server, code) if e["event"] == "session_stopped"]
+        assert [(e["actor"], e["detail"]) for e in stopped] == [("expert:1", {"by": "expert"})]
+        again = live_server.api("POST", f"/api/v1/sessions/{code}/connect", token=bernd)
+        assert again.status_code == 200, again.text
+        assert agent.expect("view_request")["expert"] == "bernd"

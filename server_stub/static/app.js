@@ -1,10 +1,10 @@
-// The expert console: log-in, the live queue, cases by hand, bulk delete,
-// Connect/Close, the remote session (screen, control, chat), a case's history
-// and pre-chat, modules and groups.
+// The expert console: log-in, the live queue (search, sort, pages), cases by
+// hand, editing and assigning, bulk delete, Connect/Close, the remote session
+// (screen, control, chat), a case's history and pre-chat, modules and groups.
 //
-// One module per view (session, queue, remote, detail, create, modules, live,
-// sos-alerts, nav) over shared helpers (dom, state, case-text, api, i18n,
-// screen, remote-input, chat);
+// One module per view (session, queue with queue-row and case-actions, remote,
+// detail, edit, create, modules, live, sos-alerts with sound, nav) over shared
+// helpers (dom, state, case-text, refresh, api, i18n, screen, remote-input, chat);
 // this entry point wires them, follows the language switch and starts.
 // Plain ES modules the browser loads itself: no build step.
 //
@@ -14,7 +14,8 @@
 import { api, ApiError } from "./api.js";
 import { fillAssignees, wireCreate } from "./create.js";
 import { loadDetail, openDetail, wireDetail } from "./detail.js";
-import { $, errorText, showError } from "./dom.js";
+import { $, errorText, retranslateFlashes, showError } from "./dom.js";
+import { wireEdit } from "./edit.js";
 import { lang, setLang, t, translate } from "./i18n.js";
 import { setLive } from "./live.js";
 import { loadModules, renderGroups } from "./modules.js";
@@ -23,6 +24,7 @@ import { renderQueue, wireQueue } from "./queue.js";
 import { renderSession, wireRemote } from "./remote.js";
 import { loggedIn, showLogin, wireSession } from "./session.js";
 import { updateBadge, updateNotifyButton, wireSosAlerts } from "./sos-alerts.js";
+import { wireSound } from "./sound.js";
 import { REOPEN_KEY, state } from "./state.js";
 
 // -- language --------------------------------------------------------------------------
@@ -30,7 +32,11 @@ import { REOPEN_KEY, state } from "./state.js";
 function applyLanguage() {
   translate();
   $("lang-select").value = lang();
-  if (state.me) $("who").textContent = t("user.as", { name: state.me.name });
+  if (state.me) {
+    $("who").textContent = state.me.name;
+    $("who").title = t("user.as", { name: state.me.name });
+  }
+  retranslateFlashes();
   if ($("live").dataset.ok) setLive($("live").dataset.ok === "1");
   updateBadge();
   updateNotifyButton();
@@ -56,11 +62,28 @@ function wire() {
   wireCreate();
   wireDetail();
   wireRemote();
+  wireEdit();
+  wireSound();
+  wireMenu();
   // A session's supporter_link opens the console at its case: its detail, once logged in.
   afterLogin(() => {
     const code = takeLinkedCase();
     if (code) openDetail(code);
   });
+}
+
+/** On a narrow screen the language, sound, notifications and log-out fold into a menu. */
+function wireMenu() {
+  const button = $("menu-btn");
+  const close = () => { button.setAttribute("aria-expanded", "false"); document.body.classList.remove("menu-open"); };
+  button.addEventListener("click", () => {
+    const open = button.getAttribute("aria-expanded") !== "true";
+    button.setAttribute("aria-expanded", String(open));
+    document.body.classList.toggle("menu-open", open);
+  });
+  document.addEventListener("keydown", (e) => { if (e.key === "Escape") close(); });
+  $("top-menu").addEventListener("change", close);
+  $("logout-btn").addEventListener("click", close);
 }
 
 async function boot() {

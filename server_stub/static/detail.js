@@ -1,14 +1,29 @@
 // A case's detail, its chat (pre-chat before Connect works here) and its
-// history, in a dialog.
+// history, in a dialog; Edit or assign opens the edit dialog (edit.js).
 
 import { api } from "./api.js";
 import { statusSub } from "./case-text.js";
 import { ChatPanel } from "./chat.js";
 import { $, el, showError } from "./dom.js";
 import { formatTime, t } from "./i18n.js";
+import { openEdit } from "./edit.js";
+import { whenCasesChange } from "./refresh.js";
 import { state } from "./state.js";
 
 let chat = null;
+let shown = null; // the case the dialog shows
+
+/** The name of module *id* (asked once, then kept); the id itself if it cannot be had. */
+async function moduleName(id) {
+  if (!state.modules.has(id)) {
+    try {
+      state.modules.set(id, (await api("GET", `/modules/${encodeURIComponent(id)}`)).name);
+    } catch {
+      return id;
+    }
+  }
+  return state.modules.get(id);
+}
 
 function who(event) {
   if (event.actor === "customer") return t("who.customer");
@@ -20,6 +35,7 @@ function who(event) {
 function what(event) {
   const detail = event.detail || {};
   if (event.event === "chat") return t("event.chat", { text: detail.text || "" });
+  if (event.event === "edit" && event.actor === "customer") return t("event.edit.customer");
   if (event.event === "session_stopped" && detail.by) return t("event.session_stopped." + detail.by);
   return t("event." + event.event);
 }
@@ -30,7 +46,10 @@ export async function loadDetail(code) {
     api("GET", `/sessions/${encodeURIComponent(code)}/history`),
     api("GET", `/sessions/${encodeURIComponent(code)}/chat`),
   ]);
+  const module = c.custom_module_id ? await moduleName(c.custom_module_id) : null;
   if (state.detailCode !== code) return;
+  shown = c;
+  $("detail-edit").hidden = c.state !== "open";
   $("detail-heading").textContent = t("detail.heading", { code: c.code });
   const row = (label, ...value) => [el("dt", {}, label), el("dd", {}, ...value)];
   const createdBy = c.created_by === "customer" ? t("who.customer")
@@ -45,10 +64,10 @@ export async function loadDetail(code) {
     ...row(t("col.group"), c.groupname),
     ...row(t("col.assigned"), c.assigned_name || t("none")),
     ...row(t("detail.createdBy"), createdBy),
-    ...row(t("col.created"), formatTime(c.created_at)),
+    ...row(t("detail.created"), formatTime(c.created_at)),
     ...row(t("detail.validUntil"), formatTime(c.valid_until)),
     ...(c.closed_at ? row(t("detail.closedAt"), formatTime(c.closed_at)) : []),
-    ...(c.custom_module_id ? row(t("detail.module"), c.custom_module_id) : []),
+    ...(c.custom_module_id ? row(t("detail.module"), el("span", { title: c.custom_module_id }, module)) : []),
   );
   chat.set(talk.messages);
   // "u0" is nobody (TeamViewer's form).
@@ -82,5 +101,9 @@ export function wireDetail() {
     send: (text) => api("POST", `/sessions/${encodeURIComponent(state.detailCode)}/chat`, { text }),
   });
   $("detail-close").addEventListener("click", () => $("detail-dialog").close());
-  $("detail-dialog").addEventListener("close", () => { state.detailCode = null; });
+  $("detail-edit").addEventListener("click", () => { if (shown) openEdit(shown); });
+  $("detail-dialog").addEventListener("close", () => { state.detailCode = null; shown = null; });
+  whenCasesChange(() => {
+    if (state.detailCode && $("detail-dialog").open) loadDetail(state.detailCode).catch(showError);
+  });
 }

@@ -24,15 +24,32 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-export function flash(text, kind = "ok", target = "flash") {
+/**
+ * A message in a flash line: *message* is a text, or a function that words it in the
+ * current language, so that a language switch words it again (retranslateFlashes).
+ */
+export function flash(message, kind = "ok", target = "flash") {
   const node = $(target);
-  node.textContent = text;
+  node._message = message;
+  node.textContent = typeof message === "function" ? message() : message;
   node.className = "flash " + kind;
   clearTimeout(node._timer);
-  node._timer = setTimeout(() => { node.textContent = ""; node.className = "flash"; }, 8000);
+  node._timer = setTimeout(() => { node.textContent = ""; node._message = null; node.className = "flash"; }, 8000);
 }
 
+/** Word every flash line that is showing again, in the language now chosen. */
+export function retranslateFlashes() {
+  for (const node of document.querySelectorAll(".flash")) {
+    if (typeof node._message === "function" && node.textContent) node.textContent = node._message();
+  }
+}
+
+/** The API's stable error codes the console words itself (the server's messages are English). */
+const WORDED = ["already_connected", "case_closed", "case_expired", "case_not_found", "not_your_session",
+  "not_connected", "too_many_requests", "storage_unavailable", "server_busy", "expert_not_found"];
+
 export function errorText(error) {
+  if (error instanceof ApiError && WORDED.includes(error.code)) return t("apiError." + error.code);
   if (error instanceof ApiError) return error.message;
   if (error instanceof TypeError) return t("error.network");
   return String(error && error.message ? error.message : error);
@@ -40,15 +57,18 @@ export function errorText(error) {
 
 export function showError(error, target = "flash") {
   if (error instanceof ApiError && error.status === 401) return; // back to log-in already
-  flash(t("error.generic", { m: errorText(error) }), "error", target);
+  flash(() => t("error.generic", { m: errorText(error) }), "error", target);
 }
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function confirmDialog({ title, text, ok }) {
+/** Ask before doing something: resolves true for OK. *items*: lines listed under the text. */
+export function confirmDialog({ title, text, ok, items = [] }) {
   const dialog = $("confirm-dialog");
   $("confirm-heading").textContent = title;
   $("confirm-text").textContent = text;
+  $("confirm-list").replaceChildren(...items.map((item) => el("li", {}, item)));
+  $("confirm-list").hidden = items.length === 0;
   $("confirm-ok").textContent = ok;
   dialog.returnValue = "";
   return new Promise((resolve) => {

@@ -5,7 +5,7 @@ import { api } from "./api.js";
 import { $, confirmDialog, el, flash, showError } from "./dom.js";
 import { formatTime, t } from "./i18n.js";
 import { showView, whenShown } from "./nav.js";
-import { changeFilters } from "./queue.js";
+import { showFiltered } from "./queue.js";
 import { state } from "./state.js";
 
 export async function loadModules() {
@@ -30,6 +30,7 @@ export async function loadModules() {
         onclick: () => revokeModule(m),
       }, t("modules.revoke")) : null),
   )));
+  state.modules = new Map(data.modules.map((m) => [m.module_id, m.name]));
   $("modules-empty").hidden = data.modules.length > 0;
   $("modules").classList.toggle("is-empty", data.modules.length === 0);
   loadGroups().catch(() => {});
@@ -42,7 +43,7 @@ async function revokeModule(m) {
   if (!ok) return;
   try {
     await api("DELETE", `/modules/${encodeURIComponent(m.module_id)}`);
-    flash(t("revoke.done", { name: m.name }), "ok", "modules-flash");
+    flash(() => t("revoke.done", { name: m.name }), "ok", "modules-flash");
   } catch (error) {
     showError(error, "modules-flash");
   }
@@ -55,9 +56,8 @@ export function renderGroups() {
     el("button", {
       type: "button", class: "chip", "aria-label": t("groups.show", { g: g.name }),
       onclick: () => {
-        $("filter-group").value = g.id;
         showView("queue");
-        changeFilters();
+        showFiltered({ status: "open", groupid: g.id });
       },
     }, g.name))));
 }

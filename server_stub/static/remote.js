@@ -139,8 +139,8 @@ function handleEvents(events, first) {
     else if (event.type === "session_stopped") view.stoppedBy = event.by || "";
     else if (event.type === "session_requested" || event.type === "session_allowed") view.stoppedBy = "";
     else if (first) continue;
-    else if (event.type === "control_denied") flash(t("session.controlDenied"), "error", "session-flash");
-    else if (event.type === "control_stopped") flash(t("session.controlStopped"), "error", "session-flash");
+    else if (event.type === "control_denied") flash(() => t("session.controlDenied"), "error", "session-flash");
+    else if (event.type === "control_stopped") flash(() => t("session.controlStopped"), "error", "session-flash");
   }
 }
 
@@ -261,9 +261,10 @@ function disconnect() {
 async function closeCase() {
   const ok = await confirmDialog({ title: t("close.heading"), text: t("close.text", { code: view.code }), ok: t("close.confirm") });
   if (!ok) return;
+  const code = view.code;
   await act(async () => {
-    await api("PUT", path(view.code), { state: "closed" });
-    flash(t("close.done", { code: view.code }), "ok", "session-flash");
+    await api("PUT", path(code), { state: "closed" });
+    flash(() => t("close.done", { code }), "ok", "session-flash");
     endView();
   });
 }

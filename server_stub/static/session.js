@@ -8,6 +8,7 @@ import { t } from "./i18n.js";
 import { startPolling, stopPolling } from "./live.js";
 import { loggedInNow, showView } from "./nav.js";
 import { updateBadge, updateNotifyButton } from "./sos-alerts.js";
+import { updateSoundButton } from "./sound.js";
 import { DRAFT_KEY, REOPEN_KEY, state } from "./state.js";
 
 export function showLogin(notice) {
@@ -15,8 +16,8 @@ export function showLogin(notice) {
   setCsrf(null);
   $("boot").hidden = true;
   if (state.view === "session") showView("queue"); // leaves the remote session's view
-  for (const id of ["nav", "who", "logout-btn", "live", "notify-btn", "sos-badge", "queue-view", "modules-view",
-    "session-view"]) {
+  for (const id of ["nav", "who", "logout-btn", "live", "notify-btn", "sound-btn", "sos-badge", "queue-view",
+    "modules-view", "session-view"]) {
     $(id).hidden = true;
   }
   $("login-view").hidden = false;
@@ -62,9 +63,11 @@ export async function loggedIn(data) {
   $("login-notice").hidden = true;
   $("nav").hidden = false;
   $("who").hidden = false;
-  $("who").textContent = t("user.as", { name: state.me.name });
+  $("who").textContent = state.me.name;
+  $("who").title = t("user.as", { name: state.me.name });
   $("logout-btn").hidden = false;
   updateNotifyButton();
+  updateSoundButton(true);
   showView(state.view);
   startPolling();
   loadExperts();

@@ -1,11 +1,12 @@
-// New SOS: the badge (until clicked), the rows marked fresh, and a browser
-// notification once the expert allowed them.
+// New SOS: the badge (until clicked), the rows marked fresh, a browser
+// notification once the expert allowed them, and the sound if switched on.
 
 import { api, query } from "./api.js";
 import { $ } from "./dom.js";
 import { t } from "./i18n.js";
 import { showView } from "./nav.js";
-import { changeFilters, markFreshRows } from "./queue.js";
+import { markFreshRows, showFiltered } from "./queue.js";
+import { sosArrived } from "./sound.js";
 import { state } from "./state.js";
 
 export async function checkNewSos() {
@@ -24,6 +25,7 @@ export async function checkNewSos() {
   updateBadge();
   markFreshRows();
   notify(arrived);
+  sosArrived();
 }
 
 function notify(cases) {
@@ -67,10 +69,9 @@ async function askNotifications() {
 
 export function wireSosAlerts() {
   $("sos-badge").addEventListener("click", () => {
-    $("filter-status").value = "";
-    $("filter-group").value = "";
     showView("queue");
-    changeFilters();
+    state.sort = { key: "created", order: "desc" }; // the newest first: the ones just arrived
+    showFiltered({ status: "open" });
     dismissBadge();
     $("queue-heading").scrollIntoView();
   });

@@ -8,17 +8,18 @@ export const REOPEN_KEY = "sosdesk.createOpen";
 export const state = {
   me: null,
   view: "queue",
-  filters: { status: "", groupid: "" },
-  // The pages walked to the one shown, first to current: each continues after the
-  // case its offset names (null: the first), with how many cases came before it.
-  pages: [{ offset: null, before: 0 }],
-  nextOffset: null,
+  filters: { status: "open", groupid: "", q: "", mine: false },
+  sort: null, // {key, order} the expert chose by a column's header; null: the view's own
+  cursors: [null], // where each page seen so far starts (keyset cursors; the first: none)
+  nextCursor: null,
+  total: 0,
   cases: [],
   selected: new Set(),
   known: null, // codes seen so far (null until the first load): tells new SOS apart
   newSos: [], // codes of SOS cases that arrived since the expert last looked
   experts: [],
   groups: [],
+  modules: new Map(), // module id -> name, for the detail
   pollGen: 0,
   pollAbort: null,
   detailCode: null,
