@@ -19,7 +19,11 @@ def backdate(server: LiveServer, code: str, minutes: int) -> None:
     store = server.store
     digits = code.replace("s", "").replace("-", "")
     with store._lock:  # the server's own connection: no second writer on the file
-        store._db.execute("UPDATE cases SET created_at = created_at - ? WHERE code = ?", (minutes * 60, digits))
+        # Every time of the case moves (NULL stays NULL), so "time left" agrees with "waiting".
+        store._db.execute("UPDATE cases SET created_at = created_at - :s, valid_until = valid_until - :s, "
+                          "customer_started_at = customer_started_at - :s, "
+                          "expert_started_at = expert_started_at - :s, assigned_at = assigned_at - :s "
+                          "WHERE code = :code", {"s": minutes * 60, "code": digits})
         store._db.execute("UPDATE case_events SET at = at - ? WHERE case_id = (SELECT id FROM cases WHERE code = ?)",
                           (minutes * 60, digits))
 
