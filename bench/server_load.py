@@ -3,7 +3,7 @@
     python bench/server_load.py [--load auto|wrk|python] [--seconds S] [--requests N] [--levels 1,8,32]
 
 Drives SOS creation (POST /api/v1/customer/sos, a new device each time) and
-queue reads as the console makes them (GET /api/v1/sessions?state=open&limit=50&count=false;
+queue reads as the console makes them (GET /api/v1/queue?state=open&sort=waiting&order=asc&total=true&limit=50;
 TeamViewer's counted page is measured by bench/cases_1m.py) over keep-alive
 connections at each concurrency level, against
 
@@ -146,7 +146,7 @@ function request()
       '", "device": {"hostname": "bench", "os": "Linux", "user": "b"}}'
     return wrk.format("POST", "/api/v1/customer/sos", {["Content-Type"] = "application/json"}, body)
   elseif kind == "queue" then
-    return wrk.format("GET", "/api/v1/sessions?state=open&limit=50&count=false",
+    return wrk.format("GET", "/api/v1/queue?state=open&sort=waiting&order=asc&total=true&limit=50",
                       {["Authorization"] = "Bearer " .. token})
   elseif kind == "bare_post" then
     counter = counter + 1
@@ -292,7 +292,7 @@ def main() -> None:
                 return "POST", "/api/v1/customer/sos", body, {"Content-Type": "application/json"}
 
             def queue_request(worker: int, n: int):
-                return ("GET", "/api/v1/sessions?state=open&limit=50&count=false", None,
+                return ("GET", "/api/v1/queue?state=open&sort=waiting&order=asc&total=true&limit=50", None,
                         {"Authorization": f"Bearer {token}"})
 
             def bare_post(worker: int, n: int):
