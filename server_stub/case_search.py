@@ -201,9 +201,14 @@ class QueueQuery:
                f"ORDER BY sort_value {direction}, c.id {direction} LIMIT ?")
         return sql, [*args, self.limit + 1]
 
-    def count_sql(self) -> tuple[str, list[Any]]:
-        """How many cases match, on every page."""
+    def count_sql(self, before_page: bool = False) -> tuple[str, list[Any]]:
+        """How many cases match, on every page (*before_page*: on the pages before this one)."""
         where, args = self.where(with_cursor=False)
+        if before_page and self.after is not None:
+            # The rows up to the cursor (the last row of the page before), the cursor's included.
+            up_to = f"({SORTS[self.sort]}, c.id) {'<=' if self.order == 'asc' else '>='} (?, ?)"
+            where = (where + "AND " if where else "WHERE ") + up_to + " "
+            args = [*args, *self.after]
         join = "LEFT JOIN experts e ON e.id = c.assigned_userid " if self.sort == "assigned" else ""
         return f"SELECT COUNT(*) FROM cases c {join}{where}", args
 
@@ -212,7 +217,7 @@ class CaseSearch(Cases):
     """The queue searched and sorted (a part of Store, over its one connection)."""
 
     def search_cases(self, params: Mapping[str, str], now: int) -> dict:
-        """A page of the queue by :class:`QueueQuery`: {sessions, next_cursor[, total]}."""
+        """A page of the queue by :class:`QueueQuery`: {sessions, next_cursor[, total, before]}."""
         query = self._known(QueueQuery.parse(params))
         limit = query.limit
         sql, args = query.page_sql()
@@ -235,6 +240,11 @@ class CaseSearch(Cases):
         if query.total:
             count, count_args = query.count_sql()
             answer["total"] = self._read(count, tuple(count_args))[0][0]
+            # Where this page starts: pages before it may have lost or gained cases since.
+            answer["before"] = 0
+            if query.after is not None:
+                count, count_args = query.count_sql(before_page=True)
+                answer["before"] = self._read(count, tuple(count_args))[0][0]
         return answer
 
     def _known(self, query: QueueQuery) -> QueueQuery:

@@ -118,6 +118,23 @@ def test_the_cursor_keeps_its_place_while_cases_come_and_go(live_server: LiveSer
     assert len(set(codes)) == len(codes)
 
 
+@pytest.mark.parametrize("sort, order", [("created", "asc"), ("created", "desc"), ("assigned", "asc")])
+def test_the_total_says_where_a_page_starts_now(live_server: LiveServer, sort: str, order: str) -> None:
+    made = [make(live_server, f"customer {n:02d}")["code"] for n in range(6)]
+    query = {"state": "open", "sort": sort, "order": order, "limit": 4, "total": "true"}
+    first = listing(live_server, **query)
+    assert (first["before"], first["total"], len(first["sessions"])) == (0, 6, 4)
+    second = listing(live_server, **query, cursor=first["next_cursor"])
+    assert (second["before"], second["total"], len(second["sessions"])) == (4, 6, 2)
+    # A case of page 1 goes: page 2 keeps its cases and now starts after 3.
+    gone = first["sessions"][1]["code"]
+    assert gone in made and live_server.api("DELETE", f"/api/v1/sessions/{gone}").status_code == 200
+    again = listing(live_server, **query, cursor=first["next_cursor"])
+    assert (again["before"], again["total"]) == (3, 5)
+    assert [c["code"] for c in again["sessions"]] == [c["code"] for c in second["sessions"]]
+    assert "before" not in listing(live_server, state="open", limit=4)  # only with the total
+
+
 def test_customers_waiting_for_an_expert_come_first_the_longest_waiting_on_top(live_server: LiveServer) -> None:
     device = {"hostname": "PC", "os": "Linux", "user": "kim"}
     older = make(live_server, "made by hand before anyone asked")

@@ -110,13 +110,15 @@ def test_pages_show_the_total_and_keep_their_place_while_cases_change(console: C
     expect(page.locator("#page-label")).to_have_text("Page 2 · 26–50 of 60")
     shows(page, codes[25:50])
     # Meanwhile two cases of page 1 are closed elsewhere, and a new one comes in: page 2
-    # stays where it was (an offset would now start two cases later), and the total follows.
+    # stays where it was (an offset would now start two cases later), the total follows,
+    # and the range says page 2 now starts at the 24th case.
     for code in codes[:2]:
         server.api("PUT", f"/api/v1/sessions/{code}", json={"state": "closed"})
     create_case(server, "Latecomer", "printer")
-    expect(page.locator("#page-label")).to_have_text("Page 2 · 26–50 of 59")
+    expect(page.locator("#page-label")).to_have_text("Page 2 · 24–48 of 59")
     shows(page, codes[25:50])
     page.get_by_role("button", name="Next page").click()
+    expect(page.locator("#page-label")).to_have_text("Page 3 · 49–59 of 59")
     expect(rows).to_have_count(11)
     expect(rows.first).to_have_attribute("data-code", codes[50])
     assert codes_shown(page)[:10] == codes[50:]

@@ -148,9 +148,10 @@ def test_a_page_stays_put_while_cases_come_and_go(console: Console) -> None:
     expect(page.locator("#page-label")).to_have_text("Page 2 · 26–33 of 33")
     assert shown() == codes[25:] + newcomers, "the newest at the end, none of page 1's"
 
-    # Page 1's last case, which page 2 continues after, is deleted: page 2 stays as it is.
+    # Page 1's last case, which page 2 continues after, is deleted: page 2 stays as it is,
+    # and its range says where it starts now.
     assert server.api("DELETE", f"/api/v1/sessions/{codes[24]}").status_code == 200
-    expect(page.locator("#page-label")).to_have_text("Page 2 · 26–33 of 32")
+    expect(page.locator("#page-label")).to_have_text("Page 2 · 25–32 of 32")
     assert shown() == codes[25:] + newcomers
     page.get_by_role("button", name="Previous page").click()
     expect(rows.first).to_have_attribute("data-code", codes[0])

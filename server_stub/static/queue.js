@@ -51,6 +51,7 @@ export async function refreshQueue() {
   state.cases = data.sessions;
   state.nextCursor = data.next_cursor;
   state.total = data.total;
+  state.before = data.before ?? (page * PAGE_SIZE); // cases on the pages before this one
   const present = new Set(state.cases.map((c) => c.code));
   for (const code of [...state.selected]) if (!present.has(code)) state.selected.delete(code);
   renderQueue();
@@ -124,7 +125,7 @@ function renderSortHeaders() {
 
 function updatePager() {
   const page = state.cursors.length;
-  const from = (page - 1) * PAGE_SIZE + 1;
+  const from = state.before + 1;
   $("page-label").textContent = state.cases.length
     ? t("queue.pageOf", { n: page, from, to: from + state.cases.length - 1, total: state.total })
     : t("queue.page", { n: page });

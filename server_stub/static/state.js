@@ -13,6 +13,7 @@ export const state = {
   cursors: [null], // where each page seen so far starts (keyset cursors; the first: none)
   nextCursor: null,
   total: 0,
+  before: 0, // how many cases the pages before this one hold now (the server counts them)
   cases: [],
   selected: new Set(),
   known: null, // codes seen so far (null until the first load): tells new SOS apart
