@@ -22,8 +22,6 @@ import json
 import re
 from typing import Any, Mapping
 
-from sosdesk.common import rules
-
 from . import core
 from .cases import MAX_PAGE, Cases
 from .core import OPEN_STATUSES
@@ -100,24 +98,10 @@ class QueueQuery:
             limit = int(text) if text.isascii() and text.isdigit() and len(text) < 6 else 0
             if not 1 <= limit <= MAX_PAGE:
                 errors["limit"] = f"must be a whole number from 1 to {MAX_PAGE}"
-        statuses: set[str] = set()
-        if params.get("status"):
-            statuses = set(params["status"].split(","))
-            if statuses - set(core.STATUSES):
-                errors["status"] = f"must be among {', '.join(core.STATUSES)}"
-        state = params.get("state") or ("" if params.get("status") else "open")
-        if state:
-            states = set(state.split(","))
-            if states - {"open", "closed"}:
-                errors["state"] = "must be open, closed or open,closed"
-            by_state = {s for s in core.STATUSES if core.state_of(s) in states}
-            statuses = (statuses & by_state if statuses else by_state) or {"none"}
+        statuses = core.wanted_statuses(params, errors)
         assigned = None
         if params.get("assigned_userid"):
-            if re.fullmatch(r"u[0-9]{1,18}", params["assigned_userid"]):
-                assigned = int(params["assigned_userid"][1:])
-            else:
-                errors["assigned_userid"] = "must be an expert id like u1 (u0: nobody)"
+            assigned = core.expert_filter(params["assigned_userid"], errors)
         text = params.get("q", "")
         if len(text) > MAX_QUERY or "\x00" in text:
             errors["q"] = f"must be at most {MAX_QUERY} characters"
@@ -250,15 +234,9 @@ class CaseSearch(Cases):
     def _known(self, query: QueueQuery) -> QueueQuery:
         """*query* with its group by name; 400 for a group id or an expert that does not exist."""
         errors: dict[str, str] = {}
-        groupid = query.groupid
-        number = rules.group_number(groupid)
-        if number is not None:  # a group id; anything else is a group's name (as before ids)
-            found = self._read("SELECT name FROM groups WHERE id = ?", (number,))
-            if not found:
-                errors["groupid"] = f"no group has the id {groupid}"
-            groupid = found[0][0] if found else ""
-        if query.assigned and not self._read("SELECT 1 FROM experts WHERE id = ?", (query.assigned,)):
-            errors["assigned_userid"] = "no such expert"
+        groupid = self._group_name(query.groupid, errors) if query.groupid else query.groupid
+        if query.assigned:
+            self._expert_known(query.assigned, errors)
         if errors:
             raise InvalidInput("some parameters are invalid", fields=errors)
         return dataclasses.replace(query, groupid=groupid)

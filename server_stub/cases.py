@@ -7,7 +7,6 @@ waiters of the cases it changed wake after the commit.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from typing import Any, Callable
 
@@ -176,21 +175,7 @@ class Cases(Expiry):
         counts nothing: its sessions_remaining is None). *count* False: None as well.
         """
         where, args, errors = [], [], {}
-        statuses: set[str] = set()
-        if filters.get("status"):
-            wanted = set(filters["status"].split(","))
-            if wanted - set(core.STATUSES):
-                errors["status"] = f"must be among {', '.join(core.STATUSES)}"
-            statuses = wanted
-        state = filters.get("state") or ("" if filters.get("status") else "open")
-        if state:
-            states = set(state.split(","))
-            if states - {"open", "closed"}:
-                errors["state"] = "must be open, closed or open,closed"
-            by_state = {s for s in core.STATUSES if core.state_of(s) in states}
-            statuses = statuses & by_state if statuses else by_state
-            if not statuses:
-                statuses = {"none"}
+        statuses = core.wanted_statuses(filters, errors)
         if len(statuses) == 1:
             where.append("c.status = ?")
             args.extend(statuses)
@@ -200,26 +185,15 @@ class Cases(Expiry):
             where.append(f"+c.status IN ({', '.join('?' for _ in statuses)})")
             args.extend(sorted(statuses))
         if filters.get("groupid"):
-            value = filters["groupid"]
-            number = rules.group_number(value)
-            if number is not None:  # a group id; anything else is a group's name (as before ids)
-                found = self._read("SELECT name FROM groups WHERE id = ?", (number,))
-                if not found:
-                    errors["groupid"] = f"no group has the id {value}"
-                value = found[0][0] if found else ""
             where.append("c.groupid = ?")
-            args.append(value)
+            args.append(self._group_name(filters["groupid"], errors))
         if filters.get("assigned_userid"):
-            value = filters["assigned_userid"]
-            if not re.fullmatch(r"u[0-9]{1,18}", value):
-                errors["assigned_userid"] = "must be an expert id like u1 (u0: nobody)"
-            elif int(value[1:]) == 0:
+            expert = core.expert_filter(filters["assigned_userid"], errors)
+            if expert == 0:
                 where.append("c.assigned_userid IS NULL")
-            elif not self._read("SELECT 1 FROM experts WHERE id = ?", (int(value[1:]),)):
-                errors["assigned_userid"] = "no such expert"
-            else:
+            elif expert is not None and self._expert_known(expert, errors):
                 where.append("c.assigned_userid = ?")
-                args.append(int(value[1:]))
+                args.append(expert)
         if not 1 <= limit <= FULL_LIST_MAX or (isinstance(offset, int) and offset < 0):
             raise ValueError(f"a page is 1-{FULL_LIST_MAX} cases from offset 0 or more")
         unknown = set(filters) - {"status", "state", "groupid", "assigned_userid"}
@@ -291,6 +265,25 @@ class Cases(Expiry):
                     *matching_args, last["created_at"], last["created_at"], last["id"]))
         return {"sessions": [self._view(r, now) for r in page], "next_offset": next_offset,
                 "sessions_remaining": remaining}
+
+    def _group_name(self, value: str, errors: dict) -> str:
+        """A groupid filter's group by name: g<id> looked up (noted in *errors* when no group
+        has it), anything else taken as a group's name (as before groups had ids)."""
+        number = rules.group_number(value)
+        if number is None:
+            return value
+        found = self._read("SELECT name FROM groups WHERE id = ?", (number,))
+        if not found:
+            errors["groupid"] = f"no group has the id {value}"
+            return ""
+        return found[0][0]
+
+    def _expert_known(self, expert_id: int, errors: dict) -> bool:
+        """Whether the expert a filter names exists; noted in *errors* when not."""
+        if self._read("SELECT 1 FROM experts WHERE id = ?", (expert_id,)):
+            return True
+        errors["assigned_userid"] = "no such expert"
+        return False
 
     def _after(self, offset: str, errors: dict) -> tuple[int, int] | None:
         """Where the page after session *offset* starts: (created_at, id) of that session.

@@ -23,7 +23,7 @@ import re
 import secrets
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, Mapping
 
 from sosdesk.common import rules
 
@@ -74,6 +74,33 @@ def next_status(status: str, event: str) -> str:
 def state_of(status: str) -> str:
     """TeamViewer's coarse state: 'open' until closed or expired."""
     return "open" if status in OPEN_STATUSES else "closed"
+
+
+def wanted_statuses(filters: Mapping[str, str], errors: dict) -> set[str]:
+    """The statuses a list's ``status`` and ``state`` filters ask for, read as TeamViewer
+    reads them (with neither: the open ones); {"none"} when the two exclude each other."""
+    statuses: set[str] = set()
+    if filters.get("status"):
+        statuses = set(filters["status"].split(","))
+        if statuses - set(STATUSES):
+            errors["status"] = f"must be among {', '.join(STATUSES)}"
+    state = filters.get("state") or ("" if filters.get("status") else "open")
+    if state:
+        states = set(state.split(","))
+        if states - {"open", "closed"}:
+            errors["state"] = "must be open, closed or open,closed"
+        by_state = {s for s in STATUSES if state_of(s) in states}
+        statuses = (statuses & by_state if statuses else by_state) or {"none"}
+    return statuses
+
+
+def expert_filter(text: str, errors: dict) -> int | None:
+    """An ``assigned_userid`` filter's expert as a number (u0: 0, nobody); None, noted in
+    *errors*, when it is not like u1."""
+    if re.fullmatch(r"u[0-9]{1,18}", text):
+        return int(text[1:])
+    errors["assigned_userid"] = "must be an expert id like u1 (u0: nobody)"
+    return None
 
 
 def is_due(valid_until: int, now: int) -> bool:

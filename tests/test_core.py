@@ -135,3 +135,24 @@ def test_iso_round_trip() -> None:
 def test_u0_and_null_mean_nobody(value) -> None:
     fields = core.validate_case_fields({"assigned_userid": value}, now=0, creating=True)
     assert fields == {"assigned_userid": None}
+
+
+@pytest.mark.parametrize("filters, wanted, bad", [
+    ({}, {"new", "pending", "in_progress"}, set()),  # TeamViewer lists open sessions by default
+    ({"state": "closed"}, {"closed", "expired"}, set()),
+    ({"state": "open,closed"}, set(core.STATUSES), set()),
+    ({"status": "closed"}, {"closed"}, set()),  # a status alone: no default state
+    ({"status": "new", "state": "closed"}, {"none"}, set()),  # they exclude each other
+    ({"status": "new,lost", "state": "shut"}, {"none"}, {"status", "state"}),
+])
+def test_the_lists_read_status_and_state_one_way(filters, wanted, bad) -> None:
+    errors: dict = {}
+    assert core.wanted_statuses(filters, errors) == wanted
+    assert set(errors) == bad
+
+
+@pytest.mark.parametrize("text, expert", [("u0", 0), ("u12", 12), ("12", None), ("u-1", None), ("ux", None)])
+def test_an_expert_filter_is_u_and_digits(text, expert) -> None:
+    errors: dict = {}
+    assert core.expert_filter(text, errors) == expert
+    assert ("assigned_userid" in errors) == (expert is None)
