@@ -16,9 +16,9 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 
 from agent_helpers import AgentProcess, agent_env, queue_of, write_branding
-from conftest import EXPERT_PASSWORD, ROOT, ServerProcess, require_module, require_tool
+from conftest import EXPERT_PASSWORD, ROOT, ServerProcess
 from console_helpers import ARTIFACTS, Console
-from xscreen import PictureApp, XScreen, wait_until
+from xscreen import PictureApp, XScreen, virtual_screen, wait_until
 
 
 ALLOW = (0x1A, 0x7F, 0x37)  # agent.session_ui.ALLOW_COLOR
@@ -149,14 +149,8 @@ def white_runs(screen: XScreen, x: int, top: int, bottom: int) -> list[tuple[int
 
 @pytest.fixture
 def screen() -> Iterator[XScreen]:
-    require_module("Xlib")
-    require_module("tkinter")
-    require_tool("xdotool")
-    shown = XScreen(require_tool("Xvfb"), "1280x800")
-    try:
+    with virtual_screen("tkinter") as shown:
         yield shown
-    finally:
-        shown.close()
 
 
 @pytest.fixture

@@ -8,19 +8,14 @@ from typing import Iterator
 import pytest
 from PIL import Image
 
-from conftest import require_module, require_tool
-from xscreen import PictureApp, XScreen, wait_until
+from conftest import require_module
+from xscreen import PictureApp, XScreen, virtual_screen, wait_until
 
 
 @pytest.fixture(scope="module")
 def screen() -> Iterator[XScreen]:
-    require_module("Xlib")
-    require_tool("xdotool")
-    shown = XScreen(require_tool("Xvfb"), "1280x800")
-    try:
+    with virtual_screen() as shown:
         yield shown
-    finally:
-        shown.close()
 
 
 @pytest.fixture

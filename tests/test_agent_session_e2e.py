@@ -4,7 +4,6 @@ the customer's clicks made with XTEST (as xdotool does), and a viewer client in 
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Iterator
@@ -12,9 +11,9 @@ from typing import Iterator
 import pytest
 
 from agent_helpers import AgentProcess, agent_env, queue_of, write_branding
-from conftest import ServerProcess, require_module, require_tool
+from conftest import ServerProcess
 from session_viewer import Viewer, near
-from xscreen import PictureApp, XScreen, wait_until
+from xscreen import PictureApp, XScreen, virtual_screen, wait_until
 
 ALLOW = (0x1A, 0x7F, 0x37)  # agent.session_ui.ALLOW_COLOR
 STOP = (0xCF, 0x22, 0x2E)  # agent.session_ui.STOP_COLOR
@@ -26,14 +25,8 @@ POPUPS = (440, 0, 1280, 460)
 
 @pytest.fixture
 def screen() -> Iterator[XScreen]:
-    require_module("Xlib")
-    require_module("tkinter")
-    require_tool("xdotool")
-    shown = XScreen(require_tool("Xvfb"), "1280x800")
-    try:
+    with virtual_screen("tkinter") as shown:
         yield shown
-    finally:
-        shown.close()
 
 
 @pytest.fixture

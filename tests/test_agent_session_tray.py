@@ -17,29 +17,25 @@ from typing import Iterator
 import pytest
 
 from agent_helpers import agent_env, queue_of, start_agent, write_branding
-from conftest import ROOT, ServerProcess, require_module, require_tool
+from conftest import ROOT, ServerProcess, require_tool
 from session_viewer import Viewer, near
-from xscreen import PictureApp, XScreen, wait_until
+from xscreen import PictureApp, XScreen, virtual_screen, wait_until
 
 ALLOW = (0x1A, 0x7F, 0x37)
 
 
 @pytest.fixture
 def desktop() -> Iterator[XScreen]:
-    require_module("Xlib")
-    require_module("tkinter")
-    require_tool("xdotool")
-    screen = XScreen(require_tool("Xvfb"), "1280x800")
-    trayer = subprocess.Popen([require_tool("trayer"), "--edge", "bottom", "--align", "right",
-                               "--widthtype", "request", "--height", "24", "--SetDockType", "false"],
-                              env={**os.environ, "DISPLAY": screen.name}, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    try:
-        yield screen
-    finally:
-        trayer.terminate()
-        trayer.wait(10)
-        screen.close()
+    with virtual_screen("tkinter") as screen:
+        trayer = subprocess.Popen([require_tool("trayer"), "--edge", "bottom", "--align", "right",
+                                   "--widthtype", "request", "--height", "24", "--SetDockType", "false"],
+                                  env={**os.environ, "DISPLAY": screen.name}, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        try:
+            yield screen
+        finally:
+            trayer.terminate()
+            trayer.wait(10)
 
 
 def test_a_view_request_opens_the_window_from_the_tray(desktop: XScreen, server_process: ServerProcess,

@@ -18,9 +18,9 @@ from typing import Any, Iterator
 import pytest
 
 from agent_helpers import AgentProcess, agent_env, queue_of, start_agent, write_branding
-from conftest import ServerProcess, require_module, require_tool
+from conftest import ServerProcess
 from sosdesk.agent.session_watch import answered_elsewhere
-from xscreen import XScreen, wait_until
+from xscreen import XScreen, virtual_screen, wait_until
 
 BRAND = (0x8A, 0x2B, 0xE2)  # the primary button's colour: nothing else on the screen has it
 ALLOW = (0x1A, 0x7F, 0x37)  # agent.session_ui.ALLOW_COLOR
@@ -30,14 +30,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def screen() -> Iterator[XScreen]:
-    require_module("Xlib")
-    require_module("tkinter")
-    require_tool("xdotool")
-    shown = XScreen(require_tool("Xvfb"), "1280x800")
-    try:
+    with virtual_screen("tkinter") as shown:
         yield shown
-    finally:
-        shown.close()
 
 
 def environment(tmp_path: Path, screen: XScreen) -> dict[str, str]:

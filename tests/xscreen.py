@@ -3,6 +3,7 @@ pixels read back, real clicks and keys (XTEST), with python-xlib."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import subprocess
@@ -10,11 +11,12 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from PIL import Image, ImageGrab
 
 from agent_helpers import start_xvfb
+from ci_skips import require_module, require_tool
 
 HERE = Path(__file__).resolve().parent
 
@@ -134,6 +136,20 @@ class XScreen:
                                                   data=(32, [delete, X.CurrentTime, 0, 0, 0]))
         window.send_event(event)
         self.x.sync()
+
+
+@contextlib.contextmanager
+def virtual_screen(*modules: str, size: str = "1280x800") -> Iterator[XScreen]:
+    """An XScreen for a test: python-xlib, xdotool and *modules* are required (missing in
+    CI, the test fails), and the screen is closed after."""
+    for module in ("Xlib", *modules):
+        require_module(module)
+    require_tool("xdotool")
+    shown = XScreen(require_tool("Xvfb"), size)
+    try:
+        yield shown
+    finally:
+        shown.close()
 
 
 class PictureApp:
