@@ -130,8 +130,16 @@ class AgentProcess:
 
     def wait(self, timeout: float = 20) -> int:
         """The exit status, waiting at most *timeout* seconds; stderr_text is whole after it
-        (the reader thread may still be reading when the process has exited)."""
-        status = self.proc.wait(timeout)
+        (the reader thread may still be reading when the process has exited). An agent still
+        running then is killed, and the failure shows its log."""
+        try:
+            status = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+            self._stderr_reader.join(10)
+            raise AssertionError(f"the agent still ran after {timeout} s; its log ends: "
+                                 f"{self.stderr_text[-4000:]}") from None
         self._stderr_reader.join(10)
         return status
 
