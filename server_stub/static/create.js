@@ -1,8 +1,8 @@
 // Create a case by hand: the form (its draft kept in sessionStorage, so an
 // ended login session loses nothing), the field errors, the code shown large.
 
-import { api, ApiError } from "./api.js";
-import { $, el, errorText, showError } from "./dom.js";
+import { api } from "./api.js";
+import { $, el, showError, showFormError } from "./dom.js";
 import { t } from "./i18n.js";
 import { refreshQueue } from "./queue.js";
 import { DRAFT_KEY, REOPEN_KEY, state } from "./state.js";
@@ -108,23 +108,7 @@ async function submitCreate(event) {
     showCreated(c);
     refreshQueue().catch(showError);
   } catch (error) {
-    if (error instanceof ApiError && error.status === 401) return;
-    if (error instanceof ApiError && error.body.fields) {
-      let first = null;
-      for (const [field, message] of Object.entries(error.body.fields)) {
-        const id = FIELD_OF[field];
-        if (!id) continue;
-        const input = $(id);
-        input.setAttribute("aria-invalid", "true");
-        input.setAttribute("aria-describedby", id + "-error");
-        $(id + "-error").textContent = message;
-        first = first || input;
-      }
-      $("create-error").textContent = t("error.fields");
-      if (first) first.focus();
-    } else {
-      $("create-error").textContent = t("error.generic", { m: errorText(error) });
-    }
+    showFormError(error, FIELD_OF, "create-error");
   } finally {
     button.disabled = false;
   }

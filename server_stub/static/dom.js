@@ -60,6 +60,29 @@ export function showError(error, target = "flash") {
   flash(() => t("error.generic", { m: errorText(error) }), "error", target);
 }
 
+/** A form's request failed: mark each field the server named (its input and the
+ *  message under it, *fieldOf* maps the API's field to the input's id) and focus the
+ *  first, and say so in *summaryId*; any other error is said there as it is. */
+export function showFormError(error, fieldOf, summaryId) {
+  if (error instanceof ApiError && error.status === 401) return; // back to log-in already
+  if (!(error instanceof ApiError && error.body.fields)) {
+    $(summaryId).textContent = t("error.generic", { m: errorText(error) });
+    return;
+  }
+  let first = null;
+  for (const [field, message] of Object.entries(error.body.fields)) {
+    const id = fieldOf[field];
+    if (!id) continue;
+    const input = $(id);
+    input.setAttribute("aria-invalid", "true");
+    input.setAttribute("aria-describedby", id + "-error");
+    $(id + "-error").textContent = message;
+    first = first || input;
+  }
+  $(summaryId).textContent = t("error.fields");
+  if (first) first.focus();
+}
+
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Ask before doing something: resolves true for OK. *items*: lines listed under the text. */

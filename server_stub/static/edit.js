@@ -2,8 +2,8 @@
 // it is assigned to (assign, reassign, transfer to another expert) and how long
 // it stays valid. Only what was changed is sent.
 
-import { api, ApiError } from "./api.js";
-import { $, el, errorText, flash } from "./dom.js";
+import { api } from "./api.js";
+import { $, el, flash, showFormError } from "./dom.js";
 import { formatTime, t } from "./i18n.js";
 import { casesChanged } from "./refresh.js";
 import { state } from "./state.js";
@@ -93,22 +93,7 @@ async function save(event) {
     flash(() => t("edit.saved", { code }));
     casesChanged();
   } catch (error) {
-    if (error instanceof ApiError && error.status === 401) return;
-    if (error instanceof ApiError && error.body.fields) {
-      let first = null;
-      for (const [field, message] of Object.entries(error.body.fields)) {
-        const id = FIELD_OF[field];
-        if (!id) continue;
-        $(id).setAttribute("aria-invalid", "true");
-        $(id).setAttribute("aria-describedby", id + "-error");
-        $(id + "-error").textContent = message;
-        first = first || $(id);
-      }
-      $("edit-error").textContent = t("error.fields");
-      if (first) first.focus();
-    } else {
-      $("edit-error").textContent = t("error.generic", { m: errorText(error) });
-    }
+    showFormError(error, FIELD_OF, "edit-error");
   } finally {
     button.disabled = false;
   }
