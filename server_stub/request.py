@@ -85,6 +85,16 @@ class Request:
     #: The body still to be read, on an upload route (its raw_body is then empty).
     stream: BodyStream | None = None
 
+    def the_expert(self) -> dict:
+        """The authenticated expert (an expert route runs only with one)."""
+        assert self.expert is not None, "an expert route runs only for an authenticated expert"
+        return self.expert
+
+    def own_case_id(self) -> int:
+        """The case the customer's token opens (a customer route runs only with one)."""
+        assert self.case_id is not None, "a customer route runs only with a valid case token"
+        return self.case_id
+
     def json(self, required: bool = True) -> Any:
         """The body as JSON; an empty body is {} unless *required*."""
         if not self.raw_body:

@@ -96,7 +96,7 @@ def logout(app: App, req: Request) -> Response:
 
 
 def me(app: App, req: Request) -> Any:
-    return {"expert": expert_view(_expert(req)), "csrf_token": req.csrf_token}
+    return {"expert": expert_view(req.the_expert()), "csrf_token": req.csrf_token}
 
 
 # -- TeamViewer's routes (teamviewer.py: their shape) -------------------------------------
@@ -108,7 +108,7 @@ def ping(app: App, req: Request) -> Any:
 
 def account(app: App, req: Request) -> Any:
     """The account the credential belongs to, as TeamViewer names its fields."""
-    expert = expert_view(_expert(req))
+    expert = expert_view(req.the_expert())
     return {"userid": expert["id"], "name": expert["name"], "email": ""}
 
 
@@ -147,7 +147,7 @@ def search_queue(app: App, req: Request) -> Any:
 
 
 def create_session(app: App, req: Request) -> Response:
-    case = teamviewer.with_links(app.store.create_case(req.json(), _expert(req)["id"], req.now),
+    case = teamviewer.with_links(app.store.create_case(req.json(), req.the_expert()["id"], req.now),
                                  _base_url(app, req))
     location = _base_url(app, req) + "/api/v1/sessions/" + case["code"]
     return Response(201, case, [("Location", location)])
@@ -159,7 +159,7 @@ def get_session(app: App, req: Request) -> Any:
 
 
 def edit_session(app: App, req: Request) -> Response:
-    expert = _expert(req)
+    expert = req.the_expert()
     before = app.store.get_case(req.params["code"], req.now)["assigned_userid"]
     case = app.store.edit_case(req.params["code"], req.json(), expert["id"], req.now)
     if case["assigned_userid"] != before and case["state"] == "open":  # assigned, reassigned
@@ -181,7 +181,7 @@ def bulk_delete(app: App, req: Request) -> Any:
 
 def connect_session(app: App, req: Request) -> Any:
     """Connect: assign the case, start the expert's side and ask the customer to allow viewing."""
-    expert = _expert(req)
+    expert = req.the_expert()
     app.store.connect(req.params["code"], expert["id"], req.now)
     case_id = app.store.case_id_for_code(req.params["code"], req.now)
     sessions.request_view(app, case_id, expert, app.clock())
@@ -211,7 +211,7 @@ def list_modules(app: App, req: Request) -> Any:
 
 
 def create_module(app: App, req: Request) -> Response:
-    return Response(201, app.store.create_module(req.json(), _expert(req)["id"], req.now))
+    return Response(201, app.store.create_module(req.json(), req.the_expert()["id"], req.now))
 
 
 def get_module(app: App, req: Request) -> Any:
@@ -276,29 +276,29 @@ def customer_case(app: App, req: Request) -> Any:
     since = req.int_query("since", -1, -1, 2**62)
     wait = req.int_query("wait", 0, 0, MAX_LONG_POLL)
     if not (wait and not app.stopping.is_set()):
-        case = app.store.customer_case(_case_id(req), req.now)
+        case = app.store.customer_case(req.own_case_id(), req.now)
         if case["state"] == "open":  # the agent is there (its presence, as the inbox's)
-            sessions.agent_seen(app, _case_id(req), app.clock())
+            sessions.agent_seen(app, req.own_case_id(), app.clock())
         return case
-    relay = app.relays.get(_case_id(req), app.clock())
+    relay = app.relays.get(req.own_case_id(), app.clock())
     relay.agent_poll(app.clock(), started=True)
     try:
         sessions.note_presence(app, relay, app.clock())
-        return app.store.wait_customer_case(_case_id(req), since, wait, app.clock)
+        return app.store.wait_customer_case(req.own_case_id(), since, wait, app.clock)
     finally:
         relay.agent_poll(app.clock(), started=False)
 
 
 def customer_start(app: App, req: Request) -> Any:
-    return app.store.customer_start(_case_id(req), req.now)
+    return app.store.customer_start(req.own_case_id(), req.now)
 
 
 def customer_close(app: App, req: Request) -> Any:
-    return app.store.customer_close(_case_id(req), req.now)
+    return app.store.customer_close(req.own_case_id(), req.now)
 
 
 def customer_describe(app: App, req: Request) -> Any:
-    return app.store.customer_describe(_case_id(req), req.json(), req.now)
+    return app.store.customer_describe(req.own_case_id(), req.json(), req.now)
 
 
 def console_index(app: App, req: Request) -> Response:
@@ -319,16 +319,6 @@ def _flag(req: Request, name: str) -> bool:
     if value not in ("true", "false"):
         raise InvalidInput(f"{name} must be true or false", fields={name: "must be true or false"})
     return value == "true"
-
-
-def _expert(req: Request) -> dict:
-    assert req.expert is not None, "an expert route runs only for an authenticated expert"
-    return req.expert
-
-
-def _case_id(req: Request) -> int:
-    assert req.case_id is not None, "a customer route runs only with a valid case token"
-    return req.case_id
 
 
 def _static_file(relative: str) -> Response:

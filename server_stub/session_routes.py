@@ -19,16 +19,6 @@ MAX_VIEWER_WAIT = 30
 NUMBER = 2**62
 
 
-def _case_id(req: Request) -> int:
-    assert req.case_id is not None, "a customer route runs only with a valid case token"
-    return req.case_id
-
-
-def _expert(req: Request) -> dict:
-    assert req.expert is not None, "an expert route runs only for an authenticated expert"
-    return req.expert
-
-
 def _body_object(req: Request) -> dict:
     body = req.json()
     if not isinstance(body, dict):
@@ -42,7 +32,7 @@ def agent_inbox(app: App, req: Request) -> Any:
     """The agent's downlink and presence: messages after ``since``, waiting up to ``wait`` s."""
     since = req.int_query("since", 0, 0, NUMBER)
     wait = req.int_query("wait", 0, 0, MAX_AGENT_WAIT)
-    case_id = _case_id(req)
+    case_id = req.own_case_id()
     now = app.clock()
     sessions.open_row(app, case_id, now)
     relay = app.relays.get(case_id, now)
@@ -64,7 +54,7 @@ def agent_consent(app: App, req: Request) -> Any:
     if what not in ("view", "control") or not isinstance(allow, bool) or set(body) - {"what", "allow"}:
         raise InvalidInput('the body must be {"what": "view"|"control", "allow": true|false}',
                            fields={"what": "view or control", "allow": "true or false"})
-    case_id, now = _case_id(req), app.clock()
+    case_id, now = req.own_case_id(), app.clock()
     sessions.open_row(app, case_id, now)
     relay = app.relays.get(case_id, now)
     relay.seen("agent", now)
@@ -76,7 +66,7 @@ def agent_consent(app: App, req: Request) -> Any:
 
 def agent_stop(app: App, req: Request) -> Any:
     """The customer's Stop: viewing and control end at once."""
-    case_id, now = _case_id(req), app.clock()
+    case_id, now = req.own_case_id(), app.clock()
     sessions.open_row(app, case_id, now)
     relay = app.relays.get(case_id, now)
     relay.seen("agent", now)
@@ -87,7 +77,7 @@ def agent_stop(app: App, req: Request) -> Any:
 def agent_screen_info(app: App, req: Request) -> Any:
     """The agent's monitors, the one it shares, and whether capture is impossible (Wayland)."""
     info = screen_info(req.json())
-    case_id, now = _case_id(req), app.clock()
+    case_id, now = req.own_case_id(), app.clock()
     sessions.open_row(app, case_id, now)
     relay = app.relays.get(case_id, now)
     relay.seen("agent", now)
@@ -99,7 +89,7 @@ def agent_frame(app: App, req: Request) -> Any:
     """A FRAME from the agent; answered once the viewer has fetched the one before (<= 1 s)."""
     frame = parse_frame(req.raw_body)
     now = app.clock()
-    relay = app.relays.find(_case_id(req))
+    relay = app.relays.find(req.own_case_id())
     if relay is None:
         raise Conflict("the customer has not allowed viewing the screen", code="no_consent")
     relay.seen("agent", now)
@@ -113,13 +103,13 @@ def agent_frame(app: App, req: Request) -> Any:
 def customer_chat_read(app: App, req: Request) -> Any:
     """The case's chat after message id ``since``, for its customer."""
     since = req.int_query("since", 0, 0, NUMBER)
-    return {"messages": app.store.chat_since(_case_id(req), since)}
+    return {"messages": app.store.chat_since(req.own_case_id(), since)}
 
 
 def customer_chat_send(app: App, req: Request) -> Response:
     """The customer writes to the expert (also to the viewer's events)."""
     text = chat_text(req.json())
-    case_id, now = _case_id(req), app.clock()
+    case_id, now = req.own_case_id(), app.clock()
     row = sessions.open_row(app, case_id, now)
     name = row["customer_name"] or row["device_user"] or ""
     message = app.store.add_chat(case_id, "customer", name, text, int(now))
@@ -133,7 +123,7 @@ def customer_chat_send(app: App, req: Request) -> Response:
 
 def _assignee_relay(app: App, req: Request) -> tuple[Any, Any, float]:
     now = app.clock()
-    row = sessions.assignee_case(app, req.params["code"], _expert(req), now)
+    row = sessions.assignee_case(app, req.params["code"], req.the_expert(), now)
     relay = app.relays.get(row["id"], now)
     relay.seen("viewer", now)
     return row, relay, now
@@ -145,7 +135,7 @@ def viewer_remote(app: App, req: Request) -> Response:
     since_event = req.int_query("since_event", 0, 0, NUMBER)
     wait = req.int_query("wait", 0, 0, MAX_VIEWER_WAIT)
     _, relay, now = _assignee_relay(app, req)
-    actor = sessions.expert_actor(_expert(req))
+    actor = sessions.expert_actor(req.the_expert())
     relay.viewer_poll(now, started=True)
     try:
         sessions.note_presence(app, relay, now)
@@ -164,7 +154,7 @@ def viewer_control(app: App, req: Request) -> Any:
     if not isinstance(body.get("request"), bool) or set(body) != {"request"}:
         raise InvalidInput('the body must be {"request": true|false}', fields={"request": "true or false"})
     _, relay, now = _assignee_relay(app, req)
-    expert = _expert(req)
+    expert = req.the_expert()
     action = "request_control" if body["request"] else "release_control"
     sessions.change(app, relay, action, sessions.expert_actor(expert), now, expert=expert["name"])
     return {"session": relay.session(now)}
@@ -211,7 +201,7 @@ def viewer_refresh(app: App, req: Request) -> Any:
 def viewer_disconnect(app: App, req: Request) -> Any:
     """The expert leaves the session: viewing and control end; the case stays as it is."""
     _, relay, now = _assignee_relay(app, req)
-    sessions.change(app, relay, "disconnect", sessions.expert_actor(_expert(req)), now, by="expert")
+    sessions.change(app, relay, "disconnect", sessions.expert_actor(req.the_expert()), now, by="expert")
     return {"session": relay.session(now)}
 
 
@@ -225,7 +215,7 @@ def expert_chat_read(app: App, req: Request) -> Any:
 def expert_chat_send(app: App, req: Request) -> Response:
     """The assignee (or anyone while unassigned) writes to the customer's agent."""
     text = chat_text(req.json())
-    expert, now = _expert(req), app.clock()
+    expert, now = req.the_expert(), app.clock()
     row = sessions.open_row(app, app.store.case_id_for_code(req.params["code"], int(now)), now)
     sessions.may_chat(row, expert)
     message = app.store.add_chat(row["id"], sessions.expert_actor(expert), expert["name"], text,
